@@ -1,0 +1,1 @@
+"""Cases: the analyst workbench (built in a later issue)."""

@@ -1,0 +1,100 @@
+"""Admin for the policy. Saves go through ``rules.services`` (versioning, revision bump)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from rules import services
+from rules.models import ListEntry, PolicyRevision, Rule, RuleVersion, ScoreThresholds
+
+
+class RuleForm(forms.ModelForm[Rule]):
+    class Meta:
+        model = Rule
+        fields = ["name", "description", "expression", "action", "enabled"]
+        widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 80})}
+
+    def clean_expression(self) -> str:
+        expression: str = self.cleaned_data["expression"]
+        try:
+            services.rule_expression_validate(expression)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["expression"]) from exc
+        return expression
+
+
+class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
+    model = RuleVersion
+    fields = ["version", "action", "expression", "enabled", "created_by", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-version"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Rule)
+class RuleAdmin(admin.ModelAdmin[Rule]):
+    form = RuleForm
+    list_display = ["name", "action", "expression", "enabled", "version", "updated_at"]
+    list_filter = ["action", "enabled"]
+    search_fields = ["name", "expression", "description"]
+    inlines = [RuleVersionInline]
+
+    def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
+        services.rule_save(rule=obj, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Rule) -> None:
+        services.rule_delete(rule=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Rule]) -> None:
+        for rule in queryset:
+            services.rule_delete(rule=rule)
+
+
+@admin.register(ListEntry)
+class ListEntryAdmin(admin.ModelAdmin[ListEntry]):
+    list_display = ["list_type", "entity", "value", "reason", "expires_at", "created_by"]
+    list_filter = ["list_type", "entity"]
+    search_fields = ["value", "reason"]
+    fields = ["list_type", "entity", "value", "reason", "expires_at"]
+
+    def save_model(self, request: HttpRequest, obj: ListEntry, form: Any, change: bool) -> None:
+        services.list_entry_save(entry=obj, user=request.user)
+
+    def delete_model(self, request: HttpRequest, obj: ListEntry) -> None:
+        services.list_entry_delete(entry=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ListEntry]) -> None:
+        for entry in queryset:
+            services.list_entry_delete(entry=entry)
+
+
+@admin.register(ScoreThresholds)
+class ScoreThresholdsAdmin(admin.ModelAdmin[ScoreThresholds]):
+    list_display = ["review_at", "decline_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not ScoreThresholds.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: ScoreThresholds, form: Any, change: bool) -> None:
+        services.thresholds_set(review_at=obj.review_at, decline_at=obj.decline_at)
+
+
+@admin.register(PolicyRevision)
+class PolicyRevisionAdmin(admin.ModelAdmin[PolicyRevision]):
+    list_display = ["revision", "changed_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

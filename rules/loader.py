@@ -1,0 +1,101 @@
+"""The policy in force, cached per worker process.
+
+A worker checks the policy revision at most every ``RULESET_REFRESH_SECONDS`` (one tiny
+query) and rebuilds its :class:`~scoring.pipeline.Policy` only when the revision moved or a
+list entry expired. A rule that no longer compiles is left out and logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from rules.engine import Action, InvalidRule, RuleSet, RuleSpec, compile_expression
+from rules.models import ListEntry, PolicyRevision, Rule, ScoreThresholds
+from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Cached:
+    policy: Policy
+    checked_at: float
+    valid_until: datetime | None
+
+
+_lock = threading.Lock()
+_cached: _Cached | None = None
+
+
+def current_revision() -> int:
+    revision = PolicyRevision.objects.filter(pk=1).values_list("revision", flat=True).first()
+    return revision or 0
+
+
+def policy_load(revision: int | None = None) -> Policy:
+    """Build the policy from the database, now."""
+    now = timezone.now()
+    specs, descriptions = [], {}
+    for rule in Rule.objects.filter(enabled=True):
+        try:
+            compile_expression(rule.expression, RULE_FACTS)
+        except InvalidRule as exc:
+            logger.error("rule %s v%s left out: %s", rule.name, rule.version, exc)
+            continue
+        specs.append(RuleSpec(rule.name, rule.version, rule.expression, Action(rule.action)))
+        descriptions[rule.name] = rule.description
+    live = ListEntry.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    entries = {
+        (e.list_type, e.entity, e.value): e.pk
+        for e in live.only("pk", "list_type", "entity", "value")
+    }
+    stored = ScoreThresholds.objects.filter(pk=1).first() or ScoreThresholds()
+    return Policy(
+        revision=current_revision() if revision is None else revision,
+        rules=RuleSet(specs, RULE_FACTS),
+        lists=Lists(entries),
+        thresholds=Thresholds(review=stored.review_at, decline=stored.decline_at),
+        rule_descriptions=descriptions,
+    )
+
+
+def _next_expiry() -> datetime | None:
+    now = timezone.now()
+    return (
+        ListEntry.objects.filter(expires_at__gt=now)
+        .order_by("expires_at")
+        .values_list("expires_at", flat=True)
+        .first()
+    )
+
+
+def current_policy() -> Policy:
+    """The policy this worker decides with; refreshed when an admin changes it."""
+    global _cached
+    cached = _cached
+    now = time.monotonic()
+    if cached and now - cached.checked_at < settings.RULESET_REFRESH_SECONDS:
+        return cached.policy
+    with _lock:
+        revision = current_revision()
+        expired = cached and cached.valid_until and cached.valid_until <= timezone.now()
+        if cached and cached.policy.revision == revision and not expired:
+            cached.checked_at = now
+            return cached.policy
+        policy = policy_load(revision)
+        _cached = _Cached(policy, now, _next_expiry())
+        return policy
+
+
+def policy_cache_clear() -> None:
+    global _cached
+    with _lock:
+        _cached = None

@@ -1,0 +1,134 @@
+"""Rules, allow/block lists and score thresholds: the policy admins edit.
+
+Every change goes through ``rules.services`` which bumps :class:`PolicyRevision`, so each worker
+notices within a second and each decision records the revision it was made under.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+
+class RuleAction(models.TextChoices):
+    ALLOW = "allow"
+    REVIEW = "review"
+    DECLINE = "decline"
+
+
+class Rule(models.Model):
+    name = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$", "Use lowercase letters, digits and _.")],
+    )
+    description = models.CharField(
+        max_length=200, blank=True, help_text="Shown to analysts as the reason when it fires."
+    )
+    expression = models.TextField(help_text="e.g. card_txn_count_1m >= 5 and amount > 500")
+    action = models.CharField(max_length=8, choices=RuleAction.choices)
+    enabled = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class RuleVersion(models.Model):
+    """What a rule was at each version, so a decision's rule can always be looked up."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    expression = models.TextField()
+    action = models.CharField(max_length=8, choices=RuleAction.choices)
+    description = models.CharField(max_length=200, blank=True)
+    enabled = models.BooleanField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.name} v{self.version}"
+
+
+class ListType(models.TextChoices):
+    ALLOW = "allow"
+    BLOCK = "block"
+
+
+class ListEntity(models.TextChoices):
+    CARD = "card"
+    CUSTOMER = "customer"
+    DEVICE = "device"
+    IP = "ip"
+    EMAIL = "email", "e-mail (stored as a keyed hash)"
+    COUNTRY = "country"
+    MERCHANT = "merchant"
+
+
+class ListEntry(models.Model):
+    list_type = models.CharField(max_length=8, choices=ListType.choices)
+    entity = models.CharField(max_length=16, choices=ListEntity.choices)
+    value = models.CharField(max_length=128, help_text="For e-mail: the keyed hash.")
+    reason = models.CharField(max_length=200, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        verbose_name_plural = "list entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["list_type", "entity", "value"], name="list_entry_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.list_type} {self.entity} {self.value}"
+
+
+class ScoreThresholds(models.Model):
+    """The score cut-offs in force. One row (pk=1)."""
+
+    review_at = models.FloatField(
+        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    decline_at = models.FloatField(
+        default=0.9, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "score thresholds"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(review_at__lte=models.F("decline_at")),
+                name="thresholds_review_not_above_decline",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"review ≥ {self.review_at}, decline ≥ {self.decline_at}"
+
+
+class PolicyRevision(models.Model):
+    """A counter bumped on every policy change; workers reload when it moves. One row (pk=1)."""
+
+    revision = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"revision {self.revision}"

@@ -1,0 +1,114 @@
+"""The integrators' REST API: thin views that parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scoring import metrics, services
+from scoring.models import Integrator
+from scoring.pii import email_hash
+from scoring.pipeline import TransactionFacts
+from scoring.selectors import decision_get
+from scoring.serializers import (
+    DecisionOutSerializer,
+    DecisionRecordSerializer,
+    LabelInSerializer,
+    LabelOutSerializer,
+    TransactionInSerializer,
+)
+
+
+def _integrator(request: Request) -> Integrator:
+    assert isinstance(request.user, Integrator)
+    return request.user
+
+
+def decision_request_from(data: dict[str, Any]) -> services.DecisionRequest:
+    """Validated request data → what the decision service takes (the e-mail only hashed)."""
+    email = data.get("email")
+    facts = TransactionFacts(
+        transaction_id=data["transaction_id"],
+        occurred_at=data["occurred_at"],
+        amount=data["amount"],
+        currency=data["currency"],
+        customer_id=data["customer_id"],
+        merchant_id=data["merchant_id"],
+        channel=data["channel"],
+        card_id=data.get("card_id"),
+        merchant_category=data.get("merchant_category"),
+        country=data.get("country"),
+        ip=data.get("ip"),
+        device_id=data.get("device_id"),
+        email_hash=email_hash(email) if email else None,
+        email_domain=email.rsplit("@", 1)[-1].lower() if email else None,
+        payee_id=data.get("payee_id"),
+    )
+    return services.DecisionRequest(facts=facts, metadata=data.get("metadata") or {})
+
+
+class DecisionCreateApi(APIView):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.started = time.perf_counter()
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="decisions_create",
+        request=TransactionInSerializer,
+        responses={
+            201: DecisionOutSerializer,
+            200: OpenApiResponse(DecisionOutSerializer, "A retry: the stored decision."),
+            400: OpenApiResponse(description="Invalid request: see `fields`."),
+            401: OpenApiResponse(description="Missing, invalid or revoked API key."),
+            409: OpenApiResponse(description="Transaction id already used with another body."),
+            413: OpenApiResponse(description="Body over 64 KB."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TransactionInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = services.decision_create(
+            integrator=_integrator(request),
+            request=decision_request_from(serializer.validated_data),
+            started=self.started,
+        )
+        body = DecisionOutSerializer(created.decision).data
+        if created.replayed:
+            return Response(body, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class DecisionDetailApi(APIView):
+    @extend_schema(operation_id="decisions_retrieve", responses=DecisionRecordSerializer)
+    def get(self, request: Request, decision_id: uuid.UUID) -> Response:
+        decision = decision_get(integrator=_integrator(request), decision_id=decision_id)
+        if decision is None:
+            raise NotFound("No such decision.")
+        return Response(DecisionRecordSerializer(decision).data)
+
+
+class LabelCreateApi(APIView):
+    @extend_schema(
+        operation_id="labels_create",
+        request=LabelInSerializer,
+        responses={201: LabelOutSerializer, 404: OpenApiResponse(description="Unknown transaction.")},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LabelInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        label = services.label_create(integrator=_integrator(request), **serializer.validated_data)
+        return Response(LabelOutSerializer(label).data, status=status.HTTP_201_CREATED)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)

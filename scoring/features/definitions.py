@@ -1,0 +1,158 @@
+"""The feature definitions: one place, pure Python, no Django.
+
+A feature store (Redis in production, in-process in the demo and in training replays) keeps
+per-entity state. For each transaction it returns a :class:`Snapshot` of that state *before*
+the transaction and then records the transaction, in one atomic step. :func:`compute_features`
+turns an :class:`Event` and its snapshot into named feature values. Serving and training call
+the same function, so the model is trained on exactly what it sees in production.
+
+A feature whose input is absent (no device sent, first transaction of a customer) is ``None``:
+a missing value, never a made-up 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# The velocity windows, in seconds.
+WINDOWS: Mapping[str, int] = {"1m": 60, "1h": 3600, "24h": 86400}
+LONGEST_WINDOW = max(WINDOWS.values())
+# Entities that get count and amount-sum velocity features in every window.
+VELOCITY_ENTITIES: tuple[str, ...] = ("card", "customer", "merchant", "device", "ip")
+
+FeatureValue = float | None
+Features = dict[str, FeatureValue]
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the feature store needs to know about one transaction."""
+
+    ref: str  # unique per transaction (integrator + transaction id): makes retries harmless
+    ts: float  # occurred_at, seconds since the epoch
+    amount: float
+    customer_id: str
+    merchant_id: str
+    card_id: str | None = None
+    device_id: str | None = None
+    ip: str | None = None
+    country: str | None = None
+
+    def entity_values(self) -> dict[str, str | None]:
+        return {
+            "card": self.card_id,
+            "customer": self.customer_id,
+            "merchant": self.merchant_id,
+            "device": self.device_id,
+            "ip": self.ip,
+        }
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    count: int
+    amount_sum: float
+
+
+@dataclass(frozen=True)
+class RunningStats:
+    """Welford's running mean and sum of squared deviations of a customer's amounts."""
+
+    n: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def std(self) -> float | None:
+        if self.n < 2:
+            return None
+        return math.sqrt(self.m2 / (self.n - 1))
+
+    def add(self, x: float) -> RunningStats:
+        n = self.n + 1
+        delta = x - self.mean
+        mean = self.mean + delta / n
+        return RunningStats(n, mean, self.m2 + delta * (x - mean))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """State of every entity of an event just before it (history strictly before)."""
+
+    # velocity[entity][window] for each entity the event has a value for
+    velocity: Mapping[str, Mapping[str, WindowStats]] = field(default_factory=dict)
+    card_distinct_merchants_24h: int | None = None
+    card_distinct_countries_24h: int | None = None
+    customer_last_ts: float | None = None
+    customer_amounts: RunningStats = RunningStats()
+    # None when the event has no device; True when this customer used the device before
+    device_known_for_customer: bool | None = None
+    # True when the store had already seen this event (a retry): nothing was recorded twice
+    replayed: bool = False
+
+
+def _velocity_names() -> list[str]:
+    names = []
+    for entity in VELOCITY_ENTITIES:
+        for window in WINDOWS:
+            names += [f"{entity}_txn_count_{window}", f"{entity}_amount_sum_{window}"]
+    return names
+
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "amount",
+    *_velocity_names(),
+    "card_distinct_merchants_24h",
+    "card_distinct_countries_24h",
+    "customer_seconds_since_last",
+    "customer_amount_mean",
+    "customer_amount_zscore",
+    "device_new_for_customer",
+)
+
+
+def compute_features(event: Event, snapshot: Snapshot) -> Features:
+    """Feature values for ``event`` from the state before it; keys are ``FEATURE_NAMES``."""
+    features: Features = {"amount": event.amount}
+    features.update(_velocity_features(event, snapshot))
+    features["card_distinct_merchants_24h"] = _opt_float(snapshot.card_distinct_merchants_24h)
+    features["card_distinct_countries_24h"] = _opt_float(snapshot.card_distinct_countries_24h)
+    features["customer_seconds_since_last"] = _seconds_since(event.ts, snapshot.customer_last_ts)
+    stats = snapshot.customer_amounts
+    features["customer_amount_mean"] = stats.mean if stats.n else None
+    features["customer_amount_zscore"] = _zscore(event.amount, stats)
+    known = snapshot.device_known_for_customer
+    features["device_new_for_customer"] = None if known is None else float(not known)
+    return features
+
+
+def _velocity_features(event: Event, snapshot: Snapshot) -> Features:
+    features: Features = {}
+    for entity, value in event.entity_values().items():
+        stats = snapshot.velocity.get(entity, {})
+        for window in WINDOWS:
+            window_stats = stats.get(window) if value is not None else None
+            count_name = f"{entity}_txn_count_{window}"
+            sum_name = f"{entity}_amount_sum_{window}"
+            if window_stats is None:
+                features[count_name] = features[sum_name] = None
+            else:
+                features[count_name] = float(window_stats.count)
+                features[sum_name] = round(window_stats.amount_sum, 4)
+    return features
+
+
+def _opt_float(value: int | None) -> FeatureValue:
+    return None if value is None else float(value)
+
+
+def _seconds_since(ts: float, last_ts: float | None) -> FeatureValue:
+    return None if last_ts is None else max(0.0, ts - last_ts)
+
+
+def _zscore(amount: float, stats: RunningStats) -> FeatureValue:
+    std = stats.std()
+    if std is None or std == 0.0:
+        return None
+    return (amount - stats.mean) / std

@@ -1,0 +1,125 @@
+-- Read an event's feature state and record the event, atomically, in one round trip.
+-- Mirrors MemoryFeatureStore in store.py: change both together (tests run the same
+-- cases against each).
+--
+-- KEYS[1]  seen marker of this event (a retry gets the first answer back, nothing recorded)
+-- KEYS[2]  customer profile hash: last_ts, n, mean, m2
+-- KEYS[3]  customer's devices set            (used when ARGV[9] ~= '')
+-- KEYS[4]  card's merchants zset             (used when ARGV[7] == '1')
+-- KEYS[5]  card's countries zset             (used when ARGV[7] == '1')
+-- KEYS[6..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref"
+-- ARGV: 1 ts (s)  2 amount (milli-units, integer)  3 ref  4 windows "60,3600,86400"
+--       5 trim horizon (s)  6 ttl velocity (ms)  7 has card  8 merchant  9 device  10 country
+--       11 ttl profile (ms)  12 ttl seen (ms)
+local cached = redis.call('GET', KEYS[1])
+if cached then
+  return {'1', cached}
+end
+
+local ts = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local ref = ARGV[3]
+local trim = tonumber(ARGV[5])
+local ttl_velocity = ARGV[6]
+local ttl_profile = ARGV[11]
+local windows = {}
+for w in string.gmatch(ARGV[4], '[^,]+') do
+  windows[#windows + 1] = tonumber(w)
+end
+
+local function fmt(x)
+  return string.format('%.17g', x)
+end
+
+local function parse(member)
+  local c, s, a = string.match(member, '^(%-?%d+):(%-?%d+):(%-?%d+):')
+  return tonumber(c), tonumber(s), tonumber(a)
+end
+
+-- cumulative (count, sum) of the series up to and including score x
+local function cum_at(key, x)
+  local r = redis.call('ZREVRANGEBYSCORE', key, x, '-inf', 'LIMIT', 0, 1)
+  if #r > 0 then
+    local c, s = parse(r[1])
+    return c, s
+  end
+  local first = redis.call('ZRANGE', key, 0, 0)
+  if #first == 0 then
+    return 0, 0
+  end
+  local c, s, a = parse(first[1])
+  return c - 1, s - a
+end
+
+local out = {}
+for i = 6, #KEYS do
+  local key = KEYS[i]
+  local c_now, s_now = cum_at(key, ts)
+  for _, w in ipairs(windows) do
+    local c_w, s_w = cum_at(key, ts - w)
+    out[#out + 1] = string.format('%.0f', c_now - c_w)
+    out[#out + 1] = string.format('%.0f', s_now - s_w)
+  end
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  local lc, ls, score = 0, 0, ts
+  if #last > 0 then
+    lc, ls = parse(last[1])
+    score = math.max(ts, tonumber(last[2]))
+  end
+  local member = string.format('%.0f:%.0f:%.0f:', lc + 1, ls + amount, amount) .. ref
+  redis.call('ZADD', key, score, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(score - trim))
+  redis.call('PEXPIRE', key, ttl_velocity)
+end
+
+local longest = windows[#windows]
+local function distinct(key, member)
+  local n = redis.call('ZCOUNT', key, '(' .. fmt(ts - longest), fmt(ts))
+  if member ~= '' then
+    redis.call('ZADD', key, 'GT', ts, member)
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(ts - trim))
+  redis.call('PEXPIRE', key, ttl_velocity)
+  return tostring(n)
+end
+
+if ARGV[7] == '1' then
+  out[#out + 1] = distinct(KEYS[4], ARGV[8])
+  out[#out + 1] = distinct(KEYS[5], ARGV[10])
+else
+  out[#out + 1] = ''
+  out[#out + 1] = ''
+end
+
+local profile = redis.call('HMGET', KEYS[2], 'last_ts', 'n', 'mean', 'm2')
+local last_ts = profile[1]
+local n = tonumber(profile[2] or '0')
+local mean = tonumber(profile[3] or '0')
+local m2 = tonumber(profile[4] or '0')
+out[#out + 1] = last_ts or ''
+out[#out + 1] = tostring(n)
+out[#out + 1] = fmt(mean)
+out[#out + 1] = fmt(m2)
+local x = amount / 1000
+local n1 = n + 1
+local delta = x - mean
+local mean1 = mean + delta / n1
+local m21 = m2 + delta * (x - mean1)
+local new_last = ts
+if last_ts then
+  new_last = math.max(ts, tonumber(last_ts))
+end
+redis.call('HSET', KEYS[2], 'last_ts', fmt(new_last), 'n', tostring(n1), 'mean', fmt(mean1),
+  'm2', fmt(m21))
+redis.call('PEXPIRE', KEYS[2], ttl_profile)
+
+if ARGV[9] ~= '' then
+  out[#out + 1] = tostring(redis.call('SADD', KEYS[3], ARGV[9]) == 0 and 1 or 0)
+  redis.call('PEXPIRE', KEYS[3], ttl_profile)
+else
+  out[#out + 1] = ''
+end
+
+local payload = table.concat(out, '|')
+redis.call('SET', KEYS[1], payload, 'PX', ARGV[12])
+return {'0', payload}

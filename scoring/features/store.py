@@ -1,0 +1,244 @@
+"""Online feature stores: Redis in production, in-process for the demo and training replays.
+
+Both implement :class:`FeatureStore`: ``observe(event)`` returns the state before the event and
+records it, atomically. Recording is idempotent on ``event.ref``: a retried or concurrent
+duplicate gets the first snapshot back and is never counted twice. The Redis store does it in
+one Lua script (one round trip); the in-process store mirrors that script line for line, and the
+same tests run against both.
+
+Events may arrive slightly out of order. A late event is read exactly, and recorded at the
+latest time already seen for its entity, so the stored series stays sorted; state older than
+the longest window plus :data:`LATE_MARGIN` is dropped, which bounds how late an event can be
+and still be read exactly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Protocol
+
+import redis
+
+from scoring.features.definitions import (
+    LONGEST_WINDOW,
+    WINDOWS,
+    Event,
+    RunningStats,
+    Snapshot,
+    WindowStats,
+)
+
+LATE_MARGIN = 3600
+TRIM_HORIZON = LONGEST_WINDOW + LATE_MARGIN
+VELOCITY_TTL_MS = TRIM_HORIZON * 1000
+PROFILE_TTL_MS = 180 * 86400 * 1000
+SEEN_TTL_MS = 48 * 3600 * 1000
+
+
+class FeatureStore(Protocol):
+    def observe(self, event: Event, *, scope: str) -> Snapshot:
+        """State of the event's entities before it; then record it (once per ``event.ref``)."""
+        ...
+
+
+def to_milli(amount: float) -> int:
+    return round(amount * 1000)
+
+
+def _payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snapshot:
+    """Decode the '|'-joined state both stores produce (and cache for retries)."""
+    parts = payload.split("|")
+    pos = 0
+    velocity: dict[str, dict[str, WindowStats]] = {}
+    for entity, value in event.entity_values().items():
+        if value is None:
+            continue
+        stats = {}
+        for window in WINDOWS:
+            stats[window] = WindowStats(int(parts[pos]), int(parts[pos + 1]) / 1000)
+            pos += 2
+        velocity[entity] = stats
+    merchants, countries, last_ts, n, mean, m2, device = parts[pos : pos + 7]
+    return Snapshot(
+        velocity=velocity,
+        card_distinct_merchants_24h=int(merchants) if merchants else None,
+        card_distinct_countries_24h=int(countries) if countries else None,
+        customer_last_ts=float(last_ts) if last_ts else None,
+        customer_amounts=RunningStats(int(n), float(mean), float(m2)),
+        device_known_for_customer=None if device == "" else device == "1",
+        replayed=replayed,
+    )
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+# --- Redis ---------------------------------------------------------------------------------
+
+
+class RedisFeatureStore:
+    """Feature state in Redis, read and updated by one Lua script per event."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "fo:f") -> None:
+        self._client = client
+        self._prefix = prefix
+        script = resources.files("scoring.features").joinpath("observe.lua").read_text()
+        self._script = client.register_script(script)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "fo:f") -> RedisFeatureStore:
+        return cls(redis.Redis.from_url(url), prefix=prefix)
+
+    def ping(self) -> None:
+        self._client.ping()
+
+    def _key(self, scope: str, kind: str, value: str) -> str:
+        return f"{self._prefix}:{scope}:{kind}:{value}"
+
+    def observe(self, event: Event, *, scope: str) -> Snapshot:
+        key = self._key
+        keys = [
+            key(scope, "seen", event.ref),
+            key(scope, "cust", event.customer_id),
+            key(scope, "cust-devices", event.customer_id),
+            key(scope, "card-merchants", event.card_id or ""),
+            key(scope, "card-countries", event.card_id or ""),
+        ]
+        for entity, value in event.entity_values().items():
+            if value is not None:
+                keys.append(key(scope, entity, value))
+        args = [
+            _fmt(event.ts),
+            str(to_milli(event.amount)),
+            event.ref,
+            ",".join(str(seconds) for seconds in WINDOWS.values()),
+            str(TRIM_HORIZON),
+            str(VELOCITY_TTL_MS),
+            "1" if event.card_id is not None else "0",
+            event.merchant_id,
+            event.device_id or "",
+            event.country or "",
+            str(PROFILE_TTL_MS),
+            str(SEEN_TTL_MS),
+        ]
+        replayed, payload = self._script(keys=keys, args=args)
+        return _payload_to_snapshot(payload.decode(), event, replayed=replayed == b"1")
+
+
+# --- in-process ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Series:
+    """A velocity series: scores with cumulative count and milli-amount sums."""
+
+    scores: list[float] = field(default_factory=list)
+    cum_counts: list[int] = field(default_factory=list)
+    cum_sums: list[int] = field(default_factory=list)
+    amounts: list[int] = field(default_factory=list)
+
+    def cum_at(self, x: float) -> tuple[int, int]:
+        i = bisect.bisect_right(self.scores, x)
+        if i > 0:
+            return self.cum_counts[i - 1], self.cum_sums[i - 1]
+        if not self.scores:
+            return 0, 0
+        return self.cum_counts[0] - 1, self.cum_sums[0] - self.amounts[0]
+
+    def add(self, ts: float, amount: int) -> None:
+        last_count, last_sum, score = 0, 0, ts
+        if self.scores:
+            last_count, last_sum = self.cum_counts[-1], self.cum_sums[-1]
+            score = max(ts, self.scores[-1])
+        self.scores.append(score)
+        self.cum_counts.append(last_count + 1)
+        self.cum_sums.append(last_sum + amount)
+        self.amounts.append(amount)
+        cut = bisect.bisect_left(self.scores, score - TRIM_HORIZON)
+        if cut:
+            for column in (self.scores, self.cum_counts, self.cum_sums, self.amounts):
+                del column[:cut]
+
+
+@dataclass
+class _Profile:
+    last_ts: float | None = None
+    stats: RunningStats = RunningStats()
+    devices: set[str] = field(default_factory=set)
+
+
+class MemoryFeatureStore:
+    """The same state in this process's memory (no expiry by wall clock: replays use it too)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, str] = {}
+        self._series: dict[str, _Series] = {}
+        self._distinct: dict[str, dict[str, float]] = {}
+        self._profiles: dict[str, _Profile] = {}
+
+    def observe(self, event: Event, *, scope: str) -> Snapshot:
+        seen_key = f"{scope}:{event.ref}"
+        with self._lock:
+            cached = self._seen.get(seen_key)
+            if cached is not None:
+                return _payload_to_snapshot(cached, event, replayed=True)
+            payload = "|".join(self._observe(event, scope))
+            self._seen[seen_key] = payload
+        return _payload_to_snapshot(payload, event, replayed=False)
+
+    def _observe(self, event: Event, scope: str) -> list[str]:
+        out: list[str] = []
+        amount = to_milli(event.amount)
+        for entity, value in event.entity_values().items():
+            if value is None:
+                continue
+            series = self._series.setdefault(f"{scope}:{entity}:{value}", _Series())
+            count_now, sum_now = series.cum_at(event.ts)
+            for seconds in WINDOWS.values():
+                count_w, sum_w = series.cum_at(event.ts - seconds)
+                out += [str(count_now - count_w), str(sum_now - sum_w)]
+            series.add(event.ts, amount)
+        if event.card_id is not None:
+            out.append(self._distinct_add(f"{scope}:m:{event.card_id}", event.merchant_id, event))
+            out.append(self._distinct_add(f"{scope}:c:{event.card_id}", event.country or "", event))
+        else:
+            out += ["", ""]
+        out += self._profile_update(f"{scope}:{event.customer_id}", event, amount)
+        return out
+
+    def _distinct_add(self, key: str, member: str, event: Event) -> str:
+        seen = self._distinct.setdefault(key, {})
+        ts = event.ts
+        n = sum(1 for last in seen.values() if ts - LONGEST_WINDOW < last <= ts)
+        if member and seen.get(member, float("-inf")) < ts:
+            seen[member] = ts
+        for stale in [m for m, last in seen.items() if last < ts - TRIM_HORIZON]:
+            del seen[stale]
+        return str(n)
+
+    def _profile_update(self, key: str, event: Event, amount: int) -> list[str]:
+        profile = self._profiles.setdefault(key, _Profile())
+        stats = profile.stats
+        last = "" if profile.last_ts is None else _fmt(profile.last_ts)
+        out = [last, str(stats.n), _fmt(stats.mean), _fmt(stats.m2)]
+        profile.stats = stats.add(amount / 1000)
+        profile.last_ts = event.ts if profile.last_ts is None else max(event.ts, profile.last_ts)
+        if event.device_id is not None:
+            out.append("1" if event.device_id in profile.devices else "0")
+            profile.devices.add(event.device_id)
+        else:
+            out.append("")
+        return out
+
+__all__ = [
+    "FeatureStore",
+    "MemoryFeatureStore",
+    "RedisFeatureStore",
+    "Snapshot",
+]
+

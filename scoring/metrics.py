@@ -1,0 +1,38 @@
+"""Prometheus metrics of the decision path (multi-process aware under gunicorn)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+DECISIONS = Counter("fraudops_decisions_total", "Decisions made", ["outcome"])
+DEGRADED = Counter("fraudops_decisions_degraded_total", "Decisions made without the model")
+LATENCY = Histogram(
+    "fraudops_decision_latency_seconds",
+    "Server time to decide, before the write",
+    buckets=(0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+
+
+def decision_observed(outcome: str, latency_ms: float, *, degraded: bool) -> None:
+    DECISIONS.labels(outcome=outcome).inc()
+    LATENCY.observe(latency_ms / 1000)
+    if degraded:
+        DEGRADED.inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics text; merges every worker's when PROMETHEUS_MULTIPROC_DIR is set."""
+    if os.getenv("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,63 @@
+"""The model interface: anything that turns features into a fraud probability.
+
+Serving depends only on :class:`Scorer`. :class:`NoModelScorer` is the default until a model is
+trained (decisions then rest on rules and lists alone); :class:`ConstantScorer` is the test
+double. Training code never lives here, so nothing heavy is imported on the request path.
+
+Errors::
+
+    ScorerError        the model could not score (missing file, bad features): the decision
+                       falls back to rules and lists and is marked degraded
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from scoring.features.definitions import FeatureValue
+
+
+class ScorerError(Exception):
+    """The model failed to produce a score."""
+
+
+@dataclass(frozen=True)
+class Score:
+    probability: float
+    # Per-feature contributions to the score (log-odds), when the model explains itself.
+    contributions: Mapping[str, float] = field(default_factory=dict)
+
+
+class Scorer(Protocol):
+    @property
+    def version(self) -> str | None:
+        """The model version that scores, or None when there is no model."""
+        ...
+
+    def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
+        """A score, or None when no model runs; raises :class:`ScorerError` on failure."""
+        ...
+
+
+class NoModelScorer:
+    """No model is active: decisions rest on rules, lists and thresholds alone."""
+
+    version: str | None = None
+
+    def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
+        return None
+
+
+class ConstantScorer:
+    """Scores every transaction the same: for tests and for trying thresholds."""
+
+    def __init__(self, probability: float, *, version: str = "constant") -> None:
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError("probability must be within 0..1")
+        self.probability = probability
+        self.version: str | None = version
+
+    def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
+        return Score(self.probability)

@@ -1,0 +1,145 @@
+"""Integrators, transactions, decisions and labels."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+
+
+class Integrator(models.Model):
+    """A system that calls the decision API (a PSP, a merchant's backend)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    # DRF treats the authenticated principal as a user; an integrator is always authenticated.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+class ApiKey(models.Model):
+    """An integrator's API key. Only a SHA-256 of the key is stored; the key is shown once."""
+
+    integrator = models.ForeignKey(Integrator, on_delete=models.CASCADE, related_name="api_keys")
+    prefix = models.CharField(max_length=16, help_text="The key's first characters, to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.integrator})"
+
+
+class Channel(models.TextChoices):
+    POS = "pos"
+    ECOM = "ecom"
+    WALLET = "wallet"
+    TRANSFER = "transfer"
+    ATM = "atm"
+
+
+class Outcome(models.TextChoices):
+    APPROVE = "approve"
+    REVIEW = "review"
+    DECLINE = "decline"
+
+
+class Transaction(models.Model):
+    """A payment as the integrator sent it (no card number, the e-mail only as a keyed hash)."""
+
+    integrator = models.ForeignKey(Integrator, on_delete=models.PROTECT)
+    transaction_id = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    currency = models.CharField(max_length=3)
+    customer_id = models.CharField(max_length=64)
+    merchant_id = models.CharField(max_length=64)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    card_id = models.CharField(max_length=64, blank=True, default="")
+    merchant_category = models.CharField(max_length=32, blank=True, default="")
+    country = models.CharField(max_length=2, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    device_id = models.CharField(max_length=128, blank=True, default="")
+    email_hash = models.CharField(max_length=64, blank=True, default="")
+    payee_id = models.CharField(max_length=64, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    # SHA-256 of the canonical request: a retry must carry the same body.
+    request_hash = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integrator", "transaction_id"], name="transaction_unique_per_integrator"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["customer_id", "occurred_at"]),
+            models.Index(fields=["card_id", "occurred_at"]),
+            models.Index(fields=["occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.transaction_id
+
+
+class Decision(models.Model):
+    """What was decided for a transaction, and everything that produced it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="decision")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    score = models.FloatField(null=True, blank=True)
+    reasons: models.JSONField[Any] = models.JSONField(default=list)
+    rules: models.JSONField[Any] = models.JSONField(
+        default=list, help_text="Each rule that fired: name, version, action and expression."
+    )
+    rule_errors: models.JSONField[Any] = models.JSONField(default=list)
+    list_hits: models.JSONField[Any] = models.JSONField(default=list)
+    features: models.JSONField[Any] = models.JSONField(default=dict)
+    thresholds: models.JSONField[Any] = models.JSONField(default=dict)
+    policy_revision = models.PositiveIntegerField()
+    model_version = models.CharField(max_length=64, null=True, blank=True)
+    degraded = models.BooleanField(default=False)
+    latency_ms = models.FloatField()
+    timings_ms: models.JSONField[Any] = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"]), models.Index(fields=["outcome", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.id}"
+
+
+class Label(models.TextChoices):
+    FRAUD = "fraud"
+    LEGIT = "legit"
+
+
+class LabelSource(models.TextChoices):
+    CHARGEBACK = "chargeback"
+    INTEGRATOR = "integrator"
+    ANALYST = "analyst"
+
+
+class LabelEvent(models.Model):
+    """An append-only fact: someone said this transaction was fraud or legitimate."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="labels")
+    label = models.CharField(max_length=8, choices=Label.choices)
+    source = models.CharField(max_length=16, choices=LabelSource.choices)
+    reported_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["transaction", "reported_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.source})"

@@ -1,0 +1,266 @@
+"""The decision pipeline: one pure function, no Django.
+
+``decide()`` runs features → lists → rules → model → outcome for one transaction. The API,
+replays and backtests all call it, so a decision can be reproduced from what it recorded.
+
+Precedence (as in Stripe Radar): an allow-list entry or allow rule approves; otherwise a
+block-list entry or decline rule declines without calling the model; otherwise the model's
+score is held against the thresholds, and a review rule raises the outcome to at least review.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rules.engine import Action, FactType, RuleHit, RuleSet, RuleSetResult
+from scoring.features.definitions import FEATURE_NAMES, Event, Features, compute_features
+from scoring.features.store import FeatureStore
+from scoring.model import Score, Scorer, ScorerError
+
+OUTCOME_APPROVE = "approve"
+OUTCOME_REVIEW = "review"
+OUTCOME_DECLINE = "decline"
+
+LIST_ENTITIES: tuple[str, ...] = ("card", "customer", "device", "ip", "email", "country", "merchant")
+
+# What a rule may name, with its type. Checked when a rule is saved, not when it runs.
+RULE_FACTS: Mapping[str, FactType] = {
+    **{name: FactType.NUMBER for name in FEATURE_NAMES},
+    "hour_of_day": FactType.NUMBER,
+    "currency": FactType.STRING,
+    "channel": FactType.STRING,
+    "country": FactType.STRING,
+    "merchant_id": FactType.STRING,
+    "merchant_category": FactType.STRING,
+    "customer_id": FactType.STRING,
+    "card_id": FactType.STRING,
+    "device_id": FactType.STRING,
+    "ip": FactType.STRING,
+    "payee_id": FactType.STRING,
+    "email_domain": FactType.STRING,
+}
+
+
+@dataclass(frozen=True)
+class TransactionFacts:
+    """A validated transaction, as the pipeline sees it (the e-mail only as a keyed hash)."""
+
+    transaction_id: str
+    occurred_at: datetime
+    amount: Decimal
+    currency: str
+    customer_id: str
+    merchant_id: str
+    channel: str
+    card_id: str | None = None
+    merchant_category: str | None = None
+    country: str | None = None
+    ip: str | None = None
+    device_id: str | None = None
+    email_hash: str | None = None
+    email_domain: str | None = None
+    payee_id: str | None = None
+
+    def event(self, ref: str) -> Event:
+        return Event(
+            ref=ref,
+            ts=self.occurred_at.timestamp(),
+            amount=float(self.amount),
+            customer_id=self.customer_id,
+            merchant_id=self.merchant_id,
+            card_id=self.card_id,
+            device_id=self.device_id,
+            ip=self.ip,
+            country=self.country,
+        )
+
+    def list_values(self) -> dict[str, str | None]:
+        return {
+            "card": self.card_id,
+            "customer": self.customer_id,
+            "device": self.device_id,
+            "ip": self.ip,
+            "email": self.email_hash,
+            "country": self.country,
+            "merchant": self.merchant_id,
+        }
+
+    def rule_facts(self, features: Features) -> dict[str, Any]:
+        return {
+            **features,
+            "hour_of_day": float(self.occurred_at.hour),
+            "currency": self.currency,
+            "channel": self.channel,
+            "country": self.country,
+            "merchant_id": self.merchant_id,
+            "merchant_category": self.merchant_category,
+            "customer_id": self.customer_id,
+            "card_id": self.card_id,
+            "device_id": self.device_id,
+            "ip": self.ip,
+            "payee_id": self.payee_id,
+            "email_domain": self.email_domain,
+        }
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score cut-offs: at or above ``review`` → review, at or above ``decline`` → decline."""
+
+    review: float
+    decline: float
+
+    def outcome(self, probability: float) -> str:
+        if probability >= self.decline:
+            return OUTCOME_DECLINE
+        if probability >= self.review:
+            return OUTCOME_REVIEW
+        return OUTCOME_APPROVE
+
+
+@dataclass(frozen=True)
+class ListHit:
+    list_type: str  # "allow" | "block"
+    entity: str
+    entry_id: int
+
+
+@dataclass(frozen=True)
+class Lists:
+    """Allow and block list entries: (list_type, entity, value) → entry id."""
+
+    entries: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def match(self, txn: TransactionFacts) -> list[ListHit]:
+        hits = []
+        for list_type in ("allow", "block"):
+            for entity, value in txn.list_values().items():
+                entry_id = self.entries.get((list_type, entity, value)) if value else None
+                if entry_id is not None:
+                    hits.append(ListHit(list_type, entity, entry_id))
+        return hits
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything configurable that a decision depends on, at one revision."""
+
+    revision: int
+    rules: RuleSet
+    lists: Lists
+    thresholds: Thresholds
+    rule_descriptions: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    text: str
+    contribution: float | None = None
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outcome: str
+    score: float | None
+    reasons: tuple[Reason, ...]
+    rule_hits: tuple[RuleHit, ...]
+    rule_errors: tuple[str, ...]
+    list_hits: tuple[ListHit, ...]
+    features: Features
+    model_version: str | None
+    degraded: bool
+    thresholds: Thresholds
+    policy_revision: int
+    feature_replayed: bool
+    timings_ms: Mapping[str, float]
+
+
+def decide(
+    txn: TransactionFacts,
+    *,
+    ref: str,
+    scope: str,
+    store: FeatureStore,
+    policy: Policy,
+    scorer: Scorer,
+) -> DecisionResult:
+    """Decide one transaction. ``ref`` identifies it in the store (retries share it)."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    snapshot = store.observe(txn.event(ref), scope=scope)
+    features = compute_features(txn.event(ref), snapshot)
+    clock = _lap(timings, "features", clock)
+
+    list_hits = policy.lists.match(txn)
+    rules = policy.rules.evaluate(txn.rule_facts(features))
+    clock = _lap(timings, "rules", clock)
+
+    outcome = _rule_outcome(list_hits, rules)
+    score: Score | None = None
+    degraded = False
+    if outcome is None:
+        try:
+            score = scorer.predict(features)
+        except ScorerError:
+            degraded = True
+        outcome = _score_outcome(score, rules, policy.thresholds)
+        _lap(timings, "model", clock)
+
+    return DecisionResult(
+        outcome=outcome,
+        score=None if score is None else score.probability,
+        reasons=tuple(_reasons(list_hits, rules, policy)),
+        rule_hits=rules.hits,
+        rule_errors=rules.errors,
+        list_hits=tuple(list_hits),
+        features=features,
+        model_version=None if score is None else scorer.version,
+        degraded=degraded,
+        thresholds=policy.thresholds,
+        policy_revision=policy.revision,
+        feature_replayed=snapshot.replayed,
+        timings_ms=timings,
+    )
+
+
+def _lap(timings: dict[str, float], stage: str, since: float) -> float:
+    now = time.perf_counter()
+    timings[stage] = round((now - since) * 1000, 3)
+    return now
+
+
+def _rule_outcome(list_hits: list[ListHit], rules: RuleSetResult) -> str | None:
+    """The outcome lists and rules settle without the model, if any."""
+    if any(hit.list_type == "allow" for hit in list_hits) or rules.first(Action.ALLOW):
+        return OUTCOME_APPROVE
+    if any(hit.list_type == "block" for hit in list_hits) or rules.first(Action.DECLINE):
+        return OUTCOME_DECLINE
+    return None
+
+
+def _score_outcome(score: Score | None, rules: RuleSetResult, thresholds: Thresholds) -> str:
+    outcome = OUTCOME_APPROVE if score is None else thresholds.outcome(score.probability)
+    if outcome == OUTCOME_APPROVE and rules.first(Action.REVIEW):
+        return OUTCOME_REVIEW
+    return outcome
+
+
+def _reasons(list_hits: list[ListHit], rules: RuleSetResult, policy: Policy) -> list[Reason]:
+    reasons = [
+        Reason(
+            f"list.{hit.list_type}.{hit.entity}",
+            f"The {hit.entity} is on the {hit.list_type} list.",
+        )
+        for hit in list_hits
+    ]
+    for hit in rules.hits:
+        text = policy.rule_descriptions.get(hit.name) or f"Rule {hit.name}: {hit.expression}"
+        reasons.append(Reason(f"rule.{hit.name}", text))
+    return reasons

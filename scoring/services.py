@@ -1,0 +1,184 @@
+"""Writes of the scoring app: decisions and labels.
+
+``decision_create`` is the one way a decision is made and stored. Idempotency rests on the
+database: (integrator, transaction_id) is unique, so of concurrent duplicates exactly one insert
+wins and the others return its decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rules.loader import current_policy
+from scoring import metrics, runtime
+from scoring.errors import IdempotencyConflict, TransactionNotFound
+from scoring.auth import KEY_PREFIX, key_generate, key_hash
+from scoring.models import ApiKey, Decision, Integrator, LabelEvent, Transaction
+from scoring.pipeline import DecisionResult, TransactionFacts, decide
+from scoring.selectors import decision_for_transaction
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    facts: TransactionFacts
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical request: what a retry must repeat exactly."""
+        body = {**asdict(self.facts), "metadata": self.metadata}
+        body["amount"] = str(self.facts.amount.normalize())
+        body["occurred_at"] = self.facts.occurred_at.isoformat()
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DecisionCreated:
+    decision: Decision
+    replayed: bool
+
+
+def decision_create(
+    *, integrator: Integrator, request: DecisionRequest, started: float | None = None
+) -> DecisionCreated:
+    """Decide a transaction and store it with its decision, or return the stored decision.
+
+    Raises :class:`IdempotencyConflict` when the transaction id was decided with another body.
+    """
+    started = time.perf_counter() if started is None else started
+    fingerprint = request.fingerprint()
+    existing = decision_for_transaction(integrator=integrator, transaction_id=request.facts.transaction_id)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+
+    result = decide(
+        request.facts,
+        ref=request.facts.transaction_id,
+        scope=str(integrator.pk),
+        store=runtime.feature_store(),
+        policy=current_policy(),
+        scorer=runtime.scorer(),
+    )
+    latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    try:
+        with transaction.atomic():
+            decision = _store(integrator, request, fingerprint, result, latency_ms)
+    except IntegrityError:
+        # A concurrent duplicate won the insert: answer with its decision.
+        winner = decision_for_transaction(
+            integrator=integrator, transaction_id=request.facts.transaction_id
+        )
+        if winner is None:
+            raise
+        return _replay(winner, fingerprint)
+    metrics.decision_observed(decision.outcome, latency_ms, degraded=decision.degraded)
+    return DecisionCreated(decision, replayed=False)
+
+
+def _replay(decision: Decision, fingerprint: str) -> DecisionCreated:
+    if decision.transaction.request_hash != fingerprint:
+        raise IdempotencyConflict(decision.transaction.transaction_id)
+    return DecisionCreated(decision, replayed=True)
+
+
+def _store(
+    integrator: Integrator,
+    request: DecisionRequest,
+    fingerprint: str,
+    result: DecisionResult,
+    latency_ms: float,
+) -> Decision:
+    facts = request.facts
+    txn = Transaction.objects.create(
+        integrator=integrator,
+        transaction_id=facts.transaction_id,
+        occurred_at=facts.occurred_at,
+        amount=facts.amount,
+        currency=facts.currency,
+        customer_id=facts.customer_id,
+        merchant_id=facts.merchant_id,
+        channel=facts.channel,
+        card_id=facts.card_id or "",
+        merchant_category=facts.merchant_category or "",
+        country=facts.country or "",
+        ip=facts.ip,
+        device_id=facts.device_id or "",
+        email_hash=facts.email_hash or "",
+        payee_id=facts.payee_id or "",
+        metadata=request.metadata,
+        request_hash=fingerprint,
+    )
+    return Decision.objects.create(
+        transaction=txn,
+        outcome=result.outcome,
+        score=result.score,
+        reasons=[asdict(reason) for reason in result.reasons],
+        rules=[
+            {"rule": h.name, "version": h.version, "action": str(h.action), "expression": h.expression}
+            for h in result.rule_hits
+        ],
+        rule_errors=list(result.rule_errors),
+        list_hits=[asdict(hit) for hit in result.list_hits],
+        features=result.features,
+        thresholds=asdict(result.thresholds),
+        policy_revision=result.policy_revision,
+        model_version=result.model_version,
+        degraded=result.degraded,
+        latency_ms=latency_ms,
+        timings_ms=dict(result.timings_ms),
+    )
+
+
+def label_create(
+    *,
+    integrator: Integrator,
+    transaction_id: str,
+    label: str,
+    source: str,
+    reported_at: datetime | None = None,
+) -> LabelEvent:
+    """Append a label to one of the integrator's transactions."""
+    txn = Transaction.objects.filter(integrator=integrator, transaction_id=transaction_id).first()
+    if txn is None:
+        raise TransactionNotFound(transaction_id)
+    return LabelEvent.objects.create(
+        transaction=txn, label=label, source=source, reported_at=reported_at or timezone.now()
+    )
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    key: str  # shown once, never stored
+
+
+@transaction.atomic
+def api_key_issue(*, integrator: Integrator) -> IssuedKey:
+    key = key_generate()
+    api_key = ApiKey.objects.create(
+        integrator=integrator, prefix=key[: len(KEY_PREFIX) + 6], key_hash=key_hash(key)
+    )
+    return IssuedKey(api_key, key)
+
+
+@transaction.atomic
+def integrator_create(*, name: str) -> IssuedKey:
+    """A new integrator with its first API key."""
+    integrator = Integrator(name=name)
+    integrator.full_clean()
+    integrator.save()
+    return api_key_issue(integrator=integrator)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])

@@ -1,0 +1,106 @@
+"""Shared fixtures.
+
+Tests that need the real Redis or PostgreSQL skip when it is not there, except under
+``CI=true``, where a missing service fails the run: CI must prove the production path.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+from rest_framework.test import APIClient
+
+from rules.loader import policy_cache_clear
+from scoring import runtime
+from scoring.features.store import FeatureStore, MemoryFeatureStore, RedisFeatureStore
+from scoring.services import IssuedKey
+from tests import factories
+
+IN_CI = os.getenv("CI", "").lower() == "true"
+REDIS_URL = os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def service_missing(reason: str) -> None:
+    """Skip locally; fail under CI, where every service must be present."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service fails the run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_client() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis is not reachable at {REDIS_URL}: {exc}")
+    return client
+
+
+def _delete_prefix(client: redis.Redis, prefix: str) -> None:
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def redis_store(redis_client: redis.Redis) -> Iterator[RedisFeatureStore]:
+    """A Redis feature store under a prefix of its own, emptied afterwards."""
+    prefix = f"fo:test:{uuid.uuid4().hex[:12]}"
+    yield RedisFeatureStore(redis_client, prefix=prefix)
+    _delete_prefix(redis_client, prefix)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> FeatureStore:
+    """Each store test runs on the in-process store and on the real Redis."""
+    if request.param == "memory":
+        return MemoryFeatureStore()
+    store: RedisFeatureStore = request.getfixturevalue("redis_store")
+    return store
+
+
+@pytest.fixture
+def postgres() -> None:
+    if connection.vendor != "postgresql":
+        service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime(
+    request: pytest.FixtureRequest, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Each test gets its own feature store (of the configured kind) and a cold policy cache."""
+    settings.RULESET_REFRESH_SECONDS = 0
+    policy_cache_clear()
+    if settings.FEATURE_STORE == "redis":
+        serving_store: FeatureStore = request.getfixturevalue("redis_store")
+    else:
+        serving_store = MemoryFeatureStore()
+    monkeypatch.setattr(runtime, "feature_store", lambda: serving_store)
+    yield
+    policy_cache_clear()
+
+
+@pytest.fixture
+def issued(db: None) -> IssuedKey:
+    return factories.integrator("acme")
+
+
+@pytest.fixture
+def api(issued: IssuedKey) -> APIClient:
+    """An API client authenticated as the integrator 'acme'."""
+    client = APIClient(SERVER_NAME="localhost")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
+    return client
+
+
+@pytest.fixture
+def anonymous_api() -> APIClient:
+    return APIClient(SERVER_NAME="localhost")

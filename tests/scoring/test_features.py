@@ -1,0 +1,157 @@
+"""Feature definitions and both feature stores (in-process and real Redis) behave the same."""
+
+import threading
+
+import pytest
+
+from scoring.features.definitions import FEATURE_NAMES, Event, Snapshot, compute_features
+from scoring.features.store import FeatureStore
+
+T0 = 1_800_000_000.0
+
+
+def event(ref: str, ts: float, amount: float = 10.0, **fields) -> Event:
+    values = {"customer_id": "c1", "merchant_id": "m1", "card_id": "k1"}
+    values.update(fields)
+    return Event(ref=ref, ts=ts, amount=amount, **values)
+
+
+def features(store: FeatureStore, e: Event) -> dict:
+    return compute_features(e, store.observe(e, scope="s"))
+
+
+def test_features_have_every_name_in_order():
+    values = compute_features(event("a", T0), Snapshot())
+
+    assert tuple(values) == FEATURE_NAMES
+
+
+def test_absent_optional_fields_give_missing_values_not_zero():
+    values = compute_features(event("a", T0, device_id=None, ip=None), Snapshot())
+
+    assert values["device_txn_count_1h"] is None
+    assert values["ip_amount_sum_24h"] is None
+    assert values["device_new_for_customer"] is None
+    assert values["customer_seconds_since_last"] is None
+
+
+def test_it_counts_and_sums_history_strictly_before_the_event(store):
+    for i, amount in enumerate([10.0, 20.0, 30.0]):
+        features(store, event(f"t{i}", T0 + i, amount))
+
+    values = features(store, event("t3", T0 + 3, 40.0))
+
+    assert values["card_txn_count_1m"] == 3
+    assert values["card_amount_sum_1m"] == 60.0
+    assert values["customer_txn_count_24h"] == 3
+
+
+def test_windows_forget_events_older_than_their_length(store):
+    features(store, event("old", T0, 100.0))
+    features(store, event("mid", T0 + 3000, 5.0))
+
+    values = features(store, event("now", T0 + 3601, 1.0))
+
+    assert values["card_txn_count_1m"] == 0
+    assert (values["card_txn_count_1h"], values["card_amount_sum_1h"]) == (1, 5.0)
+    assert (values["card_txn_count_24h"], values["card_amount_sum_24h"]) == (2, 105.0)
+
+
+def test_a_retried_event_is_not_counted_twice(store):
+    first = store.observe(event("dup", T0), scope="s")
+    again = store.observe(event("dup", T0), scope="s")
+
+    values = features(store, event("next", T0 + 1))
+
+    assert again.replayed and not first.replayed
+    assert again.velocity == first.velocity
+    assert values["card_txn_count_1m"] == 1
+
+
+def test_concurrent_duplicates_are_counted_once(store):
+    barrier = threading.Barrier(16)
+
+    def observe():
+        barrier.wait()
+        store.observe(event("same", T0, 50.0), scope="s")
+
+    threads = [threading.Thread(target=observe) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    values = features(store, event("after", T0 + 1))
+    assert (values["card_txn_count_1m"], values["card_amount_sum_1m"]) == (1, 50.0)
+
+
+def test_it_counts_distinct_merchants_and_countries_per_card(store):
+    features(store, event("a", T0, merchant_id="m1", country="DE"))
+    features(store, event("b", T0 + 1, merchant_id="m2", country="FR"))
+    features(store, event("c", T0 + 2, merchant_id="m1", country="DE"))
+
+    values = features(store, event("d", T0 + 3, merchant_id="m3"))
+
+    assert values["card_distinct_merchants_24h"] == 2
+    assert values["card_distinct_countries_24h"] == 2
+
+
+def test_it_tracks_the_customers_last_time_and_amount_profile(store):
+    for i, amount in enumerate([10.0, 20.0, 30.0]):
+        features(store, event(f"t{i}", T0 + 60 * i, amount))
+
+    values = features(store, event("t3", T0 + 200, 50.0))
+
+    assert values["customer_seconds_since_last"] == 80.0
+    assert values["customer_amount_mean"] == pytest.approx(20.0)
+    assert values["customer_amount_zscore"] == pytest.approx(3.0)
+
+
+def test_it_knows_whether_the_customer_used_the_device_before(store):
+    first = features(store, event("a", T0, device_id="phone"))
+    second = features(store, event("b", T0 + 1, device_id="phone"))
+    other = features(store, event("c", T0 + 2, device_id="laptop"))
+
+    assert [first["device_new_for_customer"], second["device_new_for_customer"]] == [1.0, 0.0]
+    assert other["device_new_for_customer"] == 1.0
+
+
+def test_scopes_do_not_share_state(store):
+    store.observe(event("a", T0), scope="integrator-1")
+
+    snapshot = store.observe(event("b", T0 + 1), scope="integrator-2")
+
+    assert snapshot.velocity["card"]["1m"].count == 0
+
+
+def test_a_slightly_late_event_is_read_exactly(store):
+    features(store, event("a", T0 + 100))
+    features(store, event("b", T0 + 200))
+
+    late = features(store, event("late", T0 + 150))
+
+    assert late["card_txn_count_1m"] == 1  # only "a" (T0+100) is within (T0+90, T0+150]
+    assert late["card_txn_count_1h"] == 1
+
+
+def test_the_memory_and_redis_stores_agree_on_a_random_stream(redis_store):
+    import random
+
+    from scoring.features.store import MemoryFeatureStore
+
+    memory, rng = MemoryFeatureStore(), random.Random(7)
+    ts = T0
+    for i in range(300):
+        ts += rng.expovariate(1 / 40)
+        e = event(
+            f"r{i}",
+            ts,
+            round(rng.uniform(1, 500), 2),
+            card_id=f"k{rng.randrange(5)}",
+            customer_id=f"c{rng.randrange(4)}",
+            merchant_id=f"m{rng.randrange(6)}",
+            device_id=rng.choice([None, "d1", "d2", "d3"]),
+            ip=rng.choice([None, "10.0.0.1", "10.0.0.2"]),
+            country=rng.choice([None, "DE", "FR"]),
+        )
+        assert features(memory, e) == features(redis_store, e), f"event {i}"
