@@ -31,8 +31,14 @@ class RuleForm(forms.ModelForm[Rule]):
 
 class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
     model = RuleVersion
-    fields = ["version", "action", "expression", "enabled", "created_by", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "version",
+        "action",
+        "expression",
+        "enabled",
+        "created_by",
+        "created_at",
+    )
     extra = 0
     can_delete = False
     ordering = ["-version"]
@@ -85,7 +91,9 @@ class ScoreThresholdsAdmin(admin.ModelAdmin[ScoreThresholds]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ScoreThresholds.objects.exists()
 
-    def save_model(self, request: HttpRequest, obj: ScoreThresholds, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ScoreThresholds, form: Any, change: bool
+    ) -> None:
         services.thresholds_set(review_at=obj.review_at, decline_at=obj.decline_at)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -127,8 +128,5 @@ def rule_delete(*, rule: Rule) -> None:
     policy_bump()
 
 
-def _user_or_none(user: User) -> AbstractBaseUser | None:
-    if user is None or not user.is_authenticated:
-        return None
-    assert isinstance(user, AbstractBaseUser)
-    return user
+def _user_or_none(user: User) -> AuthUser | None:
+    return user if isinstance(user, AuthUser) else None

@@ -25,8 +25,7 @@ class ReadOnlyAdmin(admin.ModelAdmin[Any]):
 
 class ApiKeyInline(admin.TabularInline[ApiKey, Integrator]):
     model = ApiKey
-    fields = ["prefix", "created_at", "revoked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("prefix", "created_at", "revoked_at")
     extra = 0
     can_delete = False
 

@@ -83,7 +83,9 @@ class DecisionCreateApi(APIView):
         )
         body = DecisionOutSerializer(created.decision).data
         if created.replayed:
-            return Response(body, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"})
+            return Response(
+                body, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}
+            )
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -100,7 +102,10 @@ class LabelCreateApi(APIView):
     @extend_schema(
         operation_id="labels_create",
         request=LabelInSerializer,
-        responses={201: LabelOutSerializer, 404: OpenApiResponse(description="Unknown transaction.")},
+        responses={
+            201: LabelOutSerializer,
+            404: OpenApiResponse(description="Unknown transaction."),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = LabelInSerializer(data=request.data)

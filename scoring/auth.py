@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 

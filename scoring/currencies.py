@@ -8,14 +8,16 @@ CURRENCIES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.currencies)
 COUNTRIES: frozenset[str] = frozenset(c.alpha_2 for c in pycountry.countries)
 
 # ISO 4217 currencies whose minor unit is not 2 (pycountry does not carry minor units).
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_THREE = "BHD IQD JOD KWD LYD OMR TND"
+_FOUR = "CLF UYW"
+# Funds, metals and testing codes have no minor unit.
+_NONE = "XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX"
 _MINOR_UNITS: dict[str, int] = {
-    **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
-    ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
-    # Funds, metals and testing codes have no minor unit.
-    **dict.fromkeys("XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XTS XUA XXX".split(), 0),
+    **dict.fromkeys(_ZERO.split(), 0),
+    **dict.fromkeys(_THREE.split(), 3),
+    **dict.fromkeys(_FOUR.split(), 4),
+    **dict.fromkeys(_NONE.split(), 0),
 }
 
 

@@ -27,7 +27,9 @@ class ApiKey(models.Model):
     """An integrator's API key. Only a SHA-256 of the key is stored; the key is shown once."""
 
     integrator = models.ForeignKey(Integrator, on_delete=models.CASCADE, related_name="api_keys")
-    prefix = models.CharField(max_length=16, help_text="The key's first characters, to tell keys apart.")
+    prefix = models.CharField(
+        max_length=16, help_text="The key's first characters, to tell keys apart."
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -93,7 +95,9 @@ class Decision(models.Model):
     """What was decided for a transaction, and everything that produced it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    transaction = models.OneToOneField(Transaction, on_delete=models.PROTECT, related_name="decision")
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="decision"
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     score = models.FloatField(null=True, blank=True)
     reasons: models.JSONField[Any] = models.JSONField(default=list)
@@ -105,14 +109,18 @@ class Decision(models.Model):
     features: models.JSONField[Any] = models.JSONField(default=dict)
     thresholds: models.JSONField[Any] = models.JSONField(default=dict)
     policy_revision = models.PositiveIntegerField()
-    model_version = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not '': no model ran for this decision.
+    model_version = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     degraded = models.BooleanField(default=False)
     latency_ms = models.FloatField()
     timings_ms: models.JSONField[Any] = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["created_at"]), models.Index(fields=["outcome", "created_at"])]
+        indexes = [
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["outcome", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.id}"

@@ -26,7 +26,15 @@ OUTCOME_APPROVE = "approve"
 OUTCOME_REVIEW = "review"
 OUTCOME_DECLINE = "decline"
 
-LIST_ENTITIES: tuple[str, ...] = ("card", "customer", "device", "ip", "email", "country", "merchant")
+LIST_ENTITIES: tuple[str, ...] = (
+    "card",
+    "customer",
+    "device",
+    "ip",
+    "email",
+    "country",
+    "merchant",
+)
 
 # What a rule may name, with its type. Checked when a rule is saved, not when it runs.
 RULE_FACTS: Mapping[str, FactType] = {

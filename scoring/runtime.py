@@ -36,6 +36,6 @@ def feature_store_health() -> str:
     if isinstance(store, RedisFeatureStore):
         try:
             store.ping()
-        except Exception as exc:  # noqa: BLE001 - reported by the health check
+        except Exception as exc:
             return f"error: {exc}"
     return "ok"

@@ -200,8 +200,9 @@ class DecisionRecordSerializer(DecisionOutSerializer):
 
 class LabelInSerializer(StrictSerializer):
     transaction_id = serializers.CharField(max_length=64)
-    label = serializers.ChoiceField(choices=Label.choices)
-    source = serializers.ChoiceField(choices=["chargeback", "integrator"])
+    # `label` and `source` shadow attributes of DRF's Field in the stubs, not at run time.
+    label = serializers.ChoiceField(choices=Label.choices)  # type: ignore[assignment]
+    source = serializers.ChoiceField(choices=["chargeback", "integrator"])  # type: ignore[assignment]
     reported_at = OffsetDateTimeField(required=False)
 
     def validate_reported_at(self, value: datetime) -> datetime:
@@ -213,6 +214,6 @@ class LabelInSerializer(StrictSerializer):
 class LabelOutSerializer(serializers.Serializer[Any]):
     label_id = serializers.IntegerField(source="id")
     transaction_id = serializers.CharField(source="transaction.transaction_id")
-    label = serializers.CharField()
-    source = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    source = serializers.CharField()  # type: ignore[assignment]
     reported_at = serializers.DateTimeField()

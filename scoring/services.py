@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from rules.loader import current_policy
 from scoring import metrics, runtime
-from scoring.errors import IdempotencyConflict, TransactionNotFound
 from scoring.auth import KEY_PREFIX, key_generate, key_hash
+from scoring.errors import IdempotencyConflict, TransactionNotFound
 from scoring.models import ApiKey, Decision, Integrator, LabelEvent, Transaction
 from scoring.pipeline import DecisionResult, TransactionFacts, decide
 from scoring.selectors import decision_for_transaction
@@ -55,7 +55,9 @@ def decision_create(
     """
     started = time.perf_counter() if started is None else started
     fingerprint = request.fingerprint()
-    existing = decision_for_transaction(integrator=integrator, transaction_id=request.facts.transaction_id)
+    existing = decision_for_transaction(
+        integrator=integrator, transaction_id=request.facts.transaction_id
+    )
     if existing is not None:
         return _replay(existing, fingerprint)
 
@@ -122,7 +124,12 @@ def _store(
         score=result.score,
         reasons=[asdict(reason) for reason in result.reasons],
         rules=[
-            {"rule": h.name, "version": h.version, "action": str(h.action), "expression": h.expression}
+            {
+                "rule": h.name,
+                "version": h.version,
+                "action": str(h.action),
+                "expression": h.expression,
+            }
             for h in result.rule_hits
         ],
         rule_errors=list(result.rule_errors),

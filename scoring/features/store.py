@@ -167,7 +167,7 @@ class _Series:
 @dataclass
 class _Profile:
     last_ts: float | None = None
-    stats: RunningStats = RunningStats()
+    stats: RunningStats = field(default_factory=RunningStats)
     devices: set[str] = field(default_factory=set)
 
 
@@ -235,10 +235,10 @@ class MemoryFeatureStore:
             out.append("")
         return out
 
+
 __all__ = [
     "FeatureStore",
     "MemoryFeatureStore",
     "RedisFeatureStore",
     "Snapshot",
 ]
-

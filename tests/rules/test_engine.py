@@ -4,7 +4,11 @@ import pytest
 
 from rules.engine import Action, FactType, InvalidRule, RuleSet, RuleSpec, compile_expression
 
-SCHEMA = {"amount": FactType.NUMBER, "card_txn_count_1m": FactType.NUMBER, "country": FactType.STRING}
+SCHEMA = {
+    "amount": FactType.NUMBER,
+    "card_txn_count_1m": FactType.NUMBER,
+    "country": FactType.STRING,
+}
 
 
 def spec(name: str, expression: str, action: Action = Action.DECLINE, version: int = 1) -> RuleSpec:
@@ -41,7 +45,8 @@ def test_a_missing_value_does_not_match_and_is_reported():
     result = rules.evaluate({"card_txn_count_1m": None})
 
     assert result.hits == ()
-    assert result.errors and result.errors[0].startswith("burst:")
+    assert result.errors
+    assert result.errors[0].startswith("burst:")
 
 
 def test_it_evaluates_allow_then_decline_then_review():

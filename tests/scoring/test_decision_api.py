@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from rules.models import ListEntry
-from rules.services import list_entry_create
-from scoring import runtime
+from rules.services import list_entry_create, rule_save
+from scoring import runtime, selectors, services
 from scoring.models import Decision, LabelEvent, Transaction
 from scoring.services import api_key_revoke
 from tests import factories
@@ -24,7 +24,8 @@ def test_it_decides_and_stores_the_transaction_and_its_decision(api):
 
     assert response.status_code == 201
     body = response.json()
-    assert body["outcome"] == "approve" and body["transaction_id"] == "t-1"
+    assert body["outcome"] == "approve"
+    assert body["transaction_id"] == "t-1"
     assert set(body) == {
         "decision_id", "transaction_id", "outcome", "score", "reasons", "rules",
         "model_version", "degraded", "latency_ms",
@@ -77,19 +78,28 @@ def test_a_retry_is_not_counted_twice_in_velocity_features(api):
     assert decision.features["card_txn_count_1m"] == 1.0
 
 
-def test_the_sixth_transaction_of_a_card_within_a_minute_is_declined(api):
+def test_the_sixth_transaction_of_a_card_within_a_minute_is_declined(api, store, monkeypatch):
+    # `store` runs this test once on the in-process store and once on the real Redis.
+    monkeypatch.setattr(runtime, "feature_store", lambda: store)
     factories.rule("card_burst", "card_txn_count_1m >= 5", "decline")
     start = timezone.now()
 
     outcomes = [
-        post(api, factories.payload(card_id="burst", occurred_at=start.isoformat())).json()["outcome"]
+        post(api, factories.payload(card_id="burst", occurred_at=start.isoformat())).json()[
+            "outcome"
+        ]
         for _ in range(6)
     ]
 
     assert outcomes == ["approve"] * 5 + ["decline"]
     declined = Decision.objects.get(outcome="decline")
     assert declined.rules == [
-        {"rule": "card_burst", "version": 1, "action": "decline", "expression": "card_txn_count_1m >= 5"}
+        {
+            "rule": "card_burst",
+            "version": 1,
+            "action": "decline",
+            "expression": "card_txn_count_1m >= 5",
+        }
     ]
 
 
@@ -113,7 +123,7 @@ def test_a_block_list_hit_declines_without_calling_the_scorer(api, monkeypatch):
 def test_the_stored_record_shows_rule_versions_features_and_thresholds(api):
     rule = factories.rule("big", "amount > 100", "review", description="Large amount")
     rule.expression = "amount > 90"
-    factories.rule_services.rule_save(rule=rule)
+    rule_save(rule=rule)
     created = post(api, factories.payload(amount="150.00")).json()
 
     record = api.get(f"/api/v1/decisions/{created['decision_id']}").json()
@@ -122,11 +132,16 @@ def test_the_stored_record_shows_rule_versions_features_and_thresholds(api):
     assert record["rules"] == [
         {"rule": "big", "version": 2, "action": "review", "expression": "amount > 90"}
     ]
-    assert record["reasons"][0] == {"code": "rule.big", "text": "Large amount", "contribution": None}
+    assert record["reasons"][0] == {
+        "code": "rule.big",
+        "text": "Large amount",
+        "contribution": None,
+    }
     assert record["thresholds"] == {"review": 0.5, "decline": 0.9}
     assert record["features"]["amount"] == 150.0
     assert record["policy_revision"] >= 2
-    assert record["transaction"]["email_hash"] and "email" not in record["transaction"]
+    assert record["transaction"]["email_hash"]
+    assert "email" not in record["transaction"]
 
 
 def test_another_integrators_decision_is_not_found(api, anonymous_api):
@@ -141,9 +156,10 @@ def test_the_email_is_stored_only_as_a_keyed_hash(api):
     post(api, factories.payload(email="Alice@Example.com", metadata={"order": "o-1"}))
 
     stored = Transaction.objects.get()
-    assert "alice" not in json.dumps(
-        [stored.email_hash, stored.metadata, stored.decision.features]
-    ).lower()
+    assert (
+        "alice"
+        not in json.dumps([stored.email_hash, stored.metadata, stored.decision.features]).lower()
+    )
     assert len(stored.email_hash) == 64
 
 
@@ -186,7 +202,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("field", "change"), BAD_INPUTS, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    ("field", "change"), BAD_INPUTS, ids=[f"{f}-{i}" for i, (f, _) in enumerate(BAD_INPUTS)]
+)
 def test_bad_input_is_refused_with_the_field_and_nothing_is_written(api, field, change):
     response = post(api, factories.payload(**{"card_id": "card-b", **change}))
 
@@ -259,12 +277,17 @@ def test_a_label_is_appended_for_a_known_transaction(api):
 
     assert response.status_code == 201
     label = LabelEvent.objects.get()
-    assert (label.label, label.source, label.transaction.transaction_id) == ("fraud", "chargeback", "t-9")
+    assert (label.label, label.source, label.transaction.transaction_id) == (
+        "fraud",
+        "chargeback",
+        "t-9",
+    )
 
 
 def test_a_label_for_an_unknown_transaction_is_not_found(api):
     response = api.post(
-        "/api/v1/labels", {"transaction_id": "nope", "label": "fraud", "source": "chargeback"},
+        "/api/v1/labels",
+        {"transaction_id": "nope", "label": "fraud", "source": "chargeback"},
         format="json",
     )
 
@@ -292,7 +315,8 @@ def test_the_openapi_schema_and_docs_are_served_locally(anonymous_api):
     schema = anonymous_api.get("/api/schema/")
     docs = anonymous_api.get("/api/docs/")
 
-    assert schema.status_code == 200 and b"/api/v1/decisions" in schema.content
+    assert schema.status_code == 200
+    assert b"/api/v1/decisions" in schema.content
     assert docs.status_code == 200
     assert b"/static/drf_spectacular_sidecar/" in docs.content
     assert b"cdn" not in docs.content.lower()
@@ -303,3 +327,23 @@ def test_an_expired_list_entry_no_longer_blocks(api):
     ListEntry.objects.filter(pk=entry.pk).update(expires_at=timezone.now())
 
     assert post(api, factories.payload(card_id="card-x")).json()["outcome"] == "approve"
+
+
+def test_a_duplicate_that_loses_the_insert_race_returns_the_winners_decision(api, monkeypatch):
+    body = factories.payload()
+    winner = post(api, body).json()
+    real_lookup = selectors.decision_for_transaction
+    calls = []
+
+    def lookup_missing_the_winner_once(**kwargs):
+        calls.append(kwargs)
+        return None if len(calls) == 1 else real_lookup(**kwargs)
+
+    monkeypatch.setattr(services, "decision_for_transaction", lookup_missing_the_winner_once)
+
+    response = post(api, body)
+
+    assert len(calls) == 2  # the pre-check missed; the unique constraint caught it
+    assert response.status_code == 200
+    assert response.json()["decision_id"] == winner["decision_id"]
+    assert Decision.objects.count() == 1

@@ -63,7 +63,8 @@ def test_a_retried_event_is_not_counted_twice(store):
 
     values = features(store, event("next", T0 + 1))
 
-    assert again.replayed and not first.replayed
+    assert again.replayed
+    assert not first.replayed
     assert again.velocity == first.velocity
     assert values["card_txn_count_1m"] == 1
 

@@ -1,0 +1,72 @@
+"""Floor endpoints for ``bench/decisions.py``: the least a decision request can cost.
+
+Mounted only when ``BENCH_FLOOR_ENDPOINTS`` is set (the benchmark's own server). Both use the
+API's authentication and request serializer, so the decision endpoint's cost above them is
+what deciding adds: the idempotency pre-check, features, rules, the record, the response.
+
+- ``validate``: authenticate and validate, nothing else.
+- ``write``: the same, then store a transaction and a bare decision in one database transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.urls import URLPattern, path
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scoring.models import Decision, Integrator, Outcome, Transaction
+from scoring.serializers import TransactionInSerializer
+
+
+def _validated(request: Request) -> dict[str, Any]:
+    serializer = TransactionInSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data: dict[str, Any] = serializer.validated_data
+    return data
+
+
+class FloorValidateApi(APIView):
+    def post(self, request: Request) -> Response:
+        data = _validated(request)
+        return Response({"transaction_id": data["transaction_id"]}, status=status.HTTP_201_CREATED)
+
+
+class FloorWriteApi(APIView):
+    def post(self, request: Request) -> Response:
+        data = _validated(request)
+        integrator = request.user
+        assert isinstance(integrator, Integrator)
+        with transaction.atomic():
+            txn = Transaction.objects.create(
+                integrator=integrator,
+                transaction_id=data["transaction_id"],
+                occurred_at=data["occurred_at"],
+                amount=data["amount"],
+                currency=data["currency"],
+                customer_id=data["customer_id"],
+                merchant_id=data["merchant_id"],
+                channel=data["channel"],
+                card_id=data.get("card_id", ""),
+                country=data.get("country", ""),
+                ip=data.get("ip"),
+                device_id=data.get("device_id", ""),
+                request_hash="floor",
+            )
+            decision = Decision.objects.create(
+                transaction=txn, outcome=Outcome.APPROVE, policy_revision=0, latency_ms=0
+            )
+        return Response(
+            {"decision_id": str(decision.pk), "transaction_id": txn.transaction_id},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+urlpatterns: list[URLPattern] = [
+    path("bench/floor/validate", FloorValidateApi.as_view(), name="bench-floor-validate"),
+    path("bench/floor/write", FloorWriteApi.as_view(), name="bench-floor-write"),
+]
