@@ -117,6 +117,7 @@ class ScoreThresholds(models.Model):
             models.CheckConstraint(
                 condition=models.Q(review_at__lte=models.F("decline_at")),
                 name="thresholds_review_not_above_decline",
+                violation_error_message="The review threshold must not exceed decline.",
             )
         ]
 

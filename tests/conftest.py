@@ -78,6 +78,7 @@ def _fresh_runtime(
 ) -> Iterator[None]:
     """Each test gets its own feature store (of the configured kind) and a cold policy cache."""
     settings.RULESET_REFRESH_SECONDS = 0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     policy_cache_clear()
     if settings.FEATURE_STORE == "redis":
         serving_store: FeatureStore = request.getfixturevalue("redis_store")

@@ -88,7 +88,7 @@ class Command(BaseCommand):
             f"\nFraudOps demo is running on {backend}. Look here:\n"
             f"  {url}/admin/scoring/decision/   decisions as they happen\n"
             f"  (log in as {ADMIN_USER} / {password})\n"
-            f"  {url}/admin/rules/rule/          rules, lists, thresholds (edits apply within 1 s)\n"
+            f"  {url}/admin/rules/rule/          rules, lists and thresholds\n"
             f"  {url}/api/docs/                  the API (OpenAPI)\n"
             f"  {url}/metrics                    Prometheus metrics\n"
             "Sending simulated traffic; a summary follows every 5 s. Ctrl-C stops.\n"

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=0, help="Stop after N (0: no limit).")
         parser.add_argument("--duration", type=float, default=0, help="Stop after S seconds.")
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--customers", type=int, default=200)
+        parser.add_argument("--customers", type=int, default=2000)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["live"]:

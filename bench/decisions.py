@@ -1,0 +1,778 @@
+"""Decision API benchmark: latency and throughput against the floor, on real services.
+
+Run ``python bench/decisions.py`` (or ``make bench``). It needs PostgreSQL and Redis:
+``DATABASE_URL`` and ``REDIS_URL`` (defaults: the local servers). It creates the database
+``fraudops_bench`` on that PostgreSQL server (dropped first and again at the end), uses Redis
+database 3 (flushed at the start and the end), migrates, creates an integrator and ten rules,
+then starts the server as the README recommends for production and, from this process, sends
+requests to three endpoints, sequentially and then concurrently:
+
+- ``/api/v1/decisions``        the real decision;
+- ``/bench/floor/validate``    authentication and request validation only;
+- ``/bench/floor/write``       the same plus one transaction writing the two rows a decision writes.
+
+The floors say what a request costs before any deciding, so the decision's cost above them is
+the deciding itself. Targets: a sequential decision's p50 at most 3x the two-row floor's, and at
+least 300 decisions/s at concurrency 8 with p99 at most 25 ms.
+
+``--server all`` runs every candidate server setup (each on a fresh database) and compares them.
+Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+BENCH_DB = "fraudops_bench"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+ENDPOINTS: dict[str, str] = {
+    "decision": "/api/v1/decisions",
+    "validate": "/bench/floor/validate",
+    "write": "/bench/floor/write",
+}
+
+TARGET_RATIO = 3.0
+TARGET_RPS = 300.0
+TARGET_P99_MS = 25.0
+
+# The policy the benchmark decides under: ten rules of each action, a few list entries and
+# thresholds, saved through the services so each worker compiles and evaluates them.
+POLICY_SETUP = """
+from rules.models import Rule, ListEntity, ListType
+from rules.services import list_entry_create, rule_save, thresholds_set
+
+RULES = [
+    ("card_burst_1m", "card_txn_count_1m >= 600", "decline"),
+    ("ip_burst_1h", "ip_txn_count_1h > 20000", "decline"),
+    ("sanctioned_country", "country in ['KP', 'IR', 'SY']", "decline"),
+    ("card_amount_24h", "card_amount_sum_24h > 500000 and amount > 1000", "review"),
+    ("card_many_merchants", "card_distinct_merchants_24h >= 12 and amount > 1500", "review"),
+    ("card_many_countries", "card_distinct_countries_24h >= 4", "review"),
+    ("new_device_big_amount", "device_new_for_customer == 1 and amount > 2000", "review"),
+    ("night_atm", "channel == 'atm' and hour_of_day < 5 and amount > 500", "review"),
+    ("disposable_email", "email_domain in ['mailinator.com', 'tempmail.dev']", "review"),
+    ("small_pos_regular", "channel == 'pos' and amount < 5 and customer_txn_count_24h > 3",
+     "allow"),
+]
+for name, expression, action in RULES:
+    rule_save(rule=Rule(name=name, expression=expression, action=action, description=name))
+list_entry_create(list_type=ListType.BLOCK, entity=ListEntity.CARD, value="card-stolen-1")
+list_entry_create(list_type=ListType.BLOCK, entity=ListEntity.EMAIL, value="fraud@example.net")
+list_entry_create(list_type=ListType.ALLOW, entity=ListEntity.CUSTOMER, value="cust-vip-1")
+thresholds_set(review_at=0.6, decline_at=0.9)
+print(Rule.objects.count())
+"""
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerSetup:
+    name: str
+    description: str
+    keep_alive: bool  # whether the server keeps connections open between requests
+
+    def command(self, *, port: int, workers: int, threads: int) -> list[str]:
+        py = sys.executable
+        bind = f"{HOST}:{port}"
+        common = ["--workers", str(workers), "--bind", bind, "--log-level", "warning"]
+        common += ["--no-control-socket"]
+        if self.name == "gunicorn-sync":
+            return [py, "-m", "gunicorn", "fraudops.wsgi:application", "-k", "sync", *common]
+        if self.name == "gunicorn-gthread":
+            return [
+                py, "-m", "gunicorn", "fraudops.wsgi:application", "-k", "gthread",
+                "--threads", str(threads), "--keep-alive", "5", *common,
+            ]  # fmt: skip
+        if self.name == "gunicorn-asgi":
+            return [
+                py, "-m", "gunicorn", "fraudops.asgi:application", "-k", "asgi",
+                "--keep-alive", "5", *common,
+            ]  # fmt: skip
+        if self.name == "uvicorn":
+            return [
+                py, "-m", "uvicorn", "fraudops.asgi:application", "--workers", str(workers),
+                "--host", HOST, "--port", str(port), "--log-level", "warning",
+                "--no-access-log", "--lifespan", "off",
+            ]  # fmt: skip
+        raise ValueError(self.name)
+
+    def describe(self, *, workers: int, threads: int) -> str:
+        return self.description.format(workers=workers, threads=threads)
+
+
+SERVERS: dict[str, ServerSetup] = {
+    setup.name: setup
+    for setup in (
+        ServerSetup("gunicorn-sync", "gunicorn fraudops.wsgi, {workers} sync workers", False),
+        ServerSetup(
+            "gunicorn-gthread",
+            "gunicorn fraudops.wsgi, {workers} gthread workers x {threads} threads",
+            True,
+        ),
+        ServerSetup("gunicorn-asgi", "gunicorn fraudops.asgi, {workers} asgi workers", True),
+        ServerSetup("uvicorn", "uvicorn fraudops.asgi, {workers} workers", True),
+    )
+}
+DEFAULT_SERVER = "gunicorn-gthread"
+
+
+class Server:
+    """A server process group started by the benchmark, stopped by it (also on Ctrl-C)."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop it in order
+        )
+        self.log_path = log_path
+
+    def wait_ready(self, port: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        request = f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"server exited with {self.process.returncode}: {self.tail()}")
+            conn = Connection(port, timeout=2.0)
+            try:
+                status, _ = conn.request(request)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            finally:
+                conn.close()
+            time.sleep(0.2)
+        raise BenchError(f"server not ready after {timeout:.0f}s: {self.tail()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self._log.close()
+
+    def tail(self, lines: int = 15) -> str:
+        self._log.flush()
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+class BenchError(Exception):
+    """The benchmark could not run (set-up failed, server died, deadline passed)."""
+
+
+# --- environment ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Services:
+    admin_url: str  # the server's own database, to create and drop the bench database
+    database_url: str  # the bench database
+    redis_url: str  # the bench Redis database
+
+
+def services_from_env(redis_db: int) -> Services:
+    database_url = os.getenv("DATABASE_URL") or DEFAULT_DATABASE_URL
+    parts = urlsplit(database_url)
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise BenchError(f"DATABASE_URL must be PostgreSQL, not {parts.scheme!r}")
+    if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise BenchError("DATABASE_URL must point at a loopback address")
+    admin_db = parts.path.lstrip("/") or "postgres"
+    if admin_db == BENCH_DB:
+        admin_db = "postgres"
+    admin_url = urlunsplit(("postgresql", parts.netloc, f"/{admin_db}", parts.query, ""))
+    bench_url = urlunsplit(("postgres", parts.netloc, f"/{BENCH_DB}", parts.query, ""))
+    redis_parts = urlsplit(os.getenv("REDIS_URL") or DEFAULT_REDIS_URL)
+    if redis_parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise BenchError("REDIS_URL must point at a loopback address")
+    redis_url = urlunsplit(redis_parts._replace(path=f"/{redis_db}"))
+    return Services(admin_url, bench_url, redis_url)
+
+
+def database_recreate(services: Services) -> None:
+    with psycopg.connect(services.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def database_drop(services: Services) -> None:
+    with psycopg.connect(services.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def redis_flush(services: Services) -> None:
+    client = redis.Redis.from_url(services.redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def app_env(services: Services) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=services.database_url,
+        REDIS_URL=services.redis_url,
+        DJANGO_SETTINGS_MODULE="fraudops.settings",
+        BENCH_FLOOR_ENDPOINTS="1",
+        DEBUG="0",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise BenchError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def app_prepare(env: dict[str, str]) -> str:
+    """Migrate, load the policy, create the integrator; its API key."""
+    manage(env, "migrate", "--noinput", "-v", "0")
+    rules = manage(env, "shell", "-c", POLICY_SETUP).split()
+    if rules[-1:] != ["10"]:
+        raise BenchError(f"expected 10 rules in the bench database, got {rules}")
+    out = manage(env, "create_integrator", "bench-psp").split()
+    keys = [word for word in out if word.startswith("fo_")]
+    if not keys:
+        raise BenchError(f"no API key in create_integrator's output: {out}")
+    return keys[-1]
+
+
+# --- client --------------------------------------------------------------------------------
+
+
+class ClosedEarly(OSError):
+    """The server closed the connection before a response (e.g. an idle keep-alive)."""
+
+
+class Connection:
+    """A minimal HTTP/1.1 client on one socket: light, so the server gets the CPU.
+
+    Keeps the connection open unless the server says ``Connection: close``. Responses must
+    carry a Content-Length (Django's CommonMiddleware sets it) or close the connection.
+    """
+
+    def __init__(self, port: int, *, timeout: float) -> None:
+        self._port = port
+        self._timeout = timeout
+        self._sock: socket.socket | None = None
+        self.reconnects = 0
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection((HOST, self._port), timeout=self._timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self.reconnects += 1
+        return sock
+
+    def request(self, raw: bytes) -> tuple[int, bytes]:
+        reused = self._sock is not None
+        try:
+            return self._exchange(self._sock or self._connect(), raw)
+        except (ClosedEarly, ConnectionResetError, BrokenPipeError):
+            self.close()
+            if not reused:
+                raise
+        # The kept-alive connection had been closed by the server: nothing was processed.
+        return self._exchange(self._connect(), raw)
+
+    def _exchange(self, sock: socket.socket, raw: bytes) -> tuple[int, bytes]:
+        sock.sendall(raw)
+        buf = b""
+        while (end := buf.find(b"\r\n\r\n")) < 0:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ClosedEarly("connection closed before a response")
+            buf += chunk
+        status, length, close = _parse_head(buf[:end])
+        body = buf[end + 4 :]
+        while length is None or len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                if length is None:
+                    break
+                raise ClosedEarly("connection closed inside a response body")
+            body += chunk
+        if close or length is None:
+            self.close()
+        return status, body
+
+
+def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length: int | None = None
+    close = False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection":
+            close = value.strip().lower() == "close"
+        elif name == "transfer-encoding":
+            raise BenchError("chunked responses are not supported by the bench client")
+    return status, length, close
+
+
+# --- payloads ------------------------------------------------------------------------------
+
+MERCHANTS: list[tuple[str, str]] = [
+    ("merch-grocer", "5411"),
+    ("merch-fuel", "5541"),
+    ("merch-airline", "4511"),
+    ("merch-electronics", "5732"),
+    ("merch-fashion", "5651"),
+    ("merch-games", "5816"),
+    ("merch-hotel", "7011"),
+    ("merch-pharmacy", "5912"),
+    ("merch-taxi", "4121"),
+    ("merch-marketplace", "5399"),
+]
+COUNTRIES = ["DE", "FR", "NL", "ES", "IT", "GB", "PL", "SE"]
+CHANNELS = ["ecom", "ecom", "ecom", "pos", "pos", "wallet", "atm"]
+N_CUSTOMERS = 60
+N_CARDS = 90  # some customers have two cards
+
+
+def payload(rng: random.Random, transaction_id: str) -> dict[str, object]:
+    """A realistic decision request over a small population, so features have history."""
+    card = rng.randrange(N_CARDS)
+    customer = card % N_CUSTOMERS
+    merchant, mcc = rng.choice(MERCHANTS)
+    home = COUNTRIES[customer % len(COUNTRIES)]
+    device = f"dev-{customer}" if rng.random() < 0.9 else f"dev-{customer}-{rng.randrange(5)}"
+    amount = min(max(rng.lognormvariate(3.4, 1.1), 0.5), 15000.0)
+    return {
+        "transaction_id": transaction_id,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "amount": f"{amount:.2f}",
+        "currency": "EUR",
+        "customer_id": f"cust-{customer}",
+        "merchant_id": merchant,
+        "merchant_category": mcc,
+        "channel": rng.choice(CHANNELS),
+        "card_id": f"card-tok-{card}",
+        "country": home if rng.random() < 0.95 else rng.choice(COUNTRIES),
+        "ip": f"198.51.100.{customer + 1}",
+        "device_id": device,
+        "email": f"customer{customer}@example.com",
+        "metadata": {"order_ref": transaction_id[-8:], "basket_items": rng.randint(1, 6)},
+    }
+
+
+def requests_build(
+    *, path: str, key: str, port: int, tag: str, count: int, rng: random.Random
+) -> list[bytes]:
+    """Serialised requests, each with a unique transaction id (built before the clock runs)."""
+    out = []
+    for i in range(count):
+        body = json.dumps(payload(rng, f"{tag}-{i:06d}"), separators=(",", ":")).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAuthorization: Token {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        out.append(head.encode() + body)
+    return out
+
+
+# --- load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PhaseResult:
+    endpoint: str
+    mode: str
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    connects: int = 0
+
+    @property
+    def n(self) -> int:
+        return len(self.latencies_ms)
+
+    @property
+    def failures(self) -> int:
+        return sum(n for code, n in self.statuses.items() if code != 201) + len(self.errors)
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return math.nan
+        return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    @property
+    def rps(self) -> float:
+        return self.n / self.seconds if self.seconds else math.nan
+
+
+def run_phase(
+    requests: Sequence[bytes],
+    *,
+    port: int,
+    concurrency: int,
+    result: PhaseResult,
+    deadline: float,
+) -> PhaseResult:
+    """Send every request once, from ``concurrency`` keep-alive connections."""
+    cursor = itertools.count()  # next() on a count is atomic under the GIL
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker() -> None:
+        conn = Connection(port, timeout=10.0)
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        errors: list[str] = []
+        try:
+            while not stop.is_set():
+                i = next(cursor)
+                if i >= len(requests) or time.monotonic() > deadline:
+                    break
+                started = time.perf_counter()
+                try:
+                    status, body = conn.request(requests[i])
+                except OSError as exc:
+                    conn.close()
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status != 201 and len(errors) < 3:
+                    errors.append(f"HTTP {status}: {body[:200].decode(errors='replace')}")
+        finally:
+            conn.close()
+            with lock:
+                result.latencies_ms += latencies
+                for code, n in statuses.items():
+                    result.statuses[code] = result.statuses.get(code, 0) + n
+                result.errors += [e for e in errors if not e.startswith("HTTP ")]
+                result.errors += [e for e in errors if e.startswith("HTTP ")][:3]
+                result.connects += conn.reconnects
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)
+    finally:
+        stop.set()
+    result.seconds = time.perf_counter() - started
+    if time.monotonic() > deadline:
+        raise BenchError("the benchmark passed its time limit (--max-seconds)")
+    return result
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    requests: int
+    warmup: int
+    concurrency: int
+    deadline: float
+
+
+def load_run(*, port: int, key: str, run_tag: str, plan: LoadPlan) -> list[PhaseResult]:
+    results = []
+    rng = random.Random(20261124)
+    for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
+        for endpoint, path in ENDPOINTS.items():
+            tag = f"{run_tag}-{endpoint}-{mode}"
+            warm = requests_build(
+                path=path, key=key, port=port, tag=f"{tag}-w", count=plan.warmup, rng=rng
+            )
+            measured = requests_build(
+                path=path, key=key, port=port, tag=tag, count=plan.requests, rng=rng
+            )
+            warm_result = run_phase(
+                warm,
+                port=port,
+                concurrency=concurrency,
+                result=PhaseResult(endpoint, f"{mode}-warmup"),
+                deadline=plan.deadline,
+            )
+            if warm_result.failures:
+                raise BenchError(f"warm-up of {path} failed: {warm_result.errors[:3]}")
+            result = run_phase(
+                measured,
+                port=port,
+                concurrency=concurrency,
+                result=PhaseResult(endpoint, mode),
+                deadline=plan.deadline,
+            )
+            print(f"  {path:<24} {mode:<4} {result_line(result)}", flush=True)
+            results.append(result)
+    return results
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def result_line(r: PhaseResult) -> str:
+    return (
+        f"n={r.n:<5} p50={r.percentile(0.5):6.2f} p95={r.percentile(0.95):6.2f} "
+        f"p99={r.percentile(0.99):6.2f} max={max(r.latencies_ms, default=math.nan):7.2f} ms  "
+        f"{r.rps:7.1f} req/s  non-201/errors={r.failures}"
+    )
+
+
+def find(results: list[PhaseResult], endpoint: str, concurrent: bool) -> PhaseResult:
+    return next(r for r in results if r.endpoint == endpoint and (r.mode != "seq") == concurrent)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ratio_validate: float
+    ratio_write: float
+    ratio_ok: bool
+    throughput_ok: bool
+    errors: int
+
+    @property
+    def passed(self) -> bool:
+        return self.ratio_ok and self.throughput_ok and self.errors == 0
+
+
+def report(results: list[PhaseResult], *, setup: str, concurrency: int) -> Verdict:
+    print()
+    header = f"{'endpoint':<24} {'mode':<5} {'n':>5} {'p50':>7} {'p95':>7} {'p99':>7}"
+    print(f"{header} {'max':>7} {'req/s':>8} {'non-201':>8}   (latency in ms)")
+    for r in results:
+        print(
+            f"{ENDPOINTS[r.endpoint]:<24} {r.mode:<5} {r.n:>5} {r.percentile(0.5):>7.2f} "
+            f"{r.percentile(0.95):>7.2f} {r.percentile(0.99):>7.2f} "
+            f"{max(r.latencies_ms, default=math.nan):>7.2f} {r.rps:>8.1f} {r.failures:>8}"
+        )
+    seq_decision = find(results, "decision", concurrent=False)
+    ratio_validate = seq_decision.percentile(0.5) / find(results, "validate", False).percentile(0.5)
+    ratio_write = seq_decision.percentile(0.5) / find(results, "write", False).percentile(0.5)
+    conc = find(results, "decision", concurrent=True)
+    errors = sum(r.failures for r in results)
+    verdict = Verdict(
+        ratio_validate=ratio_validate,
+        ratio_write=ratio_write,
+        ratio_ok=ratio_write <= TARGET_RATIO,
+        throughput_ok=conc.rps >= TARGET_RPS and conc.percentile(0.99) <= TARGET_P99_MS,
+        errors=errors,
+    )
+    print()
+    print(f"decision p50 / validate-floor p50 (sequential): {ratio_validate:.2f}x")
+    print(f"decision p50 / two-row-floor p50 (sequential):  {ratio_write:.2f}x")
+    print()
+    mark = {True: "PASS", False: "MISS"}
+    print(
+        f"[{mark[verdict.ratio_ok]}] decision p50 <= {TARGET_RATIO:g}x the two-row floor's p50 "
+        f"(sequential): {ratio_write:.2f}x"
+    )
+    print(
+        f"[{mark[verdict.throughput_ok]}] >= {TARGET_RPS:g} decisions/s at concurrency "
+        f"{concurrency} with p99 <= {TARGET_P99_MS:g} ms: {conc.rps:.1f}/s, "
+        f"p99 {conc.percentile(0.99):.2f} ms"
+    )
+    all_201 = "all responses 201" if errors == 0 else f"{errors} non-201 responses or errors"
+    print(f"[{mark[errors == 0]}] {all_201}")
+    for r in results:
+        codes = {code: n for code, n in r.statuses.items() if code != 201}
+        if codes or r.errors:
+            print(f"  {ENDPOINTS[r.endpoint]} {r.mode}: statuses {codes}; {r.errors[:3]}")
+    print(f"server: {setup}")
+    return verdict
+
+
+def stage_report(database_url: str, run_tag: str) -> None:
+    """Where the server spent a sequential decision, from what each decision recorded."""
+    like = f"{run_tag}-decision-seq-0%"
+    query = """
+        SELECT count(*),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY d.latency_ms),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY (d.timings_ms->>'features')::float),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY (d.timings_ms->>'rules')::float),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY (d.timings_ms->>'model')::float),
+               count(*) FILTER (WHERE d.outcome <> 'approve'),
+               count(*) FILTER (WHERE jsonb_array_length(d.rule_errors) > 0)
+        FROM scoring_decision d JOIN scoring_transaction t ON t.id = d.transaction_id
+        WHERE t.transaction_id LIKE %s
+    """
+    url = urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query, (like,)).fetchone()
+    if not row or not row[0]:
+        return
+    n, latency, features, rules, model, not_approved, with_errors = row
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    print(
+        f"decision stages, server side, p50 of {n} sequential decisions (ms): "
+        f"auth to pre-write {ms(latency)}; features (Redis Lua) {ms(features)}; "
+        f"lists + rules {ms(rules)}; model {ms(model)}; "
+        f"{not_approved} not approved, {with_errors} with rule errors"
+    )
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def bench_services(services: Services) -> Iterator[None]:
+    database_recreate(services)
+    redis_flush(services)
+    try:
+        yield
+    finally:
+        database_drop(services)
+        redis_flush(services)
+
+
+def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdict:
+    setup = SERVERS[name]
+    described = setup.describe(workers=args.workers, threads=args.threads)
+    print(f"== {described} (port {args.port})", flush=True)
+    with bench_services(services):
+        env = app_env(services)
+        key = app_prepare(env)
+        log_path = Path(tempfile.gettempdir()) / f"fraudops-bench-{name}.log"
+        command = setup.command(port=args.port, workers=args.workers, threads=args.threads)
+        server = Server(command, env, log_path)
+        try:
+            server.wait_ready(args.port, timeout=60)
+            run_tag = f"b{uuid.uuid4().hex[:8]}"
+            plan = LoadPlan(
+                requests=args.requests,
+                warmup=args.warmup,
+                concurrency=args.concurrency,
+                deadline=time.monotonic() + args.max_seconds,
+            )
+            results = load_run(port=args.port, key=key, run_tag=run_tag, plan=plan)
+        finally:
+            server.stop()
+        verdict = report(results, setup=server_details(described), concurrency=args.concurrency)
+        stage_report(services.database_url, run_tag)
+    return verdict
+
+
+def server_details(described: str) -> str:
+    pool = f"psycopg pool {os.getenv('DB_POOL_MIN', '1')}..{os.getenv('DB_POOL_MAX', '8')}/worker"
+    return (
+        f"{described}; {pool}; DEBUG=0 LOG_LEVEL=WARNING; Python {platform.python_version()}; "
+        f"{os.cpu_count()} CPUs; PostgreSQL and Redis on this machine; client in this process"
+    )
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--server", choices=[*SERVERS, "all"], default=DEFAULT_SERVER)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--requests", type=int, default=2000, help="measured, per endpoint/mode")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--redis-db", type=int, default=3)
+    parser.add_argument("--max-seconds", type=float, default=600, help="per server setup")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    if not (0 < args.requests <= 100_000 and 0 <= args.warmup <= 10_000):
+        parser.error("--requests must be 1..100000 and --warmup 0..10000")
+    if not 1 <= args.concurrency <= 64:
+        parser.error("--concurrency must be 1..64")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _sigterm)
+    names = list(SERVERS) if args.server == "all" else [args.server]
+    verdicts: dict[str, Verdict] = {}
+    try:
+        services = services_from_env(args.redis_db)
+        for name in names:
+            verdicts[name] = bench_one(name, services, args)
+            print(flush=True)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: server stopped, bench database dropped", file=sys.stderr)
+        return 130
+    if len(verdicts) > 1:
+        print("== summary")
+        for name, v in verdicts.items():
+            print(
+                f"{name:<18} decision/write-floor p50 {v.ratio_write:.2f}x, "
+                f"targets {'PASS' if v.passed else 'MISS'}"
+            )
+    errors = sum(v.errors for v in verdicts.values())
+    if errors or (args.strict and not all(v.passed for v in verdicts.values())):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Admins edit rules, lists and thresholds in Django admin; every change is versioned."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from rules.loader import current_policy
+from rules.models import ListEntry, PolicyRevision, Rule, RuleVersion
+from scoring.pii import email_hash
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    admin = User.objects.create_superuser("ada", "ada@example.com", "pw-for-tests")
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(admin)
+    return client
+
+
+def rule_form(**overrides):
+    form = {
+        "name": "big_amount",
+        "description": "Large amount",
+        "expression": "amount > 500",
+        "action": "review",
+        "enabled": "on",
+        "versions-TOTAL_FORMS": "0",
+        "versions-INITIAL_FORMS": "0",
+    }
+    form.update(overrides)
+    return form
+
+
+def test_an_admin_creates_a_rule_and_its_first_version(admin_client):
+    response = admin_client.post("/admin/rules/rule/add/", rule_form())
+
+    assert response.status_code == 302
+    rule = Rule.objects.get(name="big_amount")
+    assert rule.version == 1
+    assert RuleVersion.objects.get(rule=rule).expression == "amount > 500"
+
+
+def test_a_rule_naming_an_unknown_feature_is_refused_with_a_form_error(admin_client):
+    response = admin_client.post("/admin/rules/rule/add/", rule_form(expression="amout > 500"))
+
+    assert response.status_code == 200
+    assert "Unknown name &#x27;amout&#x27;" in response.content.decode()
+    assert not Rule.objects.exists()
+
+
+def test_a_rule_with_bad_syntax_is_refused_with_a_form_error(admin_client):
+    response = admin_client.post("/admin/rules/rule/add/", rule_form(expression="amount >"))
+
+    assert response.status_code == 200
+    assert "Syntax error" in response.content.decode()
+    assert not Rule.objects.exists()
+
+
+def test_changing_a_rule_makes_a_new_version_and_keeps_the_old_one(admin_client):
+    rule = factories.rule("big_amount", "amount > 500", "review")
+
+    admin_client.post(f"/admin/rules/rule/{rule.pk}/change/", rule_form(expression="amount > 400"))
+
+    rule.refresh_from_db()
+    assert rule.version == 2
+    assert list(rule.versions.order_by("version").values_list("expression", flat=True)) == [
+        "amount > 500",
+        "amount > 400",
+    ]
+
+
+def test_saving_a_rule_unchanged_keeps_its_version(admin_client):
+    rule = factories.rule("big_amount", "amount > 500", "review", description="Large amount")
+
+    admin_client.post(f"/admin/rules/rule/{rule.pk}/change/", rule_form())
+
+    rule.refresh_from_db()
+    assert rule.version == 1
+
+
+def test_a_workers_policy_follows_an_admin_change(admin_client):
+    factories.rule("big_amount", "amount > 500", "review")
+    before = current_policy()
+
+    admin_client.post(
+        "/admin/rules/listentry/add/",
+        {"list_type": "block", "entity": "email", "value": "Eve@Example.com", "reason": "fraud"},
+    )
+
+    after = current_policy()
+    assert after.revision == PolicyRevision.objects.get().revision > before.revision
+    assert ("block", "email", email_hash("eve@example.com")) in after.lists.entries
+    assert [s.name for s in after.rules.specs] == ["big_amount"]
+
+
+def test_an_email_list_entry_is_stored_as_its_keyed_hash(admin_client):
+    admin_client.post(
+        "/admin/rules/listentry/add/",
+        {"list_type": "block", "entity": "email", "value": "Eve@Example.com", "reason": ""},
+    )
+
+    assert ListEntry.objects.get().value == email_hash("eve@example.com")
+
+
+def test_thresholds_with_review_above_decline_are_refused(admin_client):
+    response = admin_client.post(
+        "/admin/rules/scorethresholds/add/", {"review_at": "0.95", "decline_at": "0.9"}
+    )
+
+    assert response.status_code == 200
+    assert "must not exceed" in response.content.decode()
+
+
+def test_a_rule_that_stopped_compiling_is_left_out_not_fatal():
+    factories.rule("good", "amount > 1", "review")
+    broken = factories.rule("broken", "amount > 2", "review")
+    Rule.objects.filter(pk=broken.pk).update(expression="no_such_feature > 1")
+
+    policy = current_policy()
+
+    assert [s.name for s in policy.rules.specs] == ["good"]
