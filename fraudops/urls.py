@@ -4,12 +4,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from fraudops import views
+from scoring import views as scoring_views
 from scoring.api import metrics_view
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    path("decisions/live", scoring_views.decisions_live, name="decisions-live"),
+    path("decisions/live/rows", scoring_views.decisions_live_rows, name="decisions-live-rows"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("scoring.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

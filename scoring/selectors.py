@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+
+from django.db.models import Count
 
 from scoring.models import Decision, Integrator
 
@@ -21,3 +24,18 @@ def decision_get(*, integrator: Integrator, decision_id: uuid.UUID) -> Decision 
         .filter(pk=decision_id, transaction__integrator=integrator)
         .first()
     )
+
+
+def decisions_recent(*, limit: int = 50) -> list[Decision]:
+    """The latest decisions, newest first, with their transactions."""
+    return list(Decision.objects.select_related("transaction").order_by("-created_at")[:limit])
+
+
+def outcome_counts_since(*, since: datetime) -> dict[str, int]:
+    rows = (
+        Decision.objects.filter(created_at__gte=since)
+        .values("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    return dict(rows)

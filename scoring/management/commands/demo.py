@@ -86,8 +86,9 @@ class Command(BaseCommand):
         backend = "PostgreSQL + Redis" if settings.REDIS_URL else "SQLite + in-process store"
         self.stdout.write(
             f"\nFraudOps demo is running on {backend}. Look here:\n"
-            f"  {url}/admin/scoring/decision/   decisions as they happen\n"
-            f"  (log in as {ADMIN_USER} / {password})\n"
+            f"  {url}/decisions/live             decisions as they happen "
+            f"(log in as {ADMIN_USER} / {password})\n"
+            f"  {url}/admin/scoring/decision/   every decision's full record\n"
             f"  {url}/admin/rules/rule/          rules, lists and thresholds\n"
             f"  {url}/api/docs/                  the API (OpenAPI)\n"
             f"  {url}/metrics                    Prometheus metrics\n"
