@@ -40,12 +40,16 @@ class SimulatedTransaction:
 
 
 class TrafficSimulator:
-    def __init__(self, *, seed: int = 7, customers: int = 500, merchants: int = 60) -> None:
+    def __init__(self, *, seed: int = 7, customers: int = 500, merchants: int = 250) -> None:
         self._rng = random.Random(seed)
         self._ids = itertools.count(1)
         self._run = f"{seed}-{self._rng.randrange(16**6):06x}"
         self.customers = [self._customer(i) for i in range(customers)]
         self.merchants = [f"m-{i:03d}" for i in range(merchants)]
+        # Everyday spending spreads over the first 80% of merchants; small merchants (the
+        # rest) see little traffic, which is what makes a compromised one stand out.
+        self._busy = self.merchants[: merchants * 4 // 5]
+        self._small = self.merchants[merchants * 4 // 5 :]
         self._pending: list[SimulatedTransaction] = []
 
     def _customer(self, i: int) -> Customer:
@@ -89,7 +93,7 @@ class TrafficSimulator:
             "amount": f"{amount:.2f}",
             "currency": "EUR",
             "customer_id": customer.id,
-            "merchant_id": rng.choice(self.merchants[:20]),
+            "merchant_id": rng.choice(self._busy),
             "merchant_category": rng.choice(MERCHANT_CATEGORIES),
             "channel": rng.choice(["ecom", "ecom", "pos", "wallet"]),
             "card_id": customer.card_id,
@@ -123,7 +127,7 @@ class TrafficSimulator:
         ]
 
     def _compromised_merchant(self) -> list[SimulatedTransaction]:
-        merchant = self._rng.choice(self.merchants[40:])
+        merchant = self._rng.choice(self._small)
         return [
             SimulatedTransaction(
                 "compromised_merchant", self._payload(customer, merchant_id=merchant, channel="pos")
