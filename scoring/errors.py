@@ -6,13 +6,17 @@ Every error body is ``{"code": ..., "detail": ..., "fields": {field: [reason, ..
     DecisionError
     ├── IdempotencyConflict   same transaction_id, different body → 409
     └── TransactionNotFound   a label for a transaction we never decided → 404
+
+A database that cannot be reached gives 503 (nothing stored; retrying is safe).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError, IntegrityError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -40,10 +44,18 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The decision store is unavailable; retry with the same transaction_id."
+    default_code = "unavailable"
+
+
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "idempotency_conflict"
 
+
+logger = logging.getLogger(__name__)
 
 _DOMAIN_ERRORS: dict[type[DecisionError], type[exceptions.APIException]] = {
     IdempotencyConflict: Conflict,
@@ -54,6 +66,10 @@ _DOMAIN_ERRORS: dict[type[DecisionError], type[exceptions.APIException]] = {
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError | DataError):
+        # The database is down or overloaded: nothing was stored, and a retry is safe.
+        logger.error("database unavailable: %s", exc)
+        exc = ServiceUnavailable()
     for domain, api in _DOMAIN_ERRORS.items():
         if isinstance(exc, domain):
             exc = api(str(exc))

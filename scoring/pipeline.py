@@ -6,6 +6,9 @@ replays and backtests all call it, so a decision can be reproduced from what it 
 Precedence (as in Stripe Radar): an allow-list entry or allow rule approves; otherwise a
 block-list entry or decline rule declines without calling the model; otherwise the model's
 score is held against the thresholds, and a review rule raises the outcome to at least review.
+
+A decision is ``degraded`` when a part failed and it was made without it: the feature store
+(history-based features are then missing) or the model (rules and lists decide alone).
 """
 
 from __future__ import annotations
@@ -18,8 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 from rules.engine import Action, FactType, RuleHit, RuleSet, RuleSetResult
-from scoring.features.definitions import FEATURE_NAMES, Event, Features, compute_features
-from scoring.features.store import FeatureStore
+from scoring.features.definitions import (
+    FEATURE_NAMES,
+    Event,
+    Features,
+    Snapshot,
+    compute_features,
+)
+from scoring.features.store import FeatureStore, FeatureStoreUnavailable
 from scoring.model import Score, Scorer, ScorerError
 
 OUTCOME_APPROVE = "approve"
@@ -202,8 +211,14 @@ def decide(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    snapshot = store.observe(txn.event(ref), scope=scope)
-    features = compute_features(txn.event(ref), snapshot)
+    event = txn.event(ref)
+    degraded = False
+    try:
+        snapshot = store.observe(event, scope=scope)
+    except FeatureStoreUnavailable:
+        # Decide on what the request itself says; history-based features are missing.
+        snapshot, degraded = Snapshot(), True
+    features = compute_features(event, snapshot)
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn)
@@ -212,7 +227,6 @@ def decide(
 
     outcome = _rule_outcome(list_hits, rules)
     score: Score | None = None
-    degraded = False
     if outcome is None:
         try:
             score = scorer.predict(features)

@@ -129,10 +129,10 @@ def compute_features(event: Event, snapshot: Snapshot) -> Features:
 
 def _velocity_features(event: Event, snapshot: Snapshot) -> Features:
     features: Features = {}
-    for entity, value in event.entity_values().items():
+    for entity in event.entity_values():
         stats = snapshot.velocity.get(entity, {})
         for window in WINDOWS:
-            window_stats = stats.get(window) if value is not None else None
+            window_stats = stats.get(window)
             count_name = f"{entity}_txn_count_{window}"
             sum_name = f"{entity}_amount_sum_{window}"
             if window_stats is None:

@@ -38,9 +38,16 @@ PROFILE_TTL_MS = 180 * 86400 * 1000
 SEEN_TTL_MS = 48 * 3600 * 1000
 
 
+class FeatureStoreUnavailable(Exception):
+    """The store could not be read or written (Redis down or too slow)."""
+
+
 class FeatureStore(Protocol):
     def observe(self, event: Event, *, scope: str) -> Snapshot:
-        """State of the event's entities before it; then record it (once per ``event.ref``)."""
+        """State of the event's entities before it; then record it (once per ``event.ref``).
+
+        Raises :class:`FeatureStoreUnavailable` when the store cannot answer.
+        """
         ...
 
 
@@ -90,8 +97,12 @@ class RedisFeatureStore:
         self._script = client.register_script(script)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "fo:f") -> RedisFeatureStore:
-        return cls(redis.Redis.from_url(url), prefix=prefix)
+    def from_url(
+        cls, url: str, *, prefix: str = "fo:f", timeout: float = 0.25
+    ) -> RedisFeatureStore:
+        # A short timeout: a decision must not wait on a sick Redis beyond the latency budget.
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return cls(client, prefix=prefix)
 
     def ping(self) -> None:
         self._client.ping()
@@ -125,7 +136,10 @@ class RedisFeatureStore:
             str(PROFILE_TTL_MS),
             str(SEEN_TTL_MS),
         ]
-        replayed, payload = self._script(keys=keys, args=args)
+        try:
+            replayed, payload = self._script(keys=keys, args=args)
+        except redis.RedisError as exc:
+            raise FeatureStoreUnavailable(str(exc)) from exc
         return _payload_to_snapshot(payload.decode(), event, replayed=replayed == b"1")
 
 
@@ -238,6 +252,7 @@ class MemoryFeatureStore:
 
 __all__ = [
     "FeatureStore",
+    "FeatureStoreUnavailable",
     "MemoryFeatureStore",
     "RedisFeatureStore",
     "Snapshot",

@@ -347,3 +347,16 @@ def test_a_duplicate_that_loses_the_insert_race_returns_the_winners_decision(api
     assert response.status_code == 200
     assert response.json()["decision_id"] == winner["decision_id"]
     assert Decision.objects.count() == 1
+
+
+def test_an_unreachable_feature_store_still_answers_with_a_degraded_decision(api, monkeypatch):
+    from scoring.features.store import RedisFeatureStore
+
+    dead = RedisFeatureStore.from_url("redis://127.0.0.1:1/0", timeout=0.05)
+    monkeypatch.setattr(runtime, "feature_store", lambda: dead)
+
+    response = post(api, factories.payload())
+
+    assert response.status_code == 201
+    assert response.json()["degraded"] is True
+    assert Decision.objects.get().degraded is True

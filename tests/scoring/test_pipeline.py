@@ -119,3 +119,16 @@ def test_the_features_it_used_are_in_the_result():
     result = run(factories.facts(transaction_id="b"), pol, store=store)
 
     assert result.features["card_txn_count_1m"] == 1.0
+
+
+def test_an_unreachable_feature_store_degrades_the_decision_instead_of_failing():
+    from scoring.features.store import RedisFeatureStore
+
+    dead = RedisFeatureStore.from_url("redis://127.0.0.1:1/0", timeout=0.05)
+    pol = policy(RuleSpec("burst", 1, "card_txn_count_1m >= 5", Action.DECLINE))
+
+    result = run(factories.facts(), pol, scorer=ConstantScorer(0.1), store=dead)
+
+    assert (result.outcome, result.degraded, result.score) == ("approve", True, 0.1)
+    assert result.features["card_txn_count_1m"] is None
+    assert result.features["amount"] == 25.0
