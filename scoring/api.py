@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +27,13 @@ from scoring.serializers import (
     LabelOutSerializer,
     TransactionInSerializer,
 )
+
+
+class JSONBodyParser(JSONParser):
+    """Reads every body as JSON, whatever its Content-Type: a body that is not JSON gets a
+    400 saying why, rather than a 415 that leaves an integrator guessing."""
+
+    media_type = "*/*"
 
 
 def _integrator(request: Request) -> Integrator:
@@ -57,6 +65,8 @@ def decision_request_from(data: dict[str, Any]) -> services.DecisionRequest:
 
 
 class DecisionCreateApi(APIView):
+    parser_classes = [JSONParser, JSONBodyParser]
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.started = time.perf_counter()
         super().initial(request, *args, **kwargs)
@@ -99,6 +109,8 @@ class DecisionDetailApi(APIView):
 
 
 class LabelCreateApi(APIView):
+    parser_classes = [JSONParser, JSONBodyParser]
+
     @extend_schema(
         operation_id="labels_create",
         request=LabelInSerializer,

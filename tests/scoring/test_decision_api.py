@@ -229,6 +229,16 @@ def test_a_body_that_is_not_json_is_refused(api):
     assert _count_rows() == (0, 0)
 
 
+def test_a_form_encoded_body_is_refused_as_not_json(api):
+    response = api.post(
+        "/api/v1/decisions", "amount=5", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert _count_rows() == (0, 0)
+
+
 def test_a_json_body_that_is_not_an_object_is_refused(api):
     response = api.post("/api/v1/decisions", "[1, 2]", content_type="application/json")
 
