@@ -17,8 +17,6 @@ from rest_framework.views import APIView
 
 from scoring import metrics, services
 from scoring.models import Integrator
-from scoring.pii import email_hash
-from scoring.pipeline import TransactionFacts
 from scoring.selectors import decision_get
 from scoring.serializers import (
     DecisionOutSerializer,
@@ -39,29 +37,6 @@ class JSONBodyParser(JSONParser):
 def _integrator(request: Request) -> Integrator:
     assert isinstance(request.user, Integrator)
     return request.user
-
-
-def decision_request_from(data: dict[str, Any]) -> services.DecisionRequest:
-    """Validated request data → what the decision service takes (the e-mail only hashed)."""
-    email = data.get("email")
-    facts = TransactionFacts(
-        transaction_id=data["transaction_id"],
-        occurred_at=data["occurred_at"],
-        amount=data["amount"],
-        currency=data["currency"],
-        customer_id=data["customer_id"],
-        merchant_id=data["merchant_id"],
-        channel=data["channel"],
-        card_id=data.get("card_id"),
-        merchant_category=data.get("merchant_category"),
-        country=data.get("country"),
-        ip=data.get("ip"),
-        device_id=data.get("device_id"),
-        email_hash=email_hash(email) if email else None,
-        email_domain=email.rsplit("@", 1)[-1].lower() if email else None,
-        payee_id=data.get("payee_id"),
-    )
-    return services.DecisionRequest(facts=facts, metadata=data.get("metadata") or {})
 
 
 class DecisionCreateApi(APIView):
@@ -88,7 +63,7 @@ class DecisionCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         created = services.decision_create(
             integrator=_integrator(request),
-            request=decision_request_from(serializer.validated_data),
+            request=services.decision_request_from(serializer.validated_data),
             started=self.started,
         )
         body = DecisionOutSerializer(created.decision).data

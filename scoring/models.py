@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import models
@@ -58,6 +60,8 @@ class Transaction(models.Model):
     integrator = models.ForeignKey(Integrator, on_delete=models.PROTECT)
     transaction_id = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
+    # The offset the integrator sent with occurred_at: local time (hour of day) depends on it.
+    utc_offset_minutes = models.SmallIntegerField(default=0)
     amount = models.DecimalField(max_digits=18, decimal_places=3)
     currency = models.CharField(max_length=3)
     customer_id = models.CharField(max_length=64)
@@ -69,6 +73,7 @@ class Transaction(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     device_id = models.CharField(max_length=128, blank=True, default="")
     email_hash = models.CharField(max_length=64, blank=True, default="")
+    email_domain = models.CharField(max_length=253, blank=True, default="")
     payee_id = models.CharField(max_length=64, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     # SHA-256 of the canonical request: a retry must carry the same body.
@@ -89,6 +94,11 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return self.transaction_id
+
+    def occurred_at_local(self) -> datetime:
+        """occurred_at in the offset the integrator sent it with."""
+        offset = dt.timezone(dt.timedelta(minutes=self.utc_offset_minutes))
+        return self.occurred_at.astimezone(offset)
 
 
 class Decision(models.Model):
@@ -151,3 +161,35 @@ class LabelEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.source})"
+
+
+class ModelVersion(models.Model):
+    """A trained model: its file, the ordered features it expects, and how well it did."""
+
+    name = models.CharField(max_length=64, unique=True)
+    path = models.CharField(max_length=500, help_text="The LightGBM model file.")
+    # [{"name": ..., "type": "number"}, ...] in the order the model takes them.
+    features: models.JSONField[Any] = models.JSONField()
+    # Isotonic calibration of the raw score: {"x": [...], "y": [...]} for interpolation.
+    calibration: models.JSONField[Any] = models.JSONField()
+    params: models.JSONField[Any] = models.JSONField(default=dict)
+    metrics: models.JSONField[Any] = models.JSONField(default=dict)
+    trained_from = models.DateTimeField()
+    trained_until = models.DateTimeField()
+    data_hash = models.CharField(max_length=64)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="one_active_model_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

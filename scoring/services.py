@@ -22,6 +22,7 @@ from scoring import metrics, runtime
 from scoring.auth import KEY_PREFIX, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
 from scoring.models import ApiKey, Decision, Integrator, LabelEvent, Transaction
+from scoring.pii import email_hash
 from scoring.pipeline import DecisionResult, TransactionFacts, decide
 from scoring.selectors import decision_for_transaction
 
@@ -38,6 +39,29 @@ class DecisionRequest:
         body["occurred_at"] = self.facts.occurred_at.isoformat()
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def decision_request_from(data: dict[str, Any]) -> DecisionRequest:
+    """Validated request data → what the decision service takes (the e-mail only hashed)."""
+    email = data.get("email")
+    facts = TransactionFacts(
+        transaction_id=data["transaction_id"],
+        occurred_at=data["occurred_at"],
+        amount=data["amount"],
+        currency=data["currency"],
+        customer_id=data["customer_id"],
+        merchant_id=data["merchant_id"],
+        channel=data["channel"],
+        card_id=data.get("card_id"),
+        merchant_category=data.get("merchant_category"),
+        country=data.get("country"),
+        ip=data.get("ip"),
+        device_id=data.get("device_id"),
+        email_hash=email_hash(email) if email else None,
+        email_domain=email.rsplit("@", 1)[-1].lower() if email else None,
+        payee_id=data.get("payee_id"),
+    )
+    return DecisionRequest(facts=facts, metadata=data.get("metadata") or {})
 
 
 @dataclass(frozen=True)
@@ -98,11 +122,23 @@ def _store(
     result: DecisionResult,
     latency_ms: float,
 ) -> Decision:
+    txn = transaction_row(integrator, request, fingerprint)
+    txn.save()
+    decision = decision_row(txn, result, latency_ms)
+    decision.save()
+    return decision
+
+
+def transaction_row(
+    integrator: Integrator, request: DecisionRequest, fingerprint: str
+) -> Transaction:
+    """The (unsaved) row that stores a decided transaction."""
     facts = request.facts
-    txn = Transaction.objects.create(
+    return Transaction(
         integrator=integrator,
         transaction_id=facts.transaction_id,
         occurred_at=facts.occurred_at,
+        utc_offset_minutes=_offset_minutes(facts.occurred_at),
         amount=facts.amount,
         currency=facts.currency,
         customer_id=facts.customer_id,
@@ -114,11 +150,16 @@ def _store(
         ip=facts.ip,
         device_id=facts.device_id or "",
         email_hash=facts.email_hash or "",
+        email_domain=facts.email_domain or "",
         payee_id=facts.payee_id or "",
         metadata=request.metadata,
         request_hash=fingerprint,
     )
-    return Decision.objects.create(
+
+
+def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) -> Decision:
+    """The (unsaved) row that records a decision and everything that produced it."""
+    return Decision(
         transaction=txn,
         outcome=result.outcome,
         score=result.score,
@@ -142,6 +183,11 @@ def _store(
         latency_ms=latency_ms,
         timings_ms=dict(result.timings_ms),
     )
+
+
+def _offset_minutes(moment: datetime) -> int:
+    offset = moment.utcoffset()
+    return 0 if offset is None else int(offset.total_seconds() // 60)
 
 
 def label_create(

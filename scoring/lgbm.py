@@ -1,0 +1,99 @@
+"""Serving a LightGBM model: load once, score one row, explain it with exact TreeSHAP.
+
+Nothing from training is imported here. The model file and its metadata (ordered features,
+isotonic calibration) come from a :class:`~scoring.models.ModelVersion`; a feature list that
+does not match the file, or the code's own feature definitions, fails loudly at load time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm
+import numpy as np
+
+from scoring.features.definitions import FeatureValue
+from scoring.model import Score, ScorerError
+
+
+class ModelLoadError(ScorerError):
+    """The model file is missing, unreadable, or does not take the features we compute."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Isotonic calibration as a step function: raw probability → calibrated probability."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def apply(self, raw: float) -> float:
+        if not self.x:
+            return raw
+        return float(np.interp(raw, self.x, self.y))
+
+
+class LightGBMScorer:
+    def __init__(
+        self,
+        booster: lightgbm.Booster,
+        *,
+        version: str,
+        features: Sequence[str],
+        calibration: Calibration,
+        explain: bool = True,
+    ) -> None:
+        self._booster = booster
+        self.version: str | None = version
+        self.features = tuple(features)
+        self._calibration = calibration
+        self._explain = explain
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        version: str,
+        features: Sequence[str],
+        calibration: Calibration,
+        known_features: Sequence[str],
+    ) -> LightGBMScorer:
+        try:
+            booster = lightgbm.Booster(model_file=str(path))
+        except (lightgbm.basic.LightGBMError, OSError) as exc:
+            raise ModelLoadError(f"cannot load model {version} from {path}: {exc}") from exc
+        if list(booster.feature_name()) != list(features):
+            raise ModelLoadError(
+                f"model {version}: its file expects {booster.feature_name()}, "
+                f"its version record lists {list(features)}"
+            )
+        unknown = sorted(set(features) - set(known_features))
+        if unknown:
+            raise ModelLoadError(f"model {version} needs features we do not compute: {unknown}")
+        return cls(booster, version=version, features=features, calibration=calibration)
+
+    def row(self, values: Mapping[str, FeatureValue]) -> np.ndarray:
+        """The model's input: features in its order, a missing value as NaN (never 0)."""
+        return np.array(
+            [[math.nan if (v := values.get(name)) is None else v for name in self.features]],
+            dtype=np.float64,
+        )
+
+    def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
+        try:
+            row = self.row(features)
+            if self._explain:
+                contrib = self._booster.predict(row, pred_contrib=True)[0]
+                raw_logit = float(contrib.sum())
+                contributions = dict(zip(self.features, map(float, contrib[:-1]), strict=True))
+            else:
+                raw_logit = float(self._booster.predict(row, raw_score=True)[0])
+                contributions = {}
+        except (lightgbm.basic.LightGBMError, ValueError) as exc:
+            raise ScorerError(f"model {self.version} failed: {exc}") from exc
+        raw = 1.0 / (1.0 + math.exp(-raw_logit))
+        return Score(self._calibration.apply(raw), contributions)
