@@ -196,3 +196,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "WARNING")},
 }
+
+# Where trained LightGBM model files are kept (a shared volume when several hosts serve).
+MODEL_DIR = os.getenv("MODEL_DIR", str(BASE_DIR / "var" / "models"))
+# How often a worker checks which model version is active (seconds).
+MODEL_REFRESH_SECONDS = float(os.getenv("MODEL_REFRESH_SECONDS", "2.0"))

@@ -94,6 +94,8 @@ class TransactionFacts:
             device_id=self.device_id,
             ip=self.ip,
             country=self.country,
+            local_hour=self.occurred_at.hour + self.occurred_at.minute / 60,
+            channel=self.channel,
         )
 
     def list_values(self) -> dict[str, str | None]:

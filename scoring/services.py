@@ -21,7 +21,7 @@ from rules.loader import current_policy
 from scoring import metrics, runtime
 from scoring.auth import KEY_PREFIX, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
-from scoring.models import ApiKey, Decision, Integrator, LabelEvent, Transaction
+from scoring.models import ApiKey, Decision, Integrator, LabelEvent, ModelVersion, Transaction
 from scoring.pii import email_hash
 from scoring.pipeline import DecisionResult, TransactionFacts, decide
 from scoring.selectors import decision_for_transaction
@@ -235,3 +235,12 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+
+
+@transaction.atomic
+def model_promote(*, version: ModelVersion) -> None:
+    """Make ``version`` the active model; workers switch to it within MODEL_REFRESH_SECONDS."""
+    ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+    version.is_active = True
+    version.promoted_at = timezone.now()
+    version.save(update_fields=["is_active", "promoted_at"])

@@ -39,6 +39,9 @@ class Event:
     device_id: str | None = None
     ip: str | None = None
     country: str | None = None
+    # Local time of day in the offset the integrator sent (hours, 0 ≤ h < 24).
+    local_hour: float | None = None
+    channel: str | None = None
 
     def entity_values(self) -> dict[str, str | None]:
         return {
@@ -100,8 +103,12 @@ def _velocity_names() -> list[str]:
     return names
 
 
+CHANNELS: tuple[str, ...] = ("pos", "ecom", "wallet", "transfer", "atm")
+
 FEATURE_NAMES: tuple[str, ...] = (
     "amount",
+    "local_hour",
+    *(f"channel_{channel}" for channel in CHANNELS),
     *_velocity_names(),
     "card_distinct_merchants_24h",
     "card_distinct_countries_24h",
@@ -114,7 +121,11 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 def compute_features(event: Event, snapshot: Snapshot) -> Features:
     """Feature values for ``event`` from the state before it; keys are ``FEATURE_NAMES``."""
-    features: Features = {"amount": event.amount}
+    features: Features = {"amount": event.amount, "local_hour": event.local_hour}
+    for channel in CHANNELS:
+        features[f"channel_{channel}"] = (
+            None if event.channel is None else float(event.channel == channel)
+        )
     features.update(_velocity_features(event, snapshot))
     features["card_distinct_merchants_24h"] = _opt_float(snapshot.card_distinct_merchants_24h)
     features["card_distinct_countries_24h"] = _opt_float(snapshot.card_distinct_countries_24h)

@@ -11,7 +11,7 @@ T0 = 1_800_000_000.0
 
 
 def event(ref: str, ts: float, amount: float = 10.0, **fields) -> Event:
-    values = {"customer_id": "c1", "merchant_id": "m1", "card_id": "k1"}
+    values: dict = {"customer_id": "c1", "merchant_id": "m1", "card_id": "k1"}
     values.update(fields)
     return Event(ref=ref, ts=ts, amount=amount, **values)
 

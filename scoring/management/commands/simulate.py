@@ -7,37 +7,69 @@ import json
 import os
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from scoring.history import history_load
 from scoring.models import Integrator
 from scoring.services import api_key_issue
 from scoring.simulation import TrafficSimulator
+from scoring.simulation_history import HistorySimulator
 
 
 class Command(BaseCommand):
-    help = "Send simulated live transactions (with fraud patterns) to the decision API."
+    help = (
+        "Simulate payments with fraud patterns: --days N writes a history (transactions, "
+        "decisions, delayed labels) to the database; --live sends to a running server."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--live", action="store_true", help="Send to a running server.")
+        parser.add_argument("--days", type=int, default=0, help="Write N days of history.")
         parser.add_argument("--url", default=os.getenv("FRAUDOPS_URL", "http://127.0.0.1:8000"))
         parser.add_argument("--key", default=os.getenv("FRAUDOPS_API_KEY", ""))
         parser.add_argument("--rate", type=float, default=10.0, help="Transactions per second.")
         parser.add_argument("--count", type=int, default=0, help="Stop after N (0: no limit).")
         parser.add_argument("--duration", type=float, default=0, help="Stop after S seconds.")
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--customers", type=int, default=0, help="default: 1000 / 2000")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not options["live"]:
-            raise CommandError("Only --live is implemented: it sends to a running server.")
-        key = options["key"] or self._simulator_key()
-        sender = _Sender(options["url"], key)
-        simulator = TrafficSimulator(seed=options["seed"], customers=options["customers"])
-        self._run(sender, simulator, options)
+        if options["days"] > 0:
+            self._history(options)
+        if options["live"]:
+            key = options["key"] or self._simulator_key()
+            sender = _Sender(options["url"], key)
+            customers = options["customers"] or 2000
+            simulator = TrafficSimulator(seed=options["seed"], customers=customers)
+            self._run(sender, simulator, options)
+        elif options["days"] <= 0:
+            raise CommandError("Say --days N (history), --live (traffic), or both.")
+
+    def _history(self, options: dict[str, Any]) -> None:
+        days, customers = options["days"], options["customers"] or 1000
+        end = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0)
+        simulator = HistorySimulator(seed=options["seed"], customers=customers)
+        self.stdout.write(
+            f"Simulating {days} days of {customers} customers (seed {options['seed']})"
+        )
+        history = simulator.generate(start=end - timedelta(days=days), days=days)
+        frauds = sum(t.is_fraud for t in history)
+        self.stdout.write(f"  {len(history)} transactions, {frauds} fraudulent; writing them")
+        integrator, _ = Integrator.objects.get_or_create(name="simulator")
+
+        def progress(done: int, total: int) -> None:
+            if done % 20000 < 2000 or done == total:
+                self.stdout.write(f"  {done}/{total}")
+
+        loaded = history_load(integrator=integrator, history=history, progress=progress)
+        self.stdout.write(
+            f"  wrote {loaded.transactions} transactions and {loaded.labels} labels "
+            f"in {loaded.seconds:.0f} s"
+        )
 
     def _simulator_key(self) -> str:
         integrator, _ = Integrator.objects.get_or_create(name="simulator")
