@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from rules.engine import Action, FactType, RuleHit, RuleSet, RuleSetResult
+from scoring.explain import top_reasons
 from scoring.features.definitions import (
     FEATURE_NAMES,
     Event,
@@ -237,10 +238,16 @@ def decide(
         outcome = _score_outcome(score, rules, policy.thresholds)
         _lap(timings, "model", clock)
 
+    reasons = _reasons(list_hits, rules, policy)
+    if score is not None and score.contributions:
+        reasons += [
+            Reason(code, text, contribution)
+            for code, text, contribution in top_reasons(score.contributions, features, txn.currency)
+        ]
     return DecisionResult(
         outcome=outcome,
         score=None if score is None else score.probability,
-        reasons=tuple(_reasons(list_hits, rules, policy)),
+        reasons=tuple(reasons),
         rule_hits=rules.hits,
         rule_errors=rules.errors,
         list_hits=tuple(list_hits),

@@ -85,8 +85,10 @@ def _fresh_runtime(
     else:
         serving_store = MemoryFeatureStore()
     monkeypatch.setattr(runtime, "feature_store", lambda: serving_store)
+    runtime.scorer_reset()
     yield
     policy_cache_clear()
+    runtime.scorer_reset()
 
 
 @pytest.fixture

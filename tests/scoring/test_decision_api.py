@@ -110,7 +110,7 @@ def test_a_block_list_hit_declines_without_calling_the_scorer(api, monkeypatch):
         def predict(self, features):
             raise AssertionError("scorer called")
 
-    monkeypatch.setattr(runtime, "_scorer", ScorerThatMustNotRun())
+    runtime.scorer_set(ScorerThatMustNotRun())
     list_entry_create(list_type="block", entity="email", value="Mallory@Example.com")
 
     response = post(api, factories.payload(email="mallory@example.com"))
