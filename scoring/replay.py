@@ -71,3 +71,18 @@ def replay(
             scorer=scorer,
         )
         yield Replayed(txn, result)
+
+
+def store_warm(store: FeatureStore) -> int:
+    """Record every stored transaction, in time order, into an empty in-process store.
+
+    The embedded default keeps features in the server's memory; warming it from the database
+    gives live decisions the same history a training replay sees.
+    """
+    count = 0
+    for txn in transactions_in_time_order():
+        store.observe(
+            facts_from_transaction(txn).event(txn.transaction_id), scope=str(txn.integrator_id)
+        )
+        count += 1
+    return count

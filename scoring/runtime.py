@@ -26,7 +26,17 @@ def feature_store() -> FeatureStore:
     """Redis when ``REDIS_URL`` is set, else this process's memory (the embedded default)."""
     if settings.FEATURE_STORE == "redis":
         return RedisFeatureStore.from_url(settings.REDIS_URL)
-    return MemoryFeatureStore()
+    from scoring.replay import store_warm
+
+    store = MemoryFeatureStore()
+    started = time.perf_counter()
+    count = store_warm(store)
+    logger.warning(
+        "in-process feature store warmed with %d transactions in %.1f s",
+        count,
+        time.perf_counter() - started,
+    )
+    return store
 
 
 class BrokenModelScorer:
