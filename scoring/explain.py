@@ -26,7 +26,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
-def describe(name: str, features: Mapping[str, FeatureValue], currency: str) -> str:
+def describe(
+    name: str, features: Mapping[str, FeatureValue], currency: str, country_code: str = ""
+) -> str:
     """One sentence about feature ``name`` and its value for this transaction."""
     value = features.get(name)
     if name in {"amount", "customer_amount_zscore", "customer_amount_mean"}:
@@ -47,6 +49,19 @@ def describe(name: str, features: Mapping[str, FeatureValue], currency: str) -> 
             if value
             else "A device this customer used before."
         )
+    if name == "country_new_for_customer":
+        if value is None:
+            return "No country was sent."
+        country = f" ({country_code})" if country_code else ""
+        if value:
+            return f"A country{country} this customer never transacted from before."
+        return f"A country{country} this customer transacted from before."
+    if name == "device_distinct_cards_1h":
+        if value is None:
+            return "No device or card was sent."
+        return f"{value:.0f} other cards used on this device in the last hour."
+    if name.startswith("payee_"):
+        return _payee(features)
     if name == "customer_seconds_since_last":
         if value is None:
             return "The first transaction seen for this customer."
@@ -57,6 +72,21 @@ def describe(name: str, features: Mapping[str, FeatureValue], currency: str) -> 
             return "No card was sent."
         return f"This card was used at {value:.0f} different {what} in the last 24 hours."
     return _velocity(name, value, currency)
+
+
+def _payee(features: Mapping[str, FeatureValue]) -> str:
+    payers, share = (
+        features.get("payee_distinct_payers_24h"),
+        features.get("payee_new_payer_share_24h"),
+    )
+    if payers is None:
+        return "No payee was sent."
+    if share is None:
+        return "The first payment to this payee in 24 hours."
+    return (
+        f"{payers:.0f} payers paid this payee in the last 24 hours, "
+        f"{share:.0%} of them for the first time."
+    )
 
 
 def _amount(features: Mapping[str, FeatureValue], currency: str) -> str:
@@ -91,18 +121,30 @@ def top_reasons(
     features: Mapping[str, FeatureValue],
     currency: str,
     *,
+    country_code: str = "",
     top: int = 3,
 ) -> list[tuple[str, str, float]]:
     """The ``top`` contributions toward fraud as (code, text, contribution), largest first.
 
-    Contributions of amount, its z-score and the customer's mean share one sentence, so they
-    count as one reason.
+    Contributions told in one sentence (amount, its z-score and the customer's mean) count as
+    one reason.
     """
     merged: dict[str, float] = {}
     for name, contribution in contributions.items():
-        key = "amount" if name in {"customer_amount_zscore", "customer_amount_mean"} else name
+        key = _SAME_SENTENCE.get(name, name)
         merged[key] = merged.get(key, 0.0) + contribution
     ranked = sorted(
         ((n, c) for n, c in merged.items() if c > 0), key=lambda item: item[1], reverse=True
     )
-    return [(f"model.{n}", describe(n, features, currency), round(c, 4)) for n, c in ranked[:top]]
+    return [
+        (f"model.{n}", describe(n, features, currency, country_code), round(c, 4))
+        for n, c in ranked[:top]
+    ]
+
+
+# Features told in one sentence count as one reason.
+_SAME_SENTENCE = {
+    "customer_amount_zscore": "amount",
+    "customer_amount_mean": "amount",
+    "payee_new_payer_share_24h": "payee_distinct_payers_24h",
+}

@@ -97,6 +97,7 @@ class TransactionFacts:
             country=self.country,
             local_hour=self.occurred_at.hour + self.occurred_at.minute / 60,
             channel=self.channel,
+            payee_id=self.payee_id,
         )
 
     def list_values(self) -> dict[str, str | None]:
@@ -242,7 +243,9 @@ def decide(
     if score is not None and score.contributions:
         reasons += [
             Reason(code, text, contribution)
-            for code, text, contribution in top_reasons(score.contributions, features, txn.currency)
+            for code, text, contribution in top_reasons(
+                score.contributions, features, txn.currency, country_code=txn.country or ""
+            )
         ]
     return DecisionResult(
         outcome=outcome,

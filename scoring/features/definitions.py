@@ -42,6 +42,7 @@ class Event:
     # Local time of day in the offset the integrator sent (hours, 0 ≤ h < 24).
     local_hour: float | None = None
     channel: str | None = None
+    payee_id: str | None = None
 
     def entity_values(self) -> dict[str, str | None]:
         return {
@@ -91,6 +92,11 @@ class Snapshot:
     customer_amounts: RunningStats = RunningStats()
     # None when the event has no device; True when this customer used the device before
     device_known_for_customer: bool | None = None
+    country_known_for_customer: bool | None = None
+    device_distinct_cards_1h: int | None = None
+    # Distinct payers of the payee in 24 h, and how many of them paid it for the first time.
+    payee_distinct_payers_24h: int | None = None
+    payee_new_payers_24h: int | None = None
     # True when the store had already seen this event (a retry): nothing was recorded twice
     replayed: bool = False
 
@@ -116,6 +122,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "customer_amount_mean",
     "customer_amount_zscore",
     "device_new_for_customer",
+    "country_new_for_customer",
+    "device_distinct_cards_1h",
+    "payee_distinct_payers_24h",
+    "payee_new_payer_share_24h",
 )
 
 
@@ -135,6 +145,14 @@ def compute_features(event: Event, snapshot: Snapshot) -> Features:
     features["customer_amount_zscore"] = _zscore(event.amount, stats)
     known = snapshot.device_known_for_customer
     features["device_new_for_customer"] = None if known is None else float(not known)
+    country = snapshot.country_known_for_customer
+    features["country_new_for_customer"] = None if country is None else float(not country)
+    features["device_distinct_cards_1h"] = _opt_float(snapshot.device_distinct_cards_1h)
+    payers, new = snapshot.payee_distinct_payers_24h, snapshot.payee_new_payers_24h
+    features["payee_distinct_payers_24h"] = _opt_float(payers)
+    features["payee_new_payer_share_24h"] = (
+        None if payers is None or new is None or payers == 0 else new / payers
+    )
     return features
 
 

@@ -7,10 +7,14 @@
 -- KEYS[3]  customer's devices set            (used when ARGV[9] ~= '')
 -- KEYS[4]  card's merchants zset             (used when ARGV[7] == '1')
 -- KEYS[5]  card's countries zset             (used when ARGV[7] == '1')
--- KEYS[6..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref"
+-- KEYS[6]  customer's countries set           (used when ARGV[10] ~= '')
+-- KEYS[7]  device's cards zset                (used when ARGV[9] ~= '' and ARGV[7] == '1')
+-- KEYS[8]  payee's recent payers zset         (used when ARGV[13] ~= '')
+-- KEYS[9]  payee's first payment per payer    (used when ARGV[13] ~= '')
+-- KEYS[10..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref"
 -- ARGV: 1 ts (s)  2 amount (milli-units, integer)  3 ref  4 windows "60,3600,86400"
 --       5 trim horizon (s)  6 ttl velocity (ms)  7 has card  8 merchant  9 device  10 country
---       11 ttl profile (ms)  12 ttl seen (ms)
+--       11 ttl profile (ms)  12 ttl seen (ms)  13 payee  14 customer  15 card
 local cached = redis.call('GET', KEYS[1])
 if cached then
   return {'1', cached}
@@ -52,7 +56,7 @@ local function cum_at(key, x)
 end
 
 local out = {}
-for i = 6, #KEYS do
+for i = 10, #KEYS do
   local key = KEYS[i]
   local c_now, s_now = cum_at(key, ts)
   for _, w in ipairs(windows) do
@@ -117,6 +121,46 @@ if ARGV[9] ~= '' then
   out[#out + 1] = tostring(redis.call('SADD', KEYS[3], ARGV[9]) == 0 and 1 or 0)
   redis.call('PEXPIRE', KEYS[3], ttl_profile)
 else
+  out[#out + 1] = ''
+end
+
+if ARGV[10] ~= '' then
+  out[#out + 1] = tostring(redis.call('SADD', KEYS[6], ARGV[10]) == 0 and 1 or 0)
+  redis.call('PEXPIRE', KEYS[6], ttl_profile)
+else
+  out[#out + 1] = ''
+end
+
+local hour = windows[2]
+if ARGV[9] ~= '' and ARGV[7] == '1' then
+  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[7], '(' .. fmt(ts - hour), fmt(ts)))
+  redis.call('ZADD', KEYS[7], 'GT', ts, ARGV[15])
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. fmt(ts - trim))
+  redis.call('PEXPIRE', KEYS[7], ttl_velocity)
+else
+  out[#out + 1] = ''
+end
+
+if ARGV[13] ~= '' then
+  local recent = redis.call('ZRANGEBYSCORE', KEYS[8], '(' .. fmt(ts - longest), fmt(ts))
+  local new = 0
+  if #recent > 0 then
+    local firsts = redis.call('HMGET', KEYS[9], unpack(recent))
+    for _, first in ipairs(firsts) do
+      if first and tonumber(first) > ts - longest then
+        new = new + 1
+      end
+    end
+  end
+  out[#out + 1] = tostring(#recent)
+  out[#out + 1] = tostring(new)
+  redis.call('ZADD', KEYS[8], 'GT', ts, ARGV[14])
+  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. fmt(ts - trim))
+  redis.call('PEXPIRE', KEYS[8], ttl_velocity)
+  redis.call('HSETNX', KEYS[9], ARGV[14], fmt(ts))
+  redis.call('PEXPIRE', KEYS[9], ttl_profile)
+else
+  out[#out + 1] = ''
   out[#out + 1] = ''
 end
 

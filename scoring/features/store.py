@@ -68,7 +68,9 @@ def _payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snaps
             stats[window] = WindowStats(int(parts[pos]), int(parts[pos + 1]) / 1000)
             pos += 2
         velocity[entity] = stats
-    merchants, countries, last_ts, n, mean, m2, device = parts[pos : pos + 7]
+    merchants, countries, last_ts, n, mean, m2, device, country, cards, payers, new = parts[
+        pos : pos + 11
+    ]
     return Snapshot(
         velocity=velocity,
         card_distinct_merchants_24h=int(merchants) if merchants else None,
@@ -76,6 +78,10 @@ def _payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snaps
         customer_last_ts=float(last_ts) if last_ts else None,
         customer_amounts=RunningStats(int(n), float(mean), float(m2)),
         device_known_for_customer=None if device == "" else device == "1",
+        country_known_for_customer=None if country == "" else country == "1",
+        device_distinct_cards_1h=int(cards) if cards else None,
+        payee_distinct_payers_24h=int(payers) if payers else None,
+        payee_new_payers_24h=int(new) if new else None,
         replayed=replayed,
     )
 
@@ -118,6 +124,10 @@ class RedisFeatureStore:
             key(scope, "cust-devices", event.customer_id),
             key(scope, "card-merchants", event.card_id or ""),
             key(scope, "card-countries", event.card_id or ""),
+            key(scope, "cust-countries", event.customer_id),
+            key(scope, "device-cards", event.device_id or ""),
+            key(scope, "payee-payers", event.payee_id or ""),
+            key(scope, "payee-first", event.payee_id or ""),
         ]
         for entity, value in event.entity_values().items():
             if value is not None:
@@ -135,6 +145,9 @@ class RedisFeatureStore:
             event.country or "",
             str(PROFILE_TTL_MS),
             str(SEEN_TTL_MS),
+            event.payee_id or "",
+            event.customer_id,
+            event.card_id or "",
         ]
         try:
             replayed, payload = self._script(keys=keys, args=args)
@@ -183,6 +196,7 @@ class _Profile:
     last_ts: float | None = None
     stats: RunningStats = field(default_factory=RunningStats)
     devices: set[str] = field(default_factory=set)
+    countries: set[str] = field(default_factory=set)
 
 
 class MemoryFeatureStore:
@@ -194,6 +208,7 @@ class MemoryFeatureStore:
         self._series: dict[str, _Series] = {}
         self._distinct: dict[str, dict[str, float]] = {}
         self._profiles: dict[str, _Profile] = {}
+        self._payee_first: dict[str, dict[str, float]] = {}
 
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         seen_key = f"{scope}:{event.ref}"
@@ -222,8 +237,47 @@ class MemoryFeatureStore:
             out.append(self._distinct_add(f"{scope}:c:{event.card_id}", event.country or "", event))
         else:
             out += ["", ""]
-        out += self._profile_update(f"{scope}:{event.customer_id}", event, amount)
+        profile = self._profiles.setdefault(f"{scope}:{event.customer_id}", _Profile())
+        out += self._profile_update(profile, event, amount)
+        out.append(self._country_seen(profile, event))
+        out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event))
+        out += self._payee_payers(f"{scope}:{event.payee_id}", event)
         return out
+
+    def _country_seen(self, profile: _Profile, event: Event) -> str:
+        if event.country is None:
+            return ""
+        known = event.country in profile.countries
+        profile.countries.add(event.country)
+        return "1" if known else "0"
+
+    def _device_cards(self, key: str, event: Event) -> str:
+        if event.device_id is None or event.card_id is None:
+            return ""
+        seen = self._distinct.setdefault(key, {})
+        ts = event.ts
+        n = sum(1 for last in seen.values() if ts - WINDOWS["1h"] < last <= ts)
+        if seen.get(event.card_id, float("-inf")) < ts:
+            seen[event.card_id] = ts
+        for stale in [m for m, last in seen.items() if last < ts - TRIM_HORIZON]:
+            del seen[stale]
+        return str(n)
+
+    def _payee_payers(self, key: str, event: Event) -> list[str]:
+        if event.payee_id is None:
+            return ["", ""]
+        recent = self._distinct.setdefault(f"pr:{key}", {})
+        firsts = self._payee_first.setdefault(key, {})
+        ts = event.ts
+        window = [p for p, last in recent.items() if ts - LONGEST_WINDOW < last <= ts]
+        new = sum(1 for p in window if p in firsts and firsts[p] > ts - LONGEST_WINDOW)
+        payer = event.customer_id
+        if recent.get(payer, float("-inf")) < ts:
+            recent[payer] = ts
+        for stale in [p for p, last in recent.items() if last < ts - TRIM_HORIZON]:
+            del recent[stale]
+        firsts.setdefault(payer, ts)
+        return [str(len(window)), str(new)]
 
     def _distinct_add(self, key: str, member: str, event: Event) -> str:
         seen = self._distinct.setdefault(key, {})
@@ -235,8 +289,7 @@ class MemoryFeatureStore:
             del seen[stale]
         return str(n)
 
-    def _profile_update(self, key: str, event: Event, amount: int) -> list[str]:
-        profile = self._profiles.setdefault(key, _Profile())
+    def _profile_update(self, profile: _Profile, event: Event, amount: int) -> list[str]:
         stats = profile.stats
         last = "" if profile.last_ts is None else _fmt(profile.last_ts)
         out = [last, str(stats.n), _fmt(stats.mean), _fmt(stats.m2)]

@@ -154,5 +154,43 @@ def test_the_memory_and_redis_stores_agree_on_a_random_stream(redis_store):
             device_id=rng.choice([None, "d1", "d2", "d3"]),
             ip=rng.choice([None, "10.0.0.1", "10.0.0.2"]),
             country=rng.choice([None, "DE", "FR"]),
+            payee_id=rng.choice([None, None, "p1", "p2"]),
         )
         assert features(memory, e) == features(redis_store, e), f"event {i}"
+
+
+def test_it_knows_whether_the_customer_was_in_the_country_before(store):
+    home = features(store, event("a", T0, country="DE"))
+    again = features(store, event("b", T0 + 1, country="DE"))
+    abroad = features(store, event("c", T0 + 2, country="NG"))
+    unknown = features(store, event("d", T0 + 3, country=None))
+
+    assert [home["country_new_for_customer"], again["country_new_for_customer"]] == [1.0, 0.0]
+    assert abroad["country_new_for_customer"] == 1.0
+    assert unknown["country_new_for_customer"] is None
+
+
+def test_it_counts_the_cards_used_on_a_device_in_the_last_hour(store):
+    for i in range(6):
+        features(
+            store, event(f"t{i}", T0 + i, card_id=f"k{i}", device_id="farm", customer_id=f"c{i}")
+        )
+
+    values = features(store, event("t6", T0 + 10, card_id="k6", device_id="farm"))
+    later = features(store, event("t7", T0 + 4000, card_id="k7", device_id="farm"))
+
+    assert values["device_distinct_cards_1h"] == 6
+    assert later["device_distinct_cards_1h"] == 0
+
+
+def test_a_new_payee_with_many_first_time_payers_stands_out(store):
+    features(store, event("old", T0, customer_id="c0", payee_id="rent"))
+    for i in range(5):
+        features(store, event(f"m{i}", T0 + 90_000 + i, customer_id=f"v{i}", payee_id="mule"))
+    features(store, event("again", T0 + 90_000, customer_id="c0", payee_id="rent"))
+
+    mule = features(store, event("m5", T0 + 90_010, customer_id="v5", payee_id="mule"))
+    rent = features(store, event("r", T0 + 90_020, customer_id="c1", payee_id="rent"))
+
+    assert (mule["payee_distinct_payers_24h"], mule["payee_new_payer_share_24h"]) == (5, 1.0)
+    assert (rent["payee_distinct_payers_24h"], rent["payee_new_payer_share_24h"]) == (1, 0.0)
