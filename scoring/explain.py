@@ -41,21 +41,8 @@ def describe(
             if value is None
             else f"At {int(value):02d}:{int(value % 1 * 60):02d} local time."
         )
-    if name == "device_new_for_customer":
-        if value is None:
-            return "No device was sent."
-        return (
-            "A device never seen for this customer."
-            if value
-            else "A device this customer used before."
-        )
-    if name == "country_new_for_customer":
-        if value is None:
-            return "No country was sent."
-        country = f" ({country_code})" if country_code else ""
-        if value:
-            return f"A country{country} this customer never transacted from before."
-        return f"A country{country} this customer transacted from before."
+    if name == "novelty":
+        return _novelty(features, country_code)
     if name == "device_distinct_cards_1h":
         if value is None:
             return "No device or card was sent."
@@ -72,6 +59,22 @@ def describe(
             return "No card was sent."
         return f"This card was used at {value:.0f} different {what} in the last 24 hours."
     return _velocity(name, value, currency)
+
+
+def _novelty(features: Mapping[str, FeatureValue], country_code: str) -> str:
+    """Device and country, new or known for this customer, in one sentence."""
+    device = features.get("device_new_for_customer")
+    country = features.get("country_new_for_customer")
+    where = f"country ({country_code})" if country_code else "country"
+    parts = []
+    if device is not None:
+        parts.append("a device never seen" if device else "a device seen before")
+    if country is not None:
+        parts.append(f"a {where} never seen" if country else f"a {where} seen before")
+    if not parts:
+        return "No device or country was sent."
+    sentence = " and ".join(parts) + " for this customer."
+    return sentence[0].upper() + sentence[1:]
 
 
 def _payee(features: Mapping[str, FeatureValue]) -> str:
@@ -147,4 +150,6 @@ _SAME_SENTENCE = {
     "customer_amount_zscore": "amount",
     "customer_amount_mean": "amount",
     "payee_new_payer_share_24h": "payee_distinct_payers_24h",
+    "device_new_for_customer": "novelty",
+    "country_new_for_customer": "novelty",
 }

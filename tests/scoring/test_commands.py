@@ -67,7 +67,7 @@ def test_the_demo_runs_end_to_end_on_the_embedded_default(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env["SQLITE_PATH"] = str(tmp_path / "demo.sqlite3")
     command = [sys.executable, "manage.py", "demo", "--duration", "4", "--rate", "20",
-               "--port", str(_free_port())]  # fmt: skip
+               "--port", str(_free_port()), "--history-days", "0"]  # fmt: skip
 
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rules.demo import demo_policy_seed
-from scoring.models import Integrator
+from scoring.models import Integrator, Transaction
 from scoring.services import api_key_issue
 
 ADMIN_USER = "admin"
@@ -28,10 +28,18 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.getenv("PORT", "8000")))
         parser.add_argument("--rate", type=float, default=10.0)
         parser.add_argument("--duration", type=float, default=0, help="Seconds (0: until ^C).")
+        parser.add_argument(
+            "--history-days",
+            type=int,
+            default=30,
+            help="Days of simulated history to train the first model on (0: rules only).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         demo_policy_seed()
+        if options["history_days"] and not Transaction.objects.exists():
+            self._history_and_model(options["history_days"])
         password = self._admin()
         integrator, _ = Integrator.objects.get_or_create(name="simulator")
         key = api_key_issue(integrator=integrator).key
@@ -53,6 +61,13 @@ class Command(BaseCommand):
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+    def _history_and_model(self, days: int) -> None:
+        call_command("simulate", days=days, customers=500)
+        try:
+            call_command("train_model", promote=True)
+        except CommandError as exc:
+            self.stdout.write(f"No model: {exc}. Decisions rest on rules and lists.")
 
     def _admin(self) -> str:
         password = os.getenv("DEMO_ADMIN_PASSWORD", "fraudops-demo")

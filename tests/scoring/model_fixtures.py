@@ -1,0 +1,66 @@
+"""A small real LightGBM model, trained once per test session on a simulated history.
+
+Training here runs the same replay and the same fitting code as ``train_model``, without the
+database: the history is replayed through ``decide()`` with an in-process store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from rules.demo import DEMO_RULES
+from rules.engine import Action, RuleSet, RuleSpec
+from scoring.features.definitions import FEATURE_NAMES
+from scoring.features.store import MemoryFeatureStore
+from scoring.lgbm import Calibration
+from scoring.model import NoModelScorer
+from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds, decide
+from scoring.serializers import TransactionInSerializer
+from scoring.services import decision_request_from
+from scoring.simulation_history import HistorySimulator
+from scoring.training.train import Dataset, _fit, calibrate, split_by_time
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    path: Path
+    calibration: Calibration
+
+
+def demo_policy() -> Policy:
+    specs = [RuleSpec(name, 1, expr, Action(action)) for name, expr, action, _ in DEMO_RULES]
+    return Policy(0, RuleSet(specs, RULE_FACTS), Lists(), Thresholds(0.5, 0.9))
+
+
+def train_small_model(directory: Path, *, seed: int = 11, trees: int = 60) -> TrainedModel:
+    history = HistorySimulator(seed=seed, customers=300).generate(
+        start=datetime(2026, 8, 1, tzinfo=UTC), days=25
+    )
+    store, policy = MemoryFeatureStore(), demo_policy()
+    rows, ys, flagged, declined, times = [], [], [], [], []
+    for txn in history:
+        serializer = TransactionInSerializer(data=txn.payload)
+        assert serializer.is_valid(), serializer.errors
+        facts = decision_request_from(serializer.validated_data).facts
+        result = decide(
+            facts, ref=facts.transaction_id, scope="1", store=store, policy=policy,
+            scorer=NoModelScorer(),
+        )  # fmt: skip
+        rows.append([np.nan if (v := result.features[n]) is None else v for n in FEATURE_NAMES])
+        ys.append(int(txn.is_fraud))
+        flagged.append(result.outcome != "approve")
+        declined.append(result.outcome == "decline")
+        times.append(txn.occurred_at)
+    data = Dataset(
+        FEATURE_NAMES, np.array(rows), np.array(ys), np.array(flagged), np.array(declined),
+        times, list(range(len(ys))),
+    )  # fmt: skip
+    train, calib, _ = split_by_time(data)
+    booster = _fit(train, trees, 15, seed)
+    path = directory / f"model-{seed}-{trees}.txt"
+    booster.save_model(str(path))
+    return TrainedModel(path, calibrate(booster, calib))
