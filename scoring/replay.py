@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from scoring.features.definitions import Event
 from scoring.features.store import FeatureStore, MemoryFeatureStore
 from scoring.model import NoModelScorer, Scorer
 from scoring.models import Transaction
@@ -73,16 +74,41 @@ def replay(
         yield Replayed(txn, result)
 
 
+_EVENT_FIELDS = (
+    "transaction_id", "integrator_id", "occurred_at", "utc_offset_minutes", "amount",
+    "customer_id", "merchant_id", "card_id", "device_id", "ip", "country", "channel", "payee_id",
+)  # fmt: skip
+
+
 def store_warm(store: FeatureStore) -> int:
     """Record every stored transaction, in time order, into an empty in-process store.
 
     The embedded default keeps features in the server's memory; warming it from the database
-    gives live decisions the same history a training replay sees.
+    gives live decisions the same history a training replay sees. Rows are read as tuples
+    (no model instances): this runs before the server answers its first request.
     """
     count = 0
-    for txn in transactions_in_time_order():
-        store.observe(
-            facts_from_transaction(txn).event(txn.transaction_id), scope=str(txn.integrator_id)
+    rows = Transaction.objects.order_by("occurred_at", "pk").values_list(*_EVENT_FIELDS)
+    for row in rows.iterator(chunk_size=5000):
+        txn_id, scope, occurred_at, offset, amount, customer, merchant, card, device, ip, *rest = (
+            row
         )
+        country, channel, payee = rest
+        local = occurred_at + timedelta(minutes=offset)
+        event = Event(
+            ref=txn_id,
+            ts=occurred_at.timestamp(),
+            amount=float(amount),
+            customer_id=customer,
+            merchant_id=merchant,
+            card_id=card or None,
+            device_id=device or None,
+            ip=ip or None,
+            country=country or None,
+            local_hour=local.hour + local.minute / 60,
+            channel=channel,
+            payee_id=payee or None,
+        )
+        store.observe(event, scope=str(scope))
         count += 1
     return count

@@ -226,7 +226,8 @@ class MemoryFeatureStore:
         for entity, value in event.entity_values().items():
             if value is None:
                 continue
-            series = self._series.setdefault(f"{scope}:{entity}:{value}", _Series())
+            key = f"{scope}:{entity}:{value}"
+            series = self._series.get(key) or self._series.setdefault(key, _Series())
             count_now, sum_now = series.cum_at(event.ts)
             for seconds in WINDOWS.values():
                 count_w, sum_w = series.cum_at(event.ts - seconds)
@@ -237,7 +238,8 @@ class MemoryFeatureStore:
             out.append(self._distinct_add(f"{scope}:c:{event.card_id}", event.country or "", event))
         else:
             out += ["", ""]
-        profile = self._profiles.setdefault(f"{scope}:{event.customer_id}", _Profile())
+        key = f"{scope}:{event.customer_id}"
+        profile = self._profiles.get(key) or self._profiles.setdefault(key, _Profile())
         out += self._profile_update(profile, event, amount)
         out.append(self._country_seen(profile, event))
         out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event))

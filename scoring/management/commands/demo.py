@@ -60,7 +60,10 @@ class Command(BaseCommand):
             self.stdout.write("stopping")
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
     def _history_and_model(self, days: int) -> None:
         call_command("simulate", days=days, customers=500)
@@ -85,17 +88,18 @@ class Command(BaseCommand):
         return subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603 - fixed argv
 
     def _wait_healthy(self, url: str, server: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + 30
+        # The first health check warms the in-process feature store from the history.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 raise CommandError(f"The server exited with {server.returncode}.")
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"{url}/healthz", timeout=300) as response:  # noqa: S310
                     if response.status == 200:
                         return
             except OSError:
                 time.sleep(0.3)
-        raise CommandError("The server did not become healthy within 30 s.")
+        raise CommandError("The server did not become healthy within 300 s.")
 
     def _announce(self, url: str, password: str) -> None:
         backend = "PostgreSQL + Redis" if settings.REDIS_URL else "SQLite + in-process store"
