@@ -4,8 +4,9 @@ Run ``python bench/decisions.py`` (or ``make bench``). It needs PostgreSQL and R
 ``DATABASE_URL`` and ``REDIS_URL`` (defaults: the local servers). It creates the database
 ``fraudops_bench`` on that PostgreSQL server (dropped first and again at the end), uses Redis
 database 3 (flushed at the start and the end), migrates, creates an integrator and ten rules,
-then starts the server as the README recommends for production and, from this process, sends
-requests to three endpoints, sequentially and then concurrently:
+then starts the server as recommended for production (gunicorn ``fraudops.wsgi``, sync
+workers, two per core; ``--server`` and ``--workers`` choose others) and, from this process,
+sends requests to three endpoints, sequentially and then concurrently:
 
 - ``/api/v1/decisions``        the real decision;
 - ``/bench/floor/validate``    authentication and request validation only;
@@ -14,6 +15,11 @@ requests to three endpoints, sequentially and then concurrently:
 The floors say what a request costs before any deciding, so the decision's cost above them is
 the deciding itself. Targets: a sequential decision's p50 at most 3x the two-row floor's, and at
 least 300 decisions/s at concurrency 8 with p99 at most 25 ms.
+
+It prints latency percentiles and throughput per endpoint and mode, the CPU each request cost
+(server, PostgreSQL + Redis, this client, other processes: a phase where other processes took
+a noticeable share is flagged as disturbed), PASS/MISS per target, and where a sequential
+decision's time went (from the timings each decision records).
 
 ``--server all`` runs every candidate server setup (each on a fresh database) and compares them.
 Only loopback addresses are used.
@@ -63,8 +69,8 @@ TARGET_RATIO = 3.0
 TARGET_RPS = 300.0
 TARGET_P99_MS = 25.0
 
-# The policy the benchmark decides under: ten rules of each action, a few list entries and
-# thresholds, saved through the services so each worker compiles and evaluates them.
+# The policy the benchmark decides under: ten rules (decline, review and allow), a few list
+# entries and thresholds, saved through the services so every worker loads and evaluates them.
 POLICY_SETUP = """
 from rules.models import Rule, ListEntity, ListType
 from rules.services import list_entry_create, rule_save, thresholds_set
@@ -127,7 +133,8 @@ class ServerSetup:
         raise ValueError(self.name)
 
     def describe(self, *, workers: int, threads: int) -> str:
-        return self.description.format(workers=workers, threads=threads)
+        text = self.description.format(workers=workers, threads=threads)
+        return text if self.keep_alive else f"{text} (no keep-alive: a connection per request)"
 
 
 SERVERS: dict[str, ServerSetup] = {
@@ -143,7 +150,11 @@ SERVERS: dict[str, ServerSetup] = {
         ServerSetup("uvicorn", "uvicorn fraudops.asgi, {workers} workers", True),
     )
 }
-DEFAULT_SERVER = "gunicorn-gthread"
+# Chosen by measurement (``--server all``) on 2 cores: sync workers had the lowest tail latency
+# and the highest throughput; the ASGI servers spent ~70% more CPU per request.
+DEFAULT_SERVER = "gunicorn-sync"
+# Two per core: a sync worker waits on PostgreSQL and Redis for part of every request.
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 1)
 
 
 class Server:
@@ -433,6 +444,58 @@ def requests_build(
     return out
 
 
+# --- CPU accounting (Linux /proc; zeros elsewhere) ---------------------------------------
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+SERVICE_COMMANDS = ("postgres", "redis-server")
+DISTURBED_SHARE = 0.10  # of the machine's CPU used by other processes during a phase
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    processes: dict[int, tuple[str, float]]  # pid -> (server|services|client|other, CPU s)
+    machine_busy: float  # CPU seconds of the whole machine, steal excluded
+    machine_steal: float
+
+    @classmethod
+    def take(cls, server_pgid: int) -> CpuSample:
+        processes: dict[int, tuple[str, float]] = {}
+        for entry in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                raw = entry.read_text()
+            except OSError:
+                continue
+            comm = raw[raw.find("(") + 1 : raw.rfind(")")]
+            fields = raw[raw.rfind(")") + 2 :].split()
+            pgrp, cpu = int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+            pid = int(entry.parent.name)
+            kind = "other"
+            if pid == os.getpid():
+                kind = "client"
+            elif pgrp == server_pgid:
+                kind = "server"
+            elif comm.startswith(SERVICE_COMMANDS):
+                kind = "services"
+            processes[pid] = (kind, cpu)
+        busy = steal = 0.0
+        stat = Path("/proc/stat")
+        if stat.exists():
+            ticks = [int(x) for x in stat.read_text().split("\n", 1)[0].split()[1:]]
+            user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
+            busy = (user + nice + system + irq + softirq) / CLOCK_TICK
+            steal = ticks[7] / CLOCK_TICK if len(ticks) > 7 else 0.0
+        return cls(processes, busy, steal)
+
+    def since(self, before: CpuSample) -> dict[str, float]:
+        """CPU seconds per kind of process between two samples, and the machine's."""
+        out = {"server": 0.0, "services": 0.0, "client": 0.0, "other": 0.0}
+        for pid, (kind, cpu) in self.processes.items():
+            out[kind] += cpu - before.processes.get(pid, (kind, 0.0))[1]
+        out["machine"] = self.machine_busy - before.machine_busy
+        out["steal"] = self.machine_steal - before.machine_steal
+        return out
+
+
 # --- load ----------------------------------------------------------------------------------
 
 
@@ -442,9 +505,22 @@ class PhaseResult:
     mode: str
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # transport errors
+    samples: list[str] = field(default_factory=list)  # a few non-201 responses
     seconds: float = 0.0
     connects: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by kind, see CpuSample
+    lua_usec: float | None = None  # Redis's own time per feature-store script call
+
+    @property
+    def disturbed(self) -> bool:
+        """Whether processes foreign to the benchmark took a noticeable share of the CPU."""
+        machine = self.cpu.get("machine", 0.0)
+        return machine > 0 and self.cpu.get("other", 0.0) / machine > DISTURBED_SHARE
+
+    def cpu_ms(self, kind: str) -> float:
+        """CPU milliseconds per request spent by one kind of process."""
+        return self.cpu.get(kind, math.nan) * 1000 / self.n if self.n else math.nan
 
     @property
     def n(self) -> int:
@@ -472,6 +548,7 @@ def run_phase(
     concurrency: int,
     result: PhaseResult,
     deadline: float,
+    server_pgid: int,
 ) -> PhaseResult:
     """Send every request once, from ``concurrency`` keep-alive connections."""
     cursor = itertools.count()  # next() on a count is atomic under the GIL
@@ -483,6 +560,7 @@ def run_phase(
         latencies: list[float] = []
         statuses: dict[int, int] = {}
         errors: list[str] = []
+        samples: list[str] = []
         try:
             while not stop.is_set():
                 i = next(cursor)
@@ -497,19 +575,20 @@ def run_phase(
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
                 statuses[status] = statuses.get(status, 0) + 1
-                if status != 201 and len(errors) < 3:
-                    errors.append(f"HTTP {status}: {body[:200].decode(errors='replace')}")
+                if status != 201 and len(samples) < 3:
+                    samples.append(f"HTTP {status}: {body[:200].decode(errors='replace')}")
         finally:
             conn.close()
             with lock:
                 result.latencies_ms += latencies
                 for code, n in statuses.items():
                     result.statuses[code] = result.statuses.get(code, 0) + n
-                result.errors += [e for e in errors if not e.startswith("HTTP ")]
-                result.errors += [e for e in errors if e.startswith("HTTP ")][:3]
+                result.errors += errors
+                result.samples += samples[: 3 - len(result.samples)]
                 result.connects += conn.reconnects
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    cpu_before = CpuSample.take(server_pgid)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -520,6 +599,7 @@ def run_phase(
     finally:
         stop.set()
     result.seconds = time.perf_counter() - started
+    result.cpu = CpuSample.take(server_pgid).since(cpu_before)
     if time.monotonic() > deadline:
         raise BenchError("the benchmark passed its time limit (--max-seconds)")
     return result
@@ -533,36 +613,60 @@ class LoadPlan:
     deadline: float
 
 
-def load_run(*, port: int, key: str, run_tag: str, plan: LoadPlan) -> list[PhaseResult]:
+def lua_stats(client: redis.Redis) -> tuple[int, int]:
+    """Calls of the feature store's Lua script and Redis's microseconds in them, so far."""
+    stats = client.info("commandstats")
+    calls = usec = 0
+    for name in ("cmdstat_evalsha", "cmdstat_eval"):
+        entry = stats.get(name) or {}
+        calls += int(entry.get("calls", 0))
+        usec += int(entry.get("usec", 0))
+    return calls, usec
+
+
+def load_run(
+    *, port: int, key: str, run_tag: str, plan: LoadPlan, server_pgid: int, redis_url: str
+) -> list[PhaseResult]:
     results = []
     rng = random.Random(20261124)
-    for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
-        for endpoint, path in ENDPOINTS.items():
-            tag = f"{run_tag}-{endpoint}-{mode}"
-            warm = requests_build(
-                path=path, key=key, port=port, tag=f"{tag}-w", count=plan.warmup, rng=rng
-            )
-            measured = requests_build(
-                path=path, key=key, port=port, tag=tag, count=plan.requests, rng=rng
-            )
-            warm_result = run_phase(
-                warm,
-                port=port,
-                concurrency=concurrency,
-                result=PhaseResult(endpoint, f"{mode}-warmup"),
-                deadline=plan.deadline,
-            )
-            if warm_result.failures:
-                raise BenchError(f"warm-up of {path} failed: {warm_result.errors[:3]}")
-            result = run_phase(
-                measured,
-                port=port,
-                concurrency=concurrency,
-                result=PhaseResult(endpoint, mode),
-                deadline=plan.deadline,
-            )
-            print(f"  {path:<24} {mode:<4} {result_line(result)}", flush=True)
-            results.append(result)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
+            for endpoint, path in ENDPOINTS.items():
+                tag = f"{run_tag}-{endpoint}-{mode}"
+                warm = requests_build(
+                    path=path, key=key, port=port, tag=f"{tag}-w", count=plan.warmup, rng=rng
+                )
+                measured = requests_build(
+                    path=path, key=key, port=port, tag=tag, count=plan.requests, rng=rng
+                )
+                warm_result = run_phase(
+                    warm,
+                    port=port,
+                    concurrency=concurrency,
+                    result=PhaseResult(endpoint, f"{mode}-warmup"),
+                    deadline=plan.deadline,
+                    server_pgid=server_pgid,
+                )
+                if warm_result.failures:
+                    problems = warm_result.errors[:3] + warm_result.samples
+                    raise BenchError(f"warm-up of {path} failed: {problems}")
+                calls, usec = lua_stats(client)
+                result = run_phase(
+                    measured,
+                    port=port,
+                    concurrency=concurrency,
+                    result=PhaseResult(endpoint, mode),
+                    deadline=plan.deadline,
+                    server_pgid=server_pgid,
+                )
+                calls_after, usec_after = lua_stats(client)
+                if calls_after > calls:
+                    result.lua_usec = (usec_after - usec) / (calls_after - calls)
+                print(f"  {path:<24} {mode:<4} {result_line(result)}", flush=True)
+                results.append(result)
+    finally:
+        client.close()
     return results
 
 
@@ -588,22 +692,55 @@ class Verdict:
     ratio_ok: bool
     throughput_ok: bool
     errors: int
+    decision_seq_p50: float
+    decision_conc_rps: float
+    decision_conc_p99: float
 
     @property
     def passed(self) -> bool:
         return self.ratio_ok and self.throughput_ok and self.errors == 0
 
 
-def report(results: list[PhaseResult], *, setup: str, concurrency: int) -> Verdict:
-    print()
+def latency_table(results: list[PhaseResult]) -> None:
     header = f"{'endpoint':<24} {'mode':<5} {'n':>5} {'p50':>7} {'p95':>7} {'p99':>7}"
-    print(f"{header} {'max':>7} {'req/s':>8} {'non-201':>8}   (latency in ms)")
+    print(f"{header} {'max':>7} {'req/s':>8} {'non-201':>8} {'conns':>6}   (latency in ms)")
     for r in results:
         print(
             f"{ENDPOINTS[r.endpoint]:<24} {r.mode:<5} {r.n:>5} {r.percentile(0.5):>7.2f} "
             f"{r.percentile(0.95):>7.2f} {r.percentile(0.99):>7.2f} "
-            f"{max(r.latencies_ms, default=math.nan):>7.2f} {r.rps:>8.1f} {r.failures:>8}"
+            f"{max(r.latencies_ms, default=math.nan):>7.2f} {r.rps:>8.1f} {r.failures:>8} "
+            f"{r.connects:>6}"
         )
+
+
+def cpu_table(results: list[PhaseResult]) -> None:
+    cpus = os.cpu_count() or 1
+    print(
+        f"{'CPU ms per request':<24} {'mode':<5} {'server':>7} {'pg+redis':>8} {'client':>7}"
+        f" {'other':>7} {'machine':>8} {'busy%':>6} {'steal%':>6}"
+    )
+    for r in results:
+        capacity = r.seconds * cpus / 100
+        print(
+            f"{ENDPOINTS[r.endpoint]:<24} {r.mode:<5} {r.cpu_ms('server'):>7.2f} "
+            f"{r.cpu_ms('services'):>8.2f} {r.cpu_ms('client'):>7.2f} {r.cpu_ms('other'):>7.2f} "
+            f"{r.cpu_ms('machine'):>8.2f} {r.cpu.get('machine', 0) / capacity:>6.0f} "
+            f"{r.cpu.get('steal', 0) / capacity:>6.0f}{'  *disturbed' if r.disturbed else ''}"
+        )
+    disturbed = [r for r in results if r.disturbed]
+    if disturbed:
+        print(
+            f"WARNING: other processes took over {DISTURBED_SHARE:.0%} of the machine's CPU in "
+            f"{len(disturbed)} phase(s) (column 'other'): those figures are disturbed; rerun "
+            f"on a quiet machine."
+        )
+
+
+def report(results: list[PhaseResult], *, setup: str, concurrency: int) -> Verdict:
+    print()
+    latency_table(results)
+    print()
+    cpu_table(results)
     seq_decision = find(results, "decision", concurrent=False)
     ratio_validate = seq_decision.percentile(0.5) / find(results, "validate", False).percentile(0.5)
     ratio_write = seq_decision.percentile(0.5) / find(results, "write", False).percentile(0.5)
@@ -615,6 +752,9 @@ def report(results: list[PhaseResult], *, setup: str, concurrency: int) -> Verdi
         ratio_ok=ratio_write <= TARGET_RATIO,
         throughput_ok=conc.rps >= TARGET_RPS and conc.percentile(0.99) <= TARGET_P99_MS,
         errors=errors,
+        decision_seq_p50=seq_decision.percentile(0.5),
+        decision_conc_rps=conc.rps,
+        decision_conc_p99=conc.percentile(0.99),
     )
     print()
     print(f"decision p50 / validate-floor p50 (sequential): {ratio_validate:.2f}x")
@@ -630,19 +770,25 @@ def report(results: list[PhaseResult], *, setup: str, concurrency: int) -> Verdi
         f"{concurrency} with p99 <= {TARGET_P99_MS:g} ms: {conc.rps:.1f}/s, "
         f"p99 {conc.percentile(0.99):.2f} ms"
     )
+    print(
+        f"       (with {concurrency} requests always in flight, mean latency = {concurrency} / "
+        f"throughput: p99 <= {TARGET_P99_MS:g} ms needs more than "
+        f"{concurrency / TARGET_P99_MS * 1000:.0f}/s)"
+    )
     all_201 = "all responses 201" if errors == 0 else f"{errors} non-201 responses or errors"
     print(f"[{mark[errors == 0]}] {all_201}")
     for r in results:
         codes = {code: n for code, n in r.statuses.items() if code != 201}
         if codes or r.errors:
             print(f"  {ENDPOINTS[r.endpoint]} {r.mode}: statuses {codes}; {r.errors[:3]}")
+            for sample in r.samples:
+                print(f"    {sample}")
     print(f"server: {setup}")
     return verdict
 
 
-def stage_report(database_url: str, run_tag: str) -> None:
-    """Where the server spent a sequential decision, from what each decision recorded."""
-    like = f"{run_tag}-decision-seq-0%"
+def stage_report(database_url: str, run_tag: str, results: list[PhaseResult]) -> None:
+    """Where a sequential decision's time goes, from what each decision recorded."""
     query = """
         SELECT count(*),
                percentile_cont(0.5) WITHIN GROUP (ORDER BY d.latency_ms),
@@ -656,20 +802,29 @@ def stage_report(database_url: str, run_tag: str) -> None:
     """
     url = urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
     with psycopg.connect(url) as conn:
-        row = conn.execute(query, (like,)).fetchone()
+        row = conn.execute(query, (f"{run_tag}-decision-seq-0%",)).fetchone()
     if not row or not row[0]:
         return
     n, latency, features, rules, model, not_approved, with_errors = row
+    seq = find(results, "decision", concurrent=False)
 
     def ms(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
+        return "-" if value is None else f"{value:.2f}"
 
-    print(
-        f"decision stages, server side, p50 of {n} sequential decisions (ms): "
-        f"auth to pre-write {ms(latency)}; features (Redis Lua) {ms(features)}; "
-        f"lists + rules {ms(rules)}; model {ms(model)}; "
-        f"{not_approved} not approved, {with_errors} with rule errors"
-    )
+    lua = None if seq.lua_usec is None else seq.lua_usec / 1000
+    print(f"sequential decision, p50 of {n} (ms): client-measured {ms(seq.percentile(0.5))}")
+    print(f"  server, authentication to just before the write: {ms(latency)}, of which")
+    print(f"    features, feature store call: {ms(features)} (Redis runs the script {ms(lua)})")
+    print(f"    lists + {_rule_count(url)} rules: {ms(rules)}; model: {ms(model)}")
+    print(f"  the rest (write, response, HTTP): about {ms(seq.percentile(0.5) - latency)}")
+    print(f"  outcomes: {n - not_approved} approved, {not_approved} review/decline, ", end="")
+    print(f"{with_errors} with rule errors")
+
+
+def _rule_count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM rules_rule WHERE enabled").fetchone()
+    return int(row[0]) if row else 0
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -694,12 +849,13 @@ def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdic
     setup = SERVERS[name]
     described = setup.describe(workers=args.workers, threads=args.threads)
     print(f"== {described} (port {args.port})", flush=True)
-    with bench_services(services):
+    with bench_services(services), tempfile.TemporaryDirectory(prefix="fraudops-bench-") as tmp:
         env = app_env(services)
         key = app_prepare(env)
         log_path = Path(tempfile.gettempdir()) / f"fraudops-bench-{name}.log"
         command = setup.command(port=args.port, workers=args.workers, threads=args.threads)
-        server = Server(command, env, log_path)
+        # As deployed: every worker's metrics merged through a shared directory.
+        server = Server(command, {**env, "PROMETHEUS_MULTIPROC_DIR": tmp}, log_path)
         try:
             server.wait_ready(args.port, timeout=60)
             run_tag = f"b{uuid.uuid4().hex[:8]}"
@@ -709,18 +865,27 @@ def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdic
                 concurrency=args.concurrency,
                 deadline=time.monotonic() + args.max_seconds,
             )
-            results = load_run(port=args.port, key=key, run_tag=run_tag, plan=plan)
+            results = load_run(
+                port=args.port,
+                key=key,
+                run_tag=run_tag,
+                plan=plan,
+                server_pgid=server.process.pid,
+                redis_url=services.redis_url,
+            )
         finally:
             server.stop()
         verdict = report(results, setup=server_details(described), concurrency=args.concurrency)
-        stage_report(services.database_url, run_tag)
+        print()
+        stage_report(services.database_url, run_tag, results)
     return verdict
 
 
 def server_details(described: str) -> str:
     pool = f"psycopg pool {os.getenv('DB_POOL_MIN', '1')}..{os.getenv('DB_POOL_MAX', '8')}/worker"
     return (
-        f"{described}; {pool}; DEBUG=0 LOG_LEVEL=WARNING; Python {platform.python_version()}; "
+        f"{described}; {pool}; DEBUG=0 LOG_LEVEL=WARNING PROMETHEUS_MULTIPROC_DIR set; "
+        f"Python {platform.python_version()}; "
         f"{os.cpu_count()} CPUs; PostgreSQL and Redis on this machine; client in this process"
     )
 
@@ -728,7 +893,9 @@ def server_details(described: str) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--server", choices=[*SERVERS, "all"], default=DEFAULT_SERVER)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help="default: two per core"
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--requests", type=int, default=2000, help="measured, per endpoint/mode")
     parser.add_argument("--warmup", type=int, default=200)
@@ -748,6 +915,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
+    # Also when started in the background, where SIGINT would otherwise be ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     names = list(SERVERS) if args.server == "all" else [args.server]
     verdicts: dict[str, Verdict] = {}
     try:
@@ -762,11 +931,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted: server stopped, bench database dropped", file=sys.stderr)
         return 130
     if len(verdicts) > 1:
-        print("== summary")
+        print("== summary (decision endpoint)")
         for name, v in verdicts.items():
             print(
-                f"{name:<18} decision/write-floor p50 {v.ratio_write:.2f}x, "
-                f"targets {'PASS' if v.passed else 'MISS'}"
+                f"{name:<17} sequential p50 {v.decision_seq_p50:6.2f} ms "
+                f"({v.ratio_write:.2f}x two-row floor); c{args.concurrency}: "
+                f"{v.decision_conc_rps:6.1f}/s, p99 {v.decision_conc_p99:6.2f} ms; "
+                f"{'PASS' if v.passed else 'MISS'}"
             )
     errors = sum(v.errors for v in verdicts.values())
     if errors or (args.strict and not all(v.passed for v in verdicts.values())):

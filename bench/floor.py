@@ -1,8 +1,9 @@
 """Floor endpoints for ``bench/decisions.py``: the least a decision request can cost.
 
 Mounted only when ``BENCH_FLOOR_ENDPOINTS`` is set (the benchmark's own server). Both use the
-API's authentication and request serializer, so the decision endpoint's cost above them is
-what deciding adds: the idempotency pre-check, features, rules, the record, the response.
+decision API's authentication, parsers and request serializer, so the decision endpoint's cost
+above them is what deciding adds: the idempotency pre-check, features, rules, the full record
+and the response.
 
 - ``validate``: authenticate and validate, nothing else.
 - ``write``: the same, then store a transaction and a bare decision in one database transaction.
@@ -19,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scoring.api import DecisionCreateApi
 from scoring.models import Decision, Integrator, Outcome, Transaction
 from scoring.serializers import TransactionInSerializer
 
@@ -31,12 +33,16 @@ def _validated(request: Request) -> dict[str, Any]:
 
 
 class FloorValidateApi(APIView):
+    parser_classes = DecisionCreateApi.parser_classes
+
     def post(self, request: Request) -> Response:
         data = _validated(request)
         return Response({"transaction_id": data["transaction_id"]}, status=status.HTTP_201_CREATED)
 
 
 class FloorWriteApi(APIView):
+    parser_classes = DecisionCreateApi.parser_classes
+
     def post(self, request: Request) -> Response:
         data = _validated(request)
         integrator = request.user
