@@ -21,8 +21,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scoring.api import DecisionCreateApi
-from scoring.models import Decision, Integrator, Outcome, Transaction
+from scoring.models import Decision, Integrator, Outcome
 from scoring.serializers import TransactionInSerializer
+from scoring.services import decision_request_from, transaction_row
 
 
 def _validated(request: Request) -> dict[str, Any]:
@@ -48,21 +49,9 @@ class FloorWriteApi(APIView):
         integrator = request.user
         assert isinstance(integrator, Integrator)
         with transaction.atomic():
-            txn = Transaction.objects.create(
-                integrator=integrator,
-                transaction_id=data["transaction_id"],
-                occurred_at=data["occurred_at"],
-                amount=data["amount"],
-                currency=data["currency"],
-                customer_id=data["customer_id"],
-                merchant_id=data["merchant_id"],
-                channel=data["channel"],
-                card_id=data.get("card_id", ""),
-                country=data.get("country", ""),
-                ip=data.get("ip"),
-                device_id=data.get("device_id", ""),
-                request_hash="floor",
-            )
+            # The same transaction row a decision stores, and a bare decision row.
+            txn = transaction_row(integrator, decision_request_from(data), "floor")
+            txn.save()
             decision = Decision.objects.create(
                 transaction=txn, outcome=Outcome.APPROVE, policy_revision=0, latency_ms=0
             )
