@@ -87,11 +87,13 @@ class LightGBMScorer:
         try:
             row = self.row(features)
             if self._explain:
-                contrib = self._booster.predict(row, pred_contrib=True)[0]
+                # One thread: for one row, OpenMP's second thread only adds waiting when the
+                # cores are busy (p99 rose from ~2 ms to 10-25 ms under load in bench/pipeline).
+                contrib = self._booster.predict(row, pred_contrib=True, num_threads=1)[0]
                 raw_logit = float(contrib.sum())
                 contributions = dict(zip(self.features, map(float, contrib[:-1]), strict=True))
             else:
-                raw_logit = float(self._booster.predict(row, raw_score=True)[0])
+                raw_logit = float(self._booster.predict(row, raw_score=True, num_threads=1)[0])
                 contributions = {}
         except (lightgbm.basic.LightGBMError, ValueError) as exc:
             raise ScorerError(f"model {self.version} failed: {exc}") from exc

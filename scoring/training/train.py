@@ -136,7 +136,7 @@ def _explain_ms(booster: lightgbm.Booster, x: np.ndarray) -> float:
     timings = []
     for _ in range(50):
         started = time.perf_counter()
-        booster.predict(row, pred_contrib=True)
+        booster.predict(row, pred_contrib=True, num_threads=1)
         timings.append(time.perf_counter() - started)
     return float(np.median(timings) * 1000)
 
