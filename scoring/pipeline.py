@@ -198,7 +198,6 @@ class DecisionResult:
     degraded: bool
     thresholds: Thresholds
     policy_revision: int
-    feature_replayed: bool
     timings_ms: Mapping[str, float]
 
 
@@ -259,7 +258,6 @@ def decide(
         degraded=degraded,
         thresholds=policy.thresholds,
         policy_revision=policy.revision,
-        feature_replayed=snapshot.replayed,
         timings_ms=timings,
     )
 

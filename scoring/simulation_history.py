@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -266,8 +265,3 @@ def _poisson(rng: random.Random, mean: float) -> int:
         if p <= limit:
             return k
         k += 1
-
-
-def iter_payloads(history: list[HistoricalTransaction]) -> Iterator[dict[str, Any]]:
-    for txn in history:
-        yield txn.payload
