@@ -141,6 +141,18 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Publishes a new cold-feature generation once per COLD_FEATURES_PERIOD_SECONDS; checking
+    # more often than that only makes a missed period catch up sooner.
+    "cold-features": {
+        "task": "scoring.tasks.cold_features_refresh_task",
+        "schedule": float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60")),
+    },
+    "explain-pending-approvals": {
+        "task": "scoring.tasks.decisions_explain_pending_task",
+        "schedule": 60.0,
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -201,3 +213,10 @@ LOGGING = {
 MODEL_DIR = os.getenv("MODEL_DIR", str(BASE_DIR / "var" / "models"))
 # How often a worker checks which model version is active (seconds).
 MODEL_REFRESH_SECONDS = float(os.getenv("MODEL_REFRESH_SECONDS", "2.0"))
+# Cold (batch) features are computed as of the start of each period of this length.
+COLD_FEATURES_PERIOD_SECONDS = float(os.getenv("COLD_FEATURES_PERIOD_SECONDS", "3600"))
+COLD_FEATURES_CHECK_SECONDS = float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60"))
+# The embedded default (no Redis) refreshes them on a thread of the server instead of beat.
+COLD_FEATURES_REFRESH_IN_PROCESS = envbool("COLD_FEATURES_REFRESH_IN_PROCESS", "1")
+# Explain approvals on a thread after the response (else inline, right after commit).
+EXPLAIN_APPROVALS_IN_BACKGROUND = envbool("EXPLAIN_APPROVALS_IN_BACKGROUND", "1")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from scoring.features.definitions import FeatureValue
 
@@ -31,16 +31,14 @@ def describe(
 ) -> str:
     """One sentence about feature ``name`` and its value for this transaction."""
     value = features.get(name)
-    if name in {"amount", "customer_amount_zscore", "customer_amount_mean"}:
+    if name == "amount":
         return _amount(features, currency)
+    if name in _COLD_SENTENCES:
+        return _COLD_SENTENCES[name](features)
     if name.startswith("channel_"):
         return f"Channel {name.removeprefix('channel_')}."
     if name == "local_hour":
-        return (
-            "No local time."
-            if value is None
-            else f"At {int(value):02d}:{int(value % 1 * 60):02d} local time."
-        )
+        return _local_time(features)
     if name == "novelty":
         return _novelty(features, country_code)
     if name == "device_distinct_cards_1h":
@@ -93,16 +91,71 @@ def _payee(features: Mapping[str, FeatureValue]) -> str:
 
 
 def _amount(features: Mapping[str, FeatureValue], currency: str) -> str:
-    amount, mean = features.get("amount"), features.get("customer_amount_mean")
+    amount = features.get("amount")
     if amount is None:
         return "No amount."
-    if mean:
-        ratio = amount / mean
-        return (
-            f"Amount {amount:.2f} {currency} is {ratio:.1f}× this customer's average "
-            f"of {mean:.2f} {currency}."
-        )
+    for key, period in (("customer_amount_mean_30d", "30-day "), ("customer_amount_mean", "")):
+        mean = features.get(key)
+        if mean:
+            return (
+                f"Amount {amount:.2f} {currency} is {amount / mean:.1f}× this customer's "
+                f"{period}average of {mean:.2f} {currency}."
+            )
     return f"Amount {amount:.2f} {currency}, with no history for this customer."
+
+
+def _local_time(features: Mapping[str, FeatureValue]) -> str:
+    hour, apart = features.get("local_hour"), features.get("hours_from_customer_typical_hour")
+    if hour is None:
+        return "No local time."
+    sentence = f"At {int(hour):02d}:{int(hour % 1 * 60):02d} local time"
+    if apart is None:
+        return sentence + "."
+    return sentence + f", {apart:.1f} hours away from when this customer usually pays."
+
+
+def _merchant_fraud(features: Mapping[str, FeatureValue]) -> str:
+    rate, txns = features.get("merchant_fraud_rate_28d"), features.get("merchant_txn_count_28d")
+    if rate is None or not txns:
+        return "A merchant with no payments in the last 28 days."
+    return (
+        f"{rate:.1%} of this merchant's {txns:.0f} payments in the last 28 days "
+        "were reported as fraud."
+    )
+
+
+def _used_by(noun: str, name: str) -> Callable[[Mapping[str, FeatureValue]], str]:
+    def sentence(features: Mapping[str, FeatureValue]) -> str:
+        value = features.get(name)
+        if value is None:
+            return f"No {noun} was sent."
+        return f"This {noun} was used by {value:.0f} customers in the last 30 days."
+
+    return sentence
+
+
+def _customer_count(features: Mapping[str, FeatureValue]) -> str:
+    value = features.get("customer_txn_count_90d")
+    if not value:
+        return "No transactions by this customer in the last 90 days."
+    return f"{value:.0f} transactions by this customer in the last 90 days."
+
+
+def _concentration(features: Mapping[str, FeatureValue]) -> str:
+    value = features.get("customer_hour_concentration_90d")
+    if value is None:
+        return "No usual time of day for this customer."
+    regular = "regular" if value >= 0.5 else "irregular"
+    return f"This customer pays at {regular} times of day (concentration {value:.2f})."
+
+
+_COLD_SENTENCES: dict[str, Callable[[Mapping[str, FeatureValue]], str]] = {
+    "merchant_fraud_rate_28d": _merchant_fraud,
+    "device_customers_30d": _used_by("device", "device_customers_30d"),
+    "ip_customers_30d": _used_by("IP address", "ip_customers_30d"),
+    "customer_txn_count_90d": _customer_count,
+    "customer_hour_concentration_90d": _concentration,
+}
 
 
 def _velocity(name: str, value: FeatureValue, currency: str) -> str:
@@ -149,6 +202,11 @@ def top_reasons(
 _SAME_SENTENCE = {
     "customer_amount_zscore": "amount",
     "customer_amount_mean": "amount",
+    "customer_amount_mean_30d": "amount",
+    "amount_to_customer_mean_30d": "amount",
+    "customer_amount_mean_90d": "amount",
+    "hours_from_customer_typical_hour": "local_hour",
+    "merchant_txn_count_28d": "merchant_fraud_rate_28d",
     "payee_new_payer_share_24h": "payee_distinct_payers_24h",
     "device_new_for_customer": "novelty",
     "country_new_for_customer": "novelty",

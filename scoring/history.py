@@ -11,10 +11,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from rules.loader import current_policy
 from scoring import runtime
+from scoring.features.cold import ColdHistory, ColdLabel, as_of_for, cold_txn
+from scoring.features.definitions import Event
+from scoring.features.store import ColdOverlay
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from scoring.pipeline import decide
 from scoring.serializers import TransactionInSerializer
@@ -46,30 +50,55 @@ def history_load(
     history: Sequence[HistoricalTransaction],
     progress: Callable[[int, int], None] | None = None,
 ) -> HistoryLoaded:
+    """Decide and store a simulated history, as if it had come through the API on time.
+
+    Its cold features are the generations a beat running on time would have published: as of
+    the start of each transaction's period, from the history before it and the labels reported
+    before it.
+    """
     started = time.perf_counter()
-    policy, store, scorer = current_policy(), runtime.feature_store(), runtime.scorer()
+    policy, scorer = current_policy(), runtime.scorer()
+    scope = str(integrator.pk)
+    requests = [_validated(simulated) for simulated in history]
+    events = [request.facts.event(request.facts.transaction_id) for request in requests]
+    store = ColdOverlay(runtime.feature_store(), _cold_history(scope, history, events))
+    period = settings.COLD_FEATURES_PERIOD_SECONDS
     labels = 0
     for offset in range(0, len(history), BATCH):
-        batch = history[offset : offset + BATCH]
         rows: list[tuple[Transaction, Decision, HistoricalTransaction]] = []
-        for simulated in batch:
-            request = _validated(simulated)
+        for i in range(offset, min(offset + BATCH, len(history))):
+            request = requests[i]
+            store.at(as_of_for(events[i].ts, period))
             decided_at = time.perf_counter()
             result = decide(
                 request.facts,
                 ref=request.facts.transaction_id,
-                scope=str(integrator.pk),
+                scope=scope,
                 store=store,
                 policy=policy,
                 scorer=scorer,
+                explain_approvals=True,
             )
             latency_ms = round((time.perf_counter() - decided_at) * 1000, 3)
             txn = transaction_row(integrator, request, request.fingerprint())
-            rows.append((txn, decision_row(txn, result, latency_ms), simulated))
+            rows.append((txn, decision_row(txn, result, latency_ms), history[i]))
         labels += _write(rows)
         if progress:
             progress(min(offset + BATCH, len(history)), len(history))
     return HistoryLoaded(len(history), labels, time.perf_counter() - started)
+
+
+def _cold_history(
+    scope: str, history: Sequence[HistoricalTransaction], events: Sequence[Event]
+) -> ColdHistory:
+    return ColdHistory(
+        (cold_txn(scope, event) for event in events),
+        (
+            ColdLabel(scope, event.ref, t.label.label == "fraud", t.label.reported_at.timestamp())
+            for t, event in zip(history, events, strict=True)
+            if t.label is not None
+        ),
+    )
 
 
 def _validated(simulated: HistoricalTransaction) -> DecisionRequest:

@@ -44,13 +44,11 @@ class LightGBMScorer:
         version: str,
         features: Sequence[str],
         calibration: Calibration,
-        explain: bool = True,
     ) -> None:
         self._booster = booster
         self.version: str | None = version
         self.features = tuple(features)
         self._calibration = calibration
-        self._explain = explain
 
     @classmethod
     def load(
@@ -85,17 +83,21 @@ class LightGBMScorer:
 
     def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
         try:
-            row = self.row(features)
-            if self._explain:
-                # One thread: for one row, OpenMP's second thread only adds waiting when the
-                # cores are busy (p99 rose from ~2 ms to 10-25 ms under load in bench/pipeline).
-                contrib = self._booster.predict(row, pred_contrib=True, num_threads=1)[0]
-                raw_logit = float(contrib.sum())
-                contributions = dict(zip(self.features, map(float, contrib[:-1]), strict=True))
-            else:
-                raw_logit = float(self._booster.predict(row, raw_score=True, num_threads=1)[0])
-                contributions = {}
+            # One thread: for one row, OpenMP's second thread only adds waiting when the cores
+            # are busy (p99 rose from ~2 ms to 10-25 ms under load in bench/pipeline).
+            raw_logit = float(
+                self._booster.predict(self.row(features), raw_score=True, num_threads=1)[0]
+            )
         except (lightgbm.basic.LightGBMError, ValueError) as exc:
             raise ScorerError(f"model {self.version} failed: {exc}") from exc
         raw = 1.0 / (1.0 + math.exp(-raw_logit))
-        return Score(self._calibration.apply(raw), contributions)
+        return Score(self._calibration.apply(raw))
+
+    def explain(self, features: Mapping[str, FeatureValue]) -> Mapping[str, float]:
+        """Exact TreeSHAP (LightGBM's ``pred_contrib``): log-odds contribution per feature."""
+        try:
+            row = self.row(features)
+            contrib = self._booster.predict(row, pred_contrib=True, num_threads=1)[0]
+        except (lightgbm.basic.LightGBMError, ValueError) as exc:
+            raise ScorerError(f"model {self.version} failed to explain: {exc}") from exc
+        return dict(zip(self.features, map(float, contrib[:-1]), strict=True))

@@ -13,7 +13,7 @@ Errors::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from scoring.features.definitions import FeatureValue
@@ -26,8 +26,6 @@ class ScorerError(Exception):
 @dataclass(frozen=True)
 class Score:
     probability: float
-    # Per-feature contributions to the score (log-odds), when the model explains itself.
-    contributions: Mapping[str, float] = field(default_factory=dict)
 
 
 class Scorer(Protocol):
@@ -40,6 +38,11 @@ class Scorer(Protocol):
         """A score, or None when no model runs; raises :class:`ScorerError` on failure."""
         ...
 
+    def explain(self, features: Mapping[str, FeatureValue]) -> Mapping[str, float]:
+        """Each feature's contribution to the score (log-odds); empty when the model cannot
+        explain itself. Costlier than :meth:`predict`: called for the decisions that need it."""
+        ...
+
 
 class NoModelScorer:
     """No model is active: decisions rest on rules, lists and thresholds alone."""
@@ -48,6 +51,9 @@ class NoModelScorer:
 
     def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
         return None
+
+    def explain(self, features: Mapping[str, FeatureValue]) -> Mapping[str, float]:
+        return {}
 
 
 class ConstantScorer:
@@ -61,3 +67,6 @@ class ConstantScorer:
 
     def predict(self, features: Mapping[str, FeatureValue]) -> Score | None:
         return Score(self.probability)
+
+    def explain(self, features: Mapping[str, FeatureValue]) -> Mapping[str, float]:
+        return {}

@@ -122,6 +122,10 @@ class Decision(models.Model):
     # NULL, not '': no model ran for this decision.
     model_version = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     degraded = models.BooleanField(default=False)
+    # The model scored an approval and its reasons are computed right after it is stored.
+    reasons_pending = models.BooleanField(default=False)
+    # When the cold (batch) features it used were computed; NULL: none were published yet.
+    cold_as_of = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField()
     timings_ms: models.JSONField[Any] = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -130,6 +134,11 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["created_at"]),
             models.Index(fields=["outcome", "created_at"]),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(reasons_pending=True),
+                name="decision_reasons_pending",
+            ),
         ]
 
     def __str__(self) -> str:

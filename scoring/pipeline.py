@@ -3,6 +3,10 @@
 ``decide()`` runs features → lists → rules → model → outcome for one transaction. The API,
 replays and backtests all call it, so a decision can be reproduced from what it recorded.
 
+Reasons from the model (exact TreeSHAP) are computed in the request for review and decline,
+where someone acts on them. An approval is explained after it is stored (``reasons_pending``):
+SHAP costs more than the rest of an approval's pipeline.
+
 Precedence (as in Stripe Radar): an allow-list entry or allow rule approves; otherwise a
 block-list entry or decline rule declines without calling the model; otherwise the model's
 score is held against the thresholds, and a review rule raises the outcome to at least review.
@@ -199,6 +203,10 @@ class DecisionResult:
     thresholds: Thresholds
     policy_revision: int
     timings_ms: Mapping[str, float]
+    # The cold generation the features came from (seconds since the epoch), if any.
+    cold_as_of: float | None = None
+    # A model scored but did not explain (an approval): explain it after storing it.
+    reasons_pending: bool = False
 
 
 def decide(
@@ -209,8 +217,12 @@ def decide(
     store: FeatureStore,
     policy: Policy,
     scorer: Scorer,
+    explain_approvals: bool = False,
 ) -> DecisionResult:
-    """Decide one transaction. ``ref`` identifies it in the store (retries share it)."""
+    """Decide one transaction. ``ref`` identifies it in the store (retries share it).
+
+    With ``explain_approvals`` an approval gets the model's reasons in the call too.
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -236,16 +248,16 @@ def decide(
         except ScorerError:
             degraded = True
         outcome = _score_outcome(score, rules, policy.thresholds)
-        _lap(timings, "model", clock)
+        clock = _lap(timings, "model", clock)
 
     reasons = _reasons(list_hits, rules, policy)
-    if score is not None and score.contributions:
-        reasons += [
-            Reason(code, text, contribution)
-            for code, text, contribution in top_reasons(
-                score.contributions, features, txn.currency, country_code=txn.country or ""
-            )
-        ]
+    explain_now = score is not None and (explain_approvals or outcome != OUTCOME_APPROVE)
+    if explain_now:
+        try:
+            reasons += model_reasons(scorer, features, txn)
+        except ScorerError:
+            degraded = True
+        _lap(timings, "explain", clock)
     return DecisionResult(
         outcome=outcome,
         score=None if score is None else score.probability,
@@ -259,7 +271,19 @@ def decide(
         thresholds=policy.thresholds,
         policy_revision=policy.revision,
         timings_ms=timings,
+        cold_as_of=None if snapshot.cold is None else snapshot.cold.as_of,
+        reasons_pending=score is not None and not explain_now,
     )
+
+
+def model_reasons(scorer: Scorer, features: Features, txn: TransactionFacts) -> list[Reason]:
+    """The model's top contributions toward fraud, in words. Raises ScorerError."""
+    return [
+        Reason(code, text, contribution)
+        for code, text, contribution in top_reasons(
+            scorer.explain(features), features, txn.currency, country_code=txn.country or ""
+        )
+    ]
 
 
 def _lap(timings: dict[str, float], stage: str, since: float) -> float:

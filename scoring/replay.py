@@ -7,14 +7,16 @@ what came before it: the same values the live decision saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from scoring.features.cold import ColdHistory, ColdLabel, cold_txn
 from scoring.features.definitions import Event
-from scoring.features.store import FeatureStore, MemoryFeatureStore
+from scoring.features.store import ColdOverlay, FeatureStore, MemoryFeatureStore
 from scoring.model import NoModelScorer, Scorer
-from scoring.models import Transaction
+from scoring.models import Decision, Label, LabelEvent, Transaction
 from scoring.pipeline import DecisionResult, Policy, TransactionFacts, decide
 
 
@@ -40,7 +42,7 @@ def facts_from_transaction(txn: Transaction) -> TransactionFacts:
 
 
 def transactions_in_time_order(*, until: datetime | None = None) -> Iterator[Transaction]:
-    queryset = Transaction.objects.order_by("occurred_at", "pk")
+    queryset = Transaction.objects.select_related("decision").order_by("occurred_at", "pk")
     if until is not None:
         queryset = queryset.filter(occurred_at__lt=until)
     return queryset.iterator(chunk_size=5000)
@@ -58,26 +60,94 @@ def replay(
     policy: Policy,
     scorer: Scorer | None = None,
     store: FeatureStore | None = None,
+    cold: ColdHistory | None = None,
 ) -> Iterator[Replayed]:
-    """Decide every transaction again, in the given order, against a fresh store."""
-    store = store or MemoryFeatureStore()
+    """Decide every transaction again, in the given order, against a fresh store.
+
+    Cold values are the ones of the generation each stored decision recorded (``cold_as_of``),
+    answered by ``cold`` (by default built from every stored transaction and label).
+    """
+    overlay = ColdOverlay(store or MemoryFeatureStore(), cold or cold_history_load())
     scorer = scorer or NoModelScorer()
     for txn in transactions:
+        overlay.at(_recorded_cold_as_of(txn))
         result = decide(
             facts_from_transaction(txn),
             ref=txn.transaction_id,
             scope=str(txn.integrator_id),
-            store=store,
+            store=overlay,
             policy=policy,
             scorer=scorer,
         )
         yield Replayed(txn, result)
 
 
-_EVENT_FIELDS = (
+def _recorded_cold_as_of(txn: Transaction) -> float | None:
+    try:
+        as_of = txn.decision.cold_as_of
+    except Decision.DoesNotExist:
+        return None
+    return None if as_of is None else as_of.timestamp()
+
+
+EVENT_FIELDS = (
     "transaction_id", "integrator_id", "occurred_at", "utc_offset_minutes", "amount",
     "customer_id", "merchant_id", "card_id", "device_id", "ip", "country", "channel", "payee_id",
 )  # fmt: skip
+
+
+def stored_events(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, Event]]:
+    """(scope, event) for rows of ``EVENT_FIELDS``: what a decision's event was, without
+    building model instances."""
+    for row in rows:
+        txn_id, scope, occurred_at, offset, amount, customer, merchant, card, device, ip, *rest = (
+            row
+        )
+        country, channel, payee = rest
+        local = occurred_at + timedelta(minutes=offset)
+        yield (
+            str(scope),
+            Event(
+                ref=txn_id,
+                ts=occurred_at.timestamp(),
+                amount=float(amount),
+                customer_id=customer,
+                merchant_id=merchant,
+                card_id=card or None,
+                device_id=device or None,
+                ip=ip or None,
+                country=country or None,
+                local_hour=local.hour + local.minute / 60,
+                channel=channel,
+                payee_id=payee or None,
+            ),
+        )
+
+
+def cold_history_load(
+    *, since: datetime | None = None, until: datetime | None = None
+) -> ColdHistory:
+    """The stored transactions that occurred in [since, until) and the labels on them reported
+    before ``until``, indexed for cold values."""
+    txns = Transaction.objects.all()
+    labels = LabelEvent.objects.all()
+    if since is not None:
+        txns = txns.filter(occurred_at__gte=since)
+        labels = labels.filter(transaction__occurred_at__gte=since)
+    if until is not None:
+        txns = txns.filter(occurred_at__lt=until)
+        labels = labels.filter(transaction__occurred_at__lt=until, reported_at__lt=until)
+    rows = txns.values_list(*EVENT_FIELDS).iterator(chunk_size=5000)
+    label_rows = labels.values_list(
+        "transaction__integrator_id", "transaction__transaction_id", "label", "reported_at"
+    )
+    return ColdHistory(
+        (cold_txn(scope, event) for scope, event in stored_events(rows)),
+        (
+            ColdLabel(str(scope), ref, label == Label.FRAUD, reported_at.timestamp())
+            for scope, ref, label, reported_at in label_rows.iterator(chunk_size=5000)
+        ),
+    )
 
 
 def store_warm(store: FeatureStore) -> int:
@@ -88,27 +158,8 @@ def store_warm(store: FeatureStore) -> int:
     (no model instances): this runs before the server answers its first request.
     """
     count = 0
-    rows = Transaction.objects.order_by("occurred_at", "pk").values_list(*_EVENT_FIELDS)
-    for row in rows.iterator(chunk_size=5000):
-        txn_id, scope, occurred_at, offset, amount, customer, merchant, card, device, ip, *rest = (
-            row
-        )
-        country, channel, payee = rest
-        local = occurred_at + timedelta(minutes=offset)
-        event = Event(
-            ref=txn_id,
-            ts=occurred_at.timestamp(),
-            amount=float(amount),
-            customer_id=customer,
-            merchant_id=merchant,
-            card_id=card or None,
-            device_id=device or None,
-            ip=ip or None,
-            country=country or None,
-            local_hour=local.hour + local.minute / 60,
-            channel=channel,
-            payee_id=payee or None,
-        )
-        store.observe(event, scope=str(scope))
+    rows = Transaction.objects.order_by("occurred_at", "pk").values_list(*EVENT_FIELDS)
+    for scope, event in stored_events(rows.iterator(chunk_size=5000)):
+        store.observe(event, scope=scope)
         count += 1
     return count

@@ -10,11 +10,14 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.db import connection
 
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.features.store import FeatureStore, MemoryFeatureStore, RedisFeatureStore
+from scoring.features.store import MemoryFeatureStore, OnlineStore, RedisFeatureStore
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError
 from scoring.model import NoModelScorer, Score, Scorer, ScorerError
 
@@ -22,10 +25,11 @@ logger = logging.getLogger(__name__)
 
 
 @functools.cache
-def feature_store() -> FeatureStore:
+def feature_store() -> OnlineStore:
     """Redis when ``REDIS_URL`` is set, else this process's memory (the embedded default)."""
     if settings.FEATURE_STORE == "redis":
         return RedisFeatureStore.from_url(settings.REDIS_URL)
+    from scoring.batch import cold_features_refresh, cold_refresher_start
     from scoring.replay import store_warm
 
     store = MemoryFeatureStore()
@@ -36,7 +40,39 @@ def feature_store() -> FeatureStore:
         count,
         time.perf_counter() - started,
     )
+    if settings.COLD_FEATURES_REFRESH_IN_PROCESS:
+        cold_features_refresh(store=store)
+        cold_refresher_start(store)
     return store
+
+
+_background: ThreadPoolExecutor | None = None
+_background_lock = threading.Lock()
+
+
+def after_response(task: Callable[[], object]) -> None:
+    """Run ``task`` on this process's background thread (or inline, when configured so).
+
+    For work a response must not wait for, such as explaining an approval. A task lost with
+    its process is picked up by a sweeping beat task.
+    """
+    global _background
+    if not settings.EXPLAIN_APPROVALS_IN_BACKGROUND:
+        task()
+        return
+    with _background_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-response")
+    _background.submit(_run_closing_connection, task)
+
+
+def _run_closing_connection(task: Callable[[], object]) -> None:
+    try:
+        task()
+    except Exception:
+        logger.exception("background task failed")
+    finally:
+        connection.close()
 
 
 class BrokenModelScorer:
@@ -47,6 +83,9 @@ class BrokenModelScorer:
         self.error = error
 
     def predict(self, features: object) -> Score | None:
+        raise ScorerError(self.error)
+
+    def explain(self, features: object) -> dict[str, float]:
         raise ScorerError(self.error)
 
 
@@ -114,6 +153,24 @@ def scorer() -> Scorer:
     return _active.get()
 
 
+def scorer_for(version: str | None) -> Scorer:
+    """The scorer of a given model version: the active one, or that version loaded again."""
+    active = _active.get()
+    if version is None or active.version == version:
+        return active
+    return _scorer_of_version(version)
+
+
+@functools.lru_cache(maxsize=2)
+def _scorer_of_version(version: str) -> Scorer:
+    from scoring.models import ModelVersion
+
+    record = ModelVersion.objects.filter(name=version).first()
+    if record is None:
+        return BrokenModelScorer(version, f"model version {version} does not exist")
+    return _load(record)
+
+
 def scorer_set(new: Scorer | None) -> None:
     """Force this process's scorer (tests, benchmarks); None goes back to the active model."""
     _active.set(new)
@@ -121,6 +178,7 @@ def scorer_set(new: Scorer | None) -> None:
 
 def scorer_reset() -> None:
     _active.reset()
+    _scorer_of_version.cache_clear()
 
 
 def feature_store_health() -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -21,10 +23,13 @@ from rules.loader import current_policy
 from scoring import metrics, runtime
 from scoring.auth import KEY_PREFIX, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
+from scoring.model import ScorerError
 from scoring.models import ApiKey, Decision, Integrator, LabelEvent, ModelVersion, Transaction
 from scoring.pii import email_hash
-from scoring.pipeline import DecisionResult, TransactionFacts, decide
+from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_reasons
 from scoring.selectors import decision_for_transaction
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,11 @@ def decision_create(
             raise
         return _replay(winner, fingerprint)
     metrics.decision_observed(decision.outcome, latency_ms, degraded=decision.degraded)
+    if decision.reasons_pending:
+        decision_id = decision.pk
+        transaction.on_commit(
+            lambda: runtime.after_response(lambda: decision_explain(decision_id=decision_id))
+        )
     return DecisionCreated(decision, replayed=False)
 
 
@@ -180,9 +190,54 @@ def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) ->
         policy_revision=result.policy_revision,
         model_version=result.model_version,
         degraded=result.degraded,
+        reasons_pending=result.reasons_pending,
+        cold_as_of=(
+            None if result.cold_as_of is None else datetime.fromtimestamp(result.cold_as_of, UTC)
+        ),
         latency_ms=latency_ms,
         timings_ms=dict(result.timings_ms),
     )
+
+
+def decision_explain(*, decision_id: uuid.UUID) -> bool:
+    """Add the model's reasons to a decision stored without them (an approval).
+
+    Returns whether this call explained it (False: already explained, or no such decision).
+    """
+    decision = (
+        Decision.objects.select_related("transaction")
+        .filter(pk=decision_id, reasons_pending=True)
+        .first()
+    )
+    if decision is None:
+        return False
+    from scoring.replay import facts_from_transaction
+
+    scorer = runtime.scorer_for(decision.model_version)
+    try:
+        reasons = model_reasons(
+            scorer, decision.features, facts_from_transaction(decision.transaction)
+        )
+    except ScorerError:
+        logger.exception(
+            "decision %s: model %s cannot explain", decision.pk, decision.model_version
+        )
+        reasons = []
+    explained = Decision.objects.filter(pk=decision.pk, reasons_pending=True).update(
+        reasons=[*decision.reasons, *(asdict(reason) for reason in reasons)],
+        reasons_pending=False,
+    )
+    return explained == 1
+
+
+def decisions_explain_pending(*, older_than_seconds: float = 30.0, limit: int = 1000) -> int:
+    """Explain decisions whose explanation after commit did not happen (a worker died)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pending = Decision.objects.filter(reasons_pending=True, created_at__lt=cutoff).order_by(
+        "created_at"
+    )
+    ids = list(pending.values_list("pk", flat=True)[:limit])
+    return sum(decision_explain(decision_id=decision_id) for decision_id in ids)
 
 
 def _offset_minutes(moment: datetime) -> int:

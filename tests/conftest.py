@@ -78,6 +78,9 @@ def _fresh_runtime(
 ) -> Iterator[None]:
     """Each test gets its own feature store (of the configured kind) and a cold policy cache."""
     settings.RULESET_REFRESH_SECONDS = 0
+    # Explain approvals inline on commit, and no refresher thread: tests control both.
+    settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
+    settings.COLD_FEATURES_REFRESH_IN_PROCESS = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     policy_cache_clear()
     if settings.FEATURE_STORE == "redis":

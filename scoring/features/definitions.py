@@ -16,6 +16,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from scoring.features.cold import ColdValues, hours_apart
+
 # The velocity windows, in seconds.
 WINDOWS: Mapping[str, int] = {"1m": 60, "1h": 3600, "24h": 86400}
 LONGEST_WINDOW = max(WINDOWS.values())
@@ -97,6 +99,8 @@ class Snapshot:
     # Distinct payers of the payee in 24 h, and how many of them paid it for the first time.
     payee_distinct_payers_24h: int | None = None
     payee_new_payers_24h: int | None = None
+    # The cold (batch) values of the event's entities; None when no generation was published.
+    cold: ColdValues | None = None
     # True when the store had already seen this event (a retry): nothing was recorded twice
     replayed: bool = False
 
@@ -108,6 +112,20 @@ def _velocity_names() -> list[str]:
             names += [f"{entity}_txn_count_{window}", f"{entity}_amount_sum_{window}"]
     return names
 
+
+# From the cold generation (``cold.py``): long-window habits and reputations.
+COLD_FEATURE_NAMES: tuple[str, ...] = (
+    "customer_amount_mean_30d",
+    "amount_to_customer_mean_30d",
+    "customer_amount_mean_90d",
+    "customer_txn_count_90d",
+    "hours_from_customer_typical_hour",
+    "customer_hour_concentration_90d",
+    "merchant_txn_count_28d",
+    "merchant_fraud_rate_28d",
+    "device_customers_30d",
+    "ip_customers_30d",
+)
 
 CHANNELS: tuple[str, ...] = ("pos", "ecom", "wallet", "transfer", "atm")
 
@@ -126,6 +144,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "device_distinct_cards_1h",
     "payee_distinct_payers_24h",
     "payee_new_payer_share_24h",
+    *COLD_FEATURE_NAMES,
 )
 
 
@@ -153,7 +172,35 @@ def compute_features(event: Event, snapshot: Snapshot) -> Features:
     features["payee_new_payer_share_24h"] = (
         None if payers is None or new is None or payers == 0 else new / payers
     )
+    features.update(_cold_features(event, snapshot.cold))
     return features
+
+
+def _cold_features(event: Event, cold: ColdValues | None) -> Features:
+    if cold is None:
+        return dict.fromkeys(COLD_FEATURE_NAMES)
+    customer, merchant = cold.customer, cold.merchant
+    mean_30d, typical = customer.amount_mean_30d, customer.typical_hour
+    return {
+        "customer_amount_mean_30d": mean_30d,
+        "amount_to_customer_mean_30d": event.amount / mean_30d if mean_30d else None,
+        "customer_amount_mean_90d": customer.amount_mean_90d,
+        "customer_txn_count_90d": float(customer.txns_90d),
+        "hours_from_customer_typical_hour": (
+            None
+            if typical is None or event.local_hour is None
+            else hours_apart(event.local_hour, typical)
+        ),
+        "customer_hour_concentration_90d": customer.hour_concentration,
+        "merchant_txn_count_28d": float(merchant.txns_28d),
+        "merchant_fraud_rate_28d": (
+            merchant.known_fraud_28d / merchant.txns_28d if merchant.txns_28d else None
+        ),
+        "device_customers_30d": (
+            None if event.device_id is None else float(cold.device_customers_30d)
+        ),
+        "ip_customers_30d": None if event.ip is None else float(cold.ip_customers_30d),
+    }
 
 
 def _velocity_features(event: Event, snapshot: Snapshot) -> Features:

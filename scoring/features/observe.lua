@@ -11,10 +11,14 @@
 -- KEYS[7]  device's cards zset                (used when ARGV[9] ~= '' and ARGV[7] == '1')
 -- KEYS[8]  payee's recent payers zset         (used when ARGV[13] ~= '')
 -- KEYS[9]  payee's first payment per payer    (used when ARGV[13] ~= '')
--- KEYS[10..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref"
+-- KEYS[10] pointer to the current cold generation (its as_of); read only
+-- KEYS[11..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref"
 -- ARGV: 1 ts (s)  2 amount (milli-units, integer)  3 ref  4 windows "60,3600,86400"
 --       5 trim horizon (s)  6 ttl velocity (ms)  7 has card  8 merchant  9 device  10 country
 --       11 ttl profile (ms)  12 ttl seen (ms)  13 payee  14 customer  15 card
+--       16 cold generation hash prefix ("<pointer>:")  17..20 cold fields of the customer,
+--       merchant, device and IP address (the hash is named from the pointer's value: one
+--       Redis instance, not a cluster)
 local cached = redis.call('GET', KEYS[1])
 if cached then
   return {'1', cached}
@@ -56,7 +60,7 @@ local function cum_at(key, x)
 end
 
 local out = {}
-for i = 10, #KEYS do
+for i = 11, #KEYS do
   local key = KEYS[i]
   local c_now, s_now = cum_at(key, ts)
   for _, w in ipairs(windows) do
@@ -162,6 +166,19 @@ if ARGV[13] ~= '' then
 else
   out[#out + 1] = ''
   out[#out + 1] = ''
+end
+
+local as_of = redis.call('GET', KEYS[10])
+if as_of then
+  out[#out + 1] = as_of
+  local cold = redis.call('HMGET', ARGV[16] .. as_of, ARGV[17], ARGV[18], ARGV[19], ARGV[20])
+  for i = 1, 4 do
+    out[#out + 1] = cold[i] or ''
+  end
+else
+  for _ = 1, 5 do
+    out[#out + 1] = ''
+  end
 end
 
 local payload = table.concat(out, '|')

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import bisect
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Protocol
 
 import redis
 
+from scoring.features import cold
 from scoring.features.definitions import (
     LONGEST_WINDOW,
     WINDOWS,
@@ -71,6 +73,7 @@ def _payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snaps
     merchants, countries, last_ts, n, mean, m2, device, country, cards, payers, new = parts[
         pos : pos + 11
     ]
+    cold_as_of, cold_customer, cold_merchant, cold_device, cold_ip = parts[pos + 11 : pos + 16]
     return Snapshot(
         velocity=velocity,
         card_distinct_merchants_24h=int(merchants) if merchants else None,
@@ -82,12 +85,23 @@ def _payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snaps
         device_distinct_cards_1h=int(cards) if cards else None,
         payee_distinct_payers_24h=int(payers) if payers else None,
         payee_new_payers_24h=int(new) if new else None,
+        cold=cold.decode(cold_as_of, cold_customer, cold_merchant, cold_device, cold_ip),
         replayed=replayed,
     )
 
 
 def _fmt(x: float) -> str:
     return repr(float(x))
+
+
+def _cold_fields(event: Event, scope: str) -> list[str]:
+    """The cold-generation fields of an event's customer, merchant, device and IP address."""
+    return [
+        cold.entry_key(cold.CUSTOMER, scope, event.customer_id),
+        cold.entry_key(cold.MERCHANT, scope, event.merchant_id),
+        cold.entry_key(cold.DEVICE, scope, event.device_id or ""),
+        cold.entry_key(cold.IP, scope, event.ip or ""),
+    ]
 
 
 # --- Redis ---------------------------------------------------------------------------------
@@ -101,6 +115,8 @@ class RedisFeatureStore:
         self._prefix = prefix
         script = resources.files("scoring.features").joinpath("observe.lua").read_text()
         self._script = client.register_script(script)
+        # The current cold generation's as_of; the generation is the hash "<pointer>:<as_of>".
+        self._cold_pointer = f"{prefix}:cold"
 
     @classmethod
     def from_url(
@@ -112,6 +128,35 @@ class RedisFeatureStore:
 
     def ping(self) -> None:
         self._client.ping()
+
+    def cold_as_of(self) -> float | None:
+        try:
+            value = self._client.get(self._cold_pointer)
+        except redis.RedisError as exc:
+            raise FeatureStoreUnavailable(str(exc)) from exc
+        return None if value is None else float(value)
+
+    def cold_publish(self, as_of: float, entries: Iterable[tuple[str, str]]) -> int:
+        """Write a whole generation, then point decisions at it and drop the one before.
+
+        Readers switch atomically: the Lua script reads the pointer and the generation together.
+        """
+        as_of = float(as_of)
+        generation = f"{self._cold_pointer}:{as_of!r}"
+        count = 0
+        self._client.delete(generation)  # a crashed earlier attempt at this generation
+        batch: list[str] = []
+        for field_name, value in entries:
+            batch += [field_name, value]
+            if len(batch) == 10000:
+                count += self._client.hset(generation, items=batch)
+                batch = []
+        if batch:
+            count += self._client.hset(generation, items=batch)
+        previous = self._client.getset(self._cold_pointer, repr(as_of))
+        if isinstance(previous, bytes) and previous.decode() != repr(as_of):
+            self._client.unlink(f"{self._cold_pointer}:{previous.decode()}")
+        return count
 
     def _key(self, scope: str, kind: str, value: str) -> str:
         return f"{self._prefix}:{scope}:{kind}:{value}"
@@ -128,6 +173,7 @@ class RedisFeatureStore:
             key(scope, "device-cards", event.device_id or ""),
             key(scope, "payee-payers", event.payee_id or ""),
             key(scope, "payee-first", event.payee_id or ""),
+            self._cold_pointer,
         ]
         for entity, value in event.entity_values().items():
             if value is not None:
@@ -148,6 +194,8 @@ class RedisFeatureStore:
             event.payee_id or "",
             event.customer_id,
             event.card_id or "",
+            f"{self._cold_pointer}:",
+            *_cold_fields(event, scope),
         ]
         try:
             replayed, payload = self._script(keys=keys, args=args)
@@ -209,6 +257,17 @@ class MemoryFeatureStore:
         self._distinct: dict[str, dict[str, float]] = {}
         self._profiles: dict[str, _Profile] = {}
         self._payee_first: dict[str, dict[str, float]] = {}
+        self._cold_as_of: float | None = None
+        self._cold: Mapping[str, str] = {}
+
+    def cold_as_of(self) -> float | None:
+        return self._cold_as_of
+
+    def cold_publish(self, as_of: float, entries: Iterable[tuple[str, str]]) -> int:
+        table = dict(entries)
+        with self._lock:
+            self._cold_as_of, self._cold = as_of, table
+        return len(table)
 
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         seen_key = f"{scope}:{event.ref}"
@@ -244,6 +303,11 @@ class MemoryFeatureStore:
         out.append(self._country_seen(profile, event))
         out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event))
         out += self._payee_payers(f"{scope}:{event.payee_id}", event)
+        if self._cold_as_of is None:
+            out += ["", "", "", "", ""]
+        else:
+            out.append(_fmt(self._cold_as_of))
+            out += [self._cold.get(name, "") for name in _cold_fields(event, scope)]
         return out
 
     def _country_seen(self, profile: _Profile, event: Event) -> str:
@@ -305,10 +369,49 @@ class MemoryFeatureStore:
         return out
 
 
+# The stores that serve: both can also hold a cold generation.
+OnlineStore = MemoryFeatureStore | RedisFeatureStore
+
+
+# --- cold values from history --------------------------------------------------------------
+
+
+class ColdOverlay:
+    """A store whose cold values come from a :class:`~cold.ColdHistory`, not a generation.
+
+    Replays and simulated history use it: the hot state is the wrapped store's, the cold values
+    are what the generation ``as_of`` held (set with :meth:`at` before each event).
+    """
+
+    def __init__(self, store: FeatureStore, history: cold.ColdHistory) -> None:
+        self._store = store
+        self._history = history
+        self._as_of: float | None = None
+
+    def at(self, as_of: float | None) -> None:
+        self._as_of = as_of
+
+    def observe(self, event: Event, *, scope: str) -> Snapshot:
+        snapshot = self._store.observe(event, scope=scope)
+        values = None
+        if self._as_of is not None:
+            values = self._history.values(
+                scope,
+                customer_id=event.customer_id,
+                merchant_id=event.merchant_id,
+                device_id=event.device_id,
+                ip=event.ip,
+                as_of=self._as_of,
+            )
+        return replace(snapshot, cold=values)
+
+
 __all__ = [
+    "ColdOverlay",
     "FeatureStore",
     "FeatureStoreUnavailable",
     "MemoryFeatureStore",
+    "OnlineStore",
     "RedisFeatureStore",
     "Snapshot",
 ]

@@ -1,0 +1,22 @@
+"""Celery tasks of the scoring app: thin, each calls one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from scoring.batch import cold_features_refresh
+from scoring.services import decisions_explain_pending
+
+
+@shared_task
+def cold_features_refresh_task() -> str:
+    refreshed = cold_features_refresh()
+    if refreshed.skipped:
+        return f"generation {refreshed.as_of.isoformat()} already published"
+    return f"published {refreshed.entries} entries as of {refreshed.as_of.isoformat()}"
+
+
+@shared_task
+def decisions_explain_pending_task() -> int:
+    """Explain approvals whose after-commit explanation was lost (a worker died)."""
+    return decisions_explain_pending()
