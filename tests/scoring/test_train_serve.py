@@ -1,27 +1,44 @@
 """One feature definition: what a live decision saw is what training replays."""
 
-from datetime import UTC, timedelta
+import heapq
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from rules.demo import demo_policy_seed
 from rules.loader import current_policy
+from scoring.batch import cold_features_refresh
+from scoring.features.cold import as_of_for
 from scoring.models import Decision
 from scoring.replay import replay, transactions_in_time_order
 from scoring.simulation_history import HistorySimulator
 
 pytestmark = pytest.mark.django_db
 
+PERIOD = 6 * 3600
 
-def test_features_at_decision_time_equal_the_training_replay(api):
+
+def test_features_at_decision_time_equal_the_training_replay(api, settings):
+    """History posted through the API in time order, with chargebacks posted as they are
+    reported and a cold generation published every period (as the beat would), replays into
+    exactly the features the live decisions stored, hot and cold."""
+    settings.COLD_FEATURES_PERIOD_SECONDS = PERIOD
     demo_policy_seed()
     start = (timezone.now() - timedelta(days=4)).astimezone(UTC)
     history = HistorySimulator(seed=5, customers=40).generate(start=start, days=3)
     assert len(history) > 100
+    chargebacks: list[tuple[datetime, str]] = []
+    published = None
     for txn in history:
+        _post_labels_reported_by(api, chargebacks, txn.occurred_at)
+        if published != as_of_for(txn.occurred_at.timestamp(), PERIOD):
+            published = cold_features_refresh(now=txn.occurred_at).as_of.timestamp()
         response = api.post("/api/v1/decisions", txn.payload, format="json")
         assert response.status_code == 201, response.content
+        if txn.is_fraud:
+            reported = txn.occurred_at + timedelta(hours=3)
+            heapq.heappush(chargebacks, (reported, txn.payload["transaction_id"]))
 
     replayed = {
         r.transaction.transaction_id: r.result.features
@@ -34,3 +51,19 @@ def test_features_at_decision_time_equal_the_training_replay(api):
     assert not mismatched, (mismatched[:3], live[mismatched[0]], replayed[mismatched[0]])
     assert any(f["payee_distinct_payers_24h"] for f in live.values())
     assert any(f["device_new_for_customer"] == 0.0 for f in live.values())
+    assert any(f["merchant_fraud_rate_28d"] for f in live.values())
+    assert any(f["amount_to_customer_mean_30d"] for f in live.values())
+    assert Decision.objects.values("cold_as_of").distinct().count() >= 10
+
+
+def _post_labels_reported_by(api, chargebacks: list[tuple[datetime, str]], moment: datetime):
+    while chargebacks and chargebacks[0][0] <= moment:
+        reported_at, transaction_id = heapq.heappop(chargebacks)
+        body = {
+            "transaction_id": transaction_id,
+            "label": "fraud",
+            "source": "chargeback",
+            "reported_at": reported_at.isoformat(),
+        }
+        response = api.post("/api/v1/labels", body, format="json")
+        assert response.status_code == 201, response.content
