@@ -4,8 +4,10 @@ Run ``python bench/decisions.py`` (or ``make bench``). It needs PostgreSQL and R
 ``DATABASE_URL`` and ``REDIS_URL`` (defaults: the local servers). It creates the database
 ``fraudops_bench`` on that PostgreSQL server (dropped first and again at the end), uses Redis
 database 3 (flushed at the start and the end), migrates, creates an integrator and ten rules,
-then starts the server as recommended for production (gunicorn ``fraudops.wsgi``, sync
-workers, two per core; ``--server`` and ``--workers`` choose others) and, from this process,
+simulates 21 days of history, trains and promotes a model and publishes the cold features
+(``--no-model``: rules and lists only), then starts the server as recommended for production
+(gunicorn ``fraudops.wsgi``, sync workers, two per core; ``--server`` and ``--workers`` choose
+others) and, from this process,
 sends requests to three endpoints, sequentially and then concurrently:
 
 - ``/api/v1/decisions``        the real decision;
@@ -280,7 +282,7 @@ def manage(env: dict[str, str], *args: str) -> str:
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=900,
         check=False,
     )
     if result.returncode != 0:
@@ -288,12 +290,19 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def app_prepare(env: dict[str, str]) -> str:
-    """Migrate, load the policy, create the integrator; its API key."""
+def app_prepare(env: dict[str, str], *, model: bool) -> str:
+    """Migrate, load the policy, (with ``model``) simulate a history, train and promote a model
+    and publish the cold features; create the integrator; its API key."""
     manage(env, "migrate", "--noinput", "-v", "0")
     rules = manage(env, "shell", "-c", POLICY_SETUP).split()
     if rules[-1:] != ["10"]:
         raise BenchError(f"expected 10 rules in the bench database, got {rules}")
+    if model:
+        print("   simulating 21 days of history and training a model for the bench", flush=True)
+        manage(env, "simulate", "--days", "21", "--customers", "400", "--seed", "7")
+        trained = manage(env, "train_model", "--promote")
+        print("   " + next(line for line in trained.splitlines() if line.startswith("Model ")))
+        manage(env, "refresh_cold_features")
     out = manage(env, "create_integrator", "bench-psp").split()
     keys = [word for word in out if word.startswith("fo_")]
     if not keys:
@@ -851,7 +860,7 @@ def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdic
     print(f"== {described} (port {args.port})", flush=True)
     with bench_services(services), tempfile.TemporaryDirectory(prefix="fraudops-bench-") as tmp:
         env = app_env(services)
-        key = app_prepare(env)
+        key = app_prepare(env, model=args.model)
         log_path = Path(tempfile.gettempdir()) / f"fraudops-bench-{name}.log"
         command = setup.command(port=args.port, workers=args.workers, threads=args.threads)
         # As deployed: every worker's metrics merged through a shared directory.
@@ -904,6 +913,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-db", type=int, default=3)
     parser.add_argument("--max-seconds", type=float, default=600, help="per server setup")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--no-model",
+        dest="model",
+        action="store_false",
+        help="decide with rules and lists only (default: train and promote a model first)",
+    )
     args = parser.parse_args(argv)
     if not (0 < args.requests <= 100_000 and 0 <= args.warmup <= 10_000):
         parser.error("--requests must be 1..100000 and --warmup 0..10000")

@@ -71,6 +71,9 @@ class Command(BaseCommand):
             call_command("train_model", promote=True)
         except CommandError as exc:
             self.stdout.write(f"No model: {exc}. Decisions rest on rules and lists.")
+        if settings.FEATURE_STORE == "redis":
+            # No beat runs in the demo; the in-process store publishes its own on start-up.
+            call_command("refresh_cold_features")
 
     def _admin(self) -> str:
         password = os.getenv("DEMO_ADMIN_PASSWORD", "fraudops-demo")

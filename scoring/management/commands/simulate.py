@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from rules.demo import demo_policy_seed
+from rules.models import Rule
 from scoring.history import history_load
 from scoring.models import Integrator
 from scoring.services import api_key_issue
@@ -56,6 +58,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Simulating {days} days of {customers} customers (seed {options['seed']})"
         )
+        if not Rule.objects.exists():
+            # History is decided like live traffic; with no rules at all, "rules only" in
+            # train_model would compare the model against nothing.
+            demo_policy_seed()
+            self.stdout.write("  no rules yet: created the demo rules (see the admin)")
         history = simulator.generate(start=end - timedelta(days=days), days=days)
         frauds = sum(t.is_fraud for t in history)
         self.stdout.write(f"  {len(history)} transactions, {frauds} fraudulent; writing them")
