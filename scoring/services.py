@@ -84,12 +84,9 @@ def decision_create(
     """
     started = time.perf_counter() if started is None else started
     fingerprint = request.fingerprint()
-    existing = decision_for_transaction(
-        integrator=integrator, transaction_id=request.facts.transaction_id
-    )
-    if existing is not None:
-        return _replay(existing, fingerprint)
-
+    # No look-up first: a first attempt (nearly every request) would pay a query for nothing.
+    # A retry is recognised by the unique constraint on insert; the feature store already
+    # recognised it by its ref and counted it once.
     result = decide(
         request.facts,
         ref=request.facts.transaction_id,
@@ -103,7 +100,7 @@ def decision_create(
         with transaction.atomic():
             decision = _store(integrator, request, fingerprint, result, latency_ms)
     except IntegrityError:
-        # A concurrent duplicate won the insert: answer with its decision.
+        # A retry, or a concurrent duplicate that won the insert: answer with its decision.
         winner = decision_for_transaction(
             integrator=integrator, transaction_id=request.facts.transaction_id
         )

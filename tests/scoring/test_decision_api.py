@@ -339,23 +339,26 @@ def test_an_expired_list_entry_no_longer_blocks(api):
     assert post(api, factories.payload(card_id="card-x")).json()["outcome"] == "approve"
 
 
-def test_a_duplicate_that_loses_the_insert_race_returns_the_winners_decision(api, monkeypatch):
+def test_a_retry_is_caught_by_the_unique_constraint_and_answered_with_the_first_decision(
+    api, monkeypatch
+):
     body = factories.payload()
-    winner = post(api, body).json()
     real_lookup = selectors.decision_for_transaction
     calls = []
 
-    def lookup_missing_the_winner_once(**kwargs):
+    def counted_lookup(**kwargs):
         calls.append(kwargs)
-        return None if len(calls) == 1 else real_lookup(**kwargs)
+        return real_lookup(**kwargs)
 
-    monkeypatch.setattr(services, "decision_for_transaction", lookup_missing_the_winner_once)
+    monkeypatch.setattr(services, "decision_for_transaction", counted_lookup)
+    first = post(api, body).json()
+    assert calls == []  # a first attempt does not look for an earlier decision
 
     response = post(api, body)
 
-    assert len(calls) == 2  # the pre-check missed; the unique constraint caught it
+    assert len(calls) == 1  # only after the insert hit the unique constraint
     assert response.status_code == 200
-    assert response.json()["decision_id"] == winner["decision_id"]
+    assert response.json()["decision_id"] == first["decision_id"]
     assert Decision.objects.count() == 1
 
 
