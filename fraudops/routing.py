@@ -1,7 +1,13 @@
-"""WebSocket routes (the analyst queue consumers join here)."""
+"""WebSocket routes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from cases.consumers import QueueConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/queues/", QueueConsumer.as_asgi()),
+]

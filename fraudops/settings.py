@@ -5,16 +5,27 @@ in-process feature store, an in-memory channel layer, a local-memory cache and e
 With both set, PostgreSQL and Redis serve everything: that is the production path CI proves.
 """
 
+import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 # Lets admin and form classes be subscripted for mypy (ModelAdmin[Rule]) at run time.
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _package_dir(name: str) -> Path:
+    """A package's directory, without importing it (plotly is slow to import)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImproperlyConfigured(f"the {name} package is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def envbool(name: str, default: str) -> bool:
@@ -148,6 +159,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scoring.tasks.cold_features_refresh_task",
         "schedule": float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60")),
     },
+    "case-leases": {"task": "cases.tasks.case_leases_release_task", "schedule": 30.0},
     "explain-pending-approvals": {
         "task": "scoring.tasks.decisions_explain_pending_task",
         "schedule": 60.0,
@@ -165,14 +177,19 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Any] = [
+    BASE_DIR / "static",
+    # plotly.js from the plotly package itself: served by us, the same version, no CDN.
+    ("vendor/plotly", _package_dir("plotly") / "package_data"),
+]
 # Where `collectstatic` puts files for production; unset in development.
 STATIC_ROOT = os.getenv("STATIC_ROOT") or None
 # WhiteNoise serves static files (admin, API docs, our JS) from the app itself: no CDN, no
 # separate web server needed; it finds them without collectstatic too.
 WHITENOISE_USE_FINDERS = True
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/cases/"
 
 # A decision request is small; anything bigger than this is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
@@ -218,5 +235,7 @@ COLD_FEATURES_PERIOD_SECONDS = float(os.getenv("COLD_FEATURES_PERIOD_SECONDS", "
 COLD_FEATURES_CHECK_SECONDS = float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60"))
 # The embedded default (no Redis) refreshes them on a thread of the server instead of beat.
 COLD_FEATURES_REFRESH_IN_PROCESS = envbool("COLD_FEATURES_REFRESH_IN_PROCESS", "1")
+# How long a claimed case stays with its analyst without activity (minutes).
+CASE_LEASE_MINUTES = float(os.getenv("CASE_LEASE_MINUTES", "15"))
 # Explain approvals on a thread after the response (else inline, right after commit).
 EXPLAIN_APPROVALS_IN_BACKGROUND = envbool("EXPLAIN_APPROVALS_IN_BACKGROUND", "1")

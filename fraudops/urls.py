@@ -14,6 +14,8 @@ urlpatterns = [
     path("decisions/live", scoring_views.decisions_live, name="decisions-live"),
     path("decisions/live/rows", scoring_views.decisions_live_rows, name="decisions-live-rows"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("cases/", include("cases.urls")),
     path("api/v1/", include("scoring.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -24,7 +24,15 @@ from scoring import metrics, runtime
 from scoring.auth import KEY_PREFIX, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
 from scoring.model import ScorerError
-from scoring.models import ApiKey, Decision, Integrator, LabelEvent, ModelVersion, Transaction
+from scoring.models import (
+    ApiKey,
+    Decision,
+    Integrator,
+    LabelEvent,
+    ModelVersion,
+    Outcome,
+    Transaction,
+)
 from scoring.pii import email_hash
 from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_reasons
 from scoring.selectors import decision_for_transaction
@@ -133,6 +141,10 @@ def _store(
     txn.save()
     decision = decision_row(txn, result, latency_ms)
     decision.save()
+    if decision.outcome == Outcome.REVIEW:
+        from cases.services import case_open_for_decision
+
+        case_open_for_decision(decision=decision)
     return decision
 
 
@@ -254,8 +266,18 @@ def label_create(
     txn = Transaction.objects.filter(integrator=integrator, transaction_id=transaction_id).first()
     if txn is None:
         raise TransactionNotFound(transaction_id)
+    return label_add(transaction=txn, label=label, source=source, reported_at=reported_at)
+
+
+def label_add(
+    *, transaction: Transaction, label: str, source: str, reported_at: datetime | None = None
+) -> LabelEvent:
+    """Append a label (an analyst's verdict, a chargeback) to a stored transaction."""
     return LabelEvent.objects.create(
-        transaction=txn, label=label, source=source, reported_at=reported_at or timezone.now()
+        transaction=transaction,
+        label=label,
+        source=source,
+        reported_at=reported_at or timezone.now(),
     )
 
 

@@ -32,10 +32,12 @@ def txn(ref: str, ts: float, amount: float = 10.0, **fields) -> ColdTxn:
     return ColdTxn(ref=ref, ts=ts, amount=amount, **values)
 
 
-def values(history: ColdHistory, as_of: float = AS_OF, **ids):
-    found = {"customer_id": "c1", "merchant_id": "m1", "device_id": None, "ip": None}
-    found.update(ids)
-    return history.values("s", as_of=as_of, **found)
+def values(
+    history: ColdHistory, as_of: float = AS_OF, device_id: str | None = None, ip: str | None = None
+):
+    return history.values(
+        "s", customer_id="c1", merchant_id="m1", device_id=device_id, ip=ip, as_of=as_of
+    )
 
 
 def test_customer_means_use_only_their_window_before_as_of():
@@ -199,4 +201,5 @@ def test_an_overlay_answers_the_generation_it_is_set_to():
     assert overlay.observe(Event("x", AS_OF, 1.0, "c1", "m1"), scope="s").cold is None
     overlay.at(AS_OF)
     cold = overlay.observe(Event("y", AS_OF, 1.0, "c1", "m1"), scope="s").cold
+    assert cold is not None
     assert (cold.as_of, cold.customer.amount_mean_30d) == (AS_OF, 40.0)

@@ -110,6 +110,9 @@ def test_a_block_list_hit_declines_without_calling_the_scorer(api, monkeypatch):
         def predict(self, features):
             raise AssertionError("scorer called")
 
+        def explain(self, features):
+            raise AssertionError("scorer called")
+
     runtime.scorer_set(ScorerThatMustNotRun())
     list_entry_create(list_type="block", entity="email", value="Mallory@Example.com")
 

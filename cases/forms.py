@@ -1,0 +1,69 @@
+"""Forms of the workbench: they parse input; the services decide what is allowed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from cases.models import Verdict
+from cases.services import BLOCKABLE
+
+
+class VerdictForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    block = forms.MultipleChoiceField(
+        required=False,
+        choices=[(entity, f"block the {entity}") for entity in BLOCKABLE],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+def _workers() -> Any:
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(is_superuser=True)
+            | Q(groups__permissions__codename="work_case")
+            | Q(user_permissions__codename="work_case"),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
+class ReassignForm(forms.Form):
+    to_user: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), label="Reassign to"
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["to_user"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = _workers()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CommentForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class BulkVerdictForm(forms.Form):
+    cases = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    verdict = forms.ChoiceField(choices=Verdict.choices)
+    note = forms.CharField()
+
+    def __init__(self, *args: Any, case_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["cases"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [(pk, str(pk)) for pk in case_ids]

@@ -1,0 +1,56 @@
+"""Roles are Django groups with permissions, kept in code and synced after every migrate.
+
+- analyst: works cases (claim, evidence, verdict, comment);
+- lead: an analyst who also reassigns, escalates, decides in bulk and exports;
+- manager: sees the KPI dashboards;
+- admin: all of that, and edits rules, lists and thresholds in the admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+
+WORK = "cases.work_case"
+LEAD = "cases.lead_case"
+KPIS = "cases.view_kpis"
+
+_RULES_ADMIN = [
+    f"rules.{action}_{model}"
+    for model in ("rule", "listentry", "scorethresholds")
+    for action in ("add", "change", "delete", "view")
+]
+
+ROLES: dict[str, list[str]] = {
+    "analyst": [WORK],
+    "lead": [WORK, LEAD],
+    "manager": [KPIS],
+    "admin": [WORK, LEAD, KPIS, *_RULES_ADMIN],
+}
+
+
+def roles_sync(**kwargs: Any) -> None:
+    """Create the role groups and give them exactly their permissions (idempotent)."""
+    for name, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            found = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if found is not None:
+                wanted.append(found)
+        group.permissions.set(wanted)
+
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def can_work(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(WORK))
+
+
+def can_lead(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(LEAD))

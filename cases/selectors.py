@@ -1,0 +1,191 @@
+"""Reads of the case workbench: queue lists and a case's evidence, loaded once."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue
+from cases.services import ACTIVE, queues_of
+from scoring import runtime
+from scoring.features.definitions import FEATURE_NAMES
+from scoring.model import ScorerError
+from scoring.models import Decision, LabelEvent, Transaction
+
+HISTORY_LIMIT = 50
+
+
+def cases_active(*, user: Any, queue: Queue | None = None) -> QuerySet[Case]:
+    """Open, claimed and escalated cases of the user's queues, most urgent first."""
+    cases = Case.objects.filter(status__in=ACTIVE, queue__in=queues_of(user))
+    if queue is not None:
+        cases = cases.filter(queue=queue)
+    return cases.select_related("queue", "assignee", "decision__transaction").order_by(
+        "-priority", "created_at", "pk"
+    )
+
+
+def case_visible(*, user: Any, case_id: int) -> Case | None:
+    """The case, if it is in one of the user's queues (decided ones included)."""
+    return (
+        Case.objects.filter(pk=case_id, queue__in=queues_of(user))
+        .select_related("queue", "assignee", "decision__transaction")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    name: str
+    value: float | None
+    usual: float | None  # the median of this customer's earlier decisions
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    transaction: Transaction
+    outcome: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Related:
+    entity: str
+    value: str
+    customer_id: str
+    transactions: int
+    fraud_labels: int
+
+
+@dataclass
+class Evidence:
+    case: Case
+    decision: Decision
+    transaction: Transaction
+    contributions: list[tuple[str, float]]
+    features: list[FeatureRow]
+    history: list[HistoryRow]
+    related: list[Related]
+    earlier_cases: list[Case]
+    events: list[CaseEvent]
+    comments: list[CaseComment]
+    sla_breached: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def case_evidence(*, case: Case) -> Evidence:
+    decision = case.decision
+    txn = decision.transaction
+    history = _history(txn)
+    notes: list[str] = []
+    return Evidence(
+        case=case,
+        decision=decision,
+        transaction=txn,
+        contributions=_contributions(decision, notes),
+        features=_features(decision, history),
+        history=history,
+        related=_related(txn),
+        earlier_cases=list(
+            Case.objects.filter(
+                decision__transaction__integrator_id=txn.integrator_id,
+                decision__transaction__customer_id=txn.customer_id,
+            )
+            .exclude(pk=case.pk)
+            .select_related("queue")
+            .order_by("-created_at")[:20]
+        ),
+        events=list(case.events.select_related("actor")),
+        comments=list(case.comments.select_related("author")),
+        sla_breached=case.status != CaseStatus.DECIDED and case.sla_due_at < timezone.now(),
+        notes=notes,
+    )
+
+
+def _contributions(decision: Decision, notes: list[str]) -> list[tuple[str, float]]:
+    """Every feature's SHAP contribution (log-odds), largest magnitude first."""
+    if decision.model_version is None:
+        notes.append("No model scored this decision: rules and lists decided it.")
+        return []
+    try:
+        values = runtime.scorer_for(decision.model_version).explain(decision.features)
+    except ScorerError as exc:
+        notes.append(f"The model {decision.model_version} cannot explain now: {exc}")
+        return []
+    ranked = sorted(values.items(), key=lambda item: abs(item[1]), reverse=True)
+    return [(name, value) for name, value in ranked if value != 0.0]
+
+
+def _history(txn: Transaction) -> list[HistoryRow]:
+    """The customer's last transactions before this one, with outcome and latest label."""
+    earlier = (
+        Transaction.objects.filter(
+            integrator_id=txn.integrator_id,
+            customer_id=txn.customer_id,
+            occurred_at__lte=txn.occurred_at,
+        )
+        .exclude(pk=txn.pk)
+        .select_related("decision")
+        .prefetch_related(
+            Prefetch("labels", queryset=LabelEvent.objects.order_by("reported_at", "pk"))
+        )
+        .order_by("-occurred_at", "-pk")[:HISTORY_LIMIT]
+    )
+    rows = []
+    for row in earlier:
+        labels = list(row.labels.all())
+        rows.append(HistoryRow(row, row.decision.outcome, labels[-1].label if labels else ""))
+    return rows
+
+
+def _features(decision: Decision, history: list[HistoryRow]) -> list[FeatureRow]:
+    earlier = list(
+        Decision.objects.filter(transaction__in=[h.transaction for h in history]).values_list(
+            "features", flat=True
+        )
+    )
+    rows = []
+    for name in FEATURE_NAMES:
+        values = [f[name] for f in earlier if f.get(name) is not None]
+        usual = statistics.median(values) if values else None
+        rows.append(FeatureRow(name, decision.features.get(name), usual))
+    return rows
+
+
+RELATED_ENTITIES = (("device", "device_id"), ("ip", "ip"), ("card", "card_id"))
+
+
+def _related(txn: Transaction) -> list[Related]:
+    """Other customers seen with this transaction's device, IP address, card or e-mail."""
+    found: list[Related] = []
+    pairs = [*RELATED_ENTITIES, ("email", "email_hash")]
+    for entity, column in pairs:
+        value = getattr(txn, column)
+        if not value:
+            continue
+        others = (
+            Transaction.objects.filter(integrator_id=txn.integrator_id, **{column: value})
+            .exclude(customer_id=txn.customer_id)
+            .values_list("customer_id", flat=True)
+            .distinct()[:20]
+        )
+        for customer_id in others:
+            scope = Transaction.objects.filter(
+                integrator_id=txn.integrator_id, customer_id=customer_id
+            )
+            found.append(
+                Related(
+                    entity=entity,
+                    value="(hashed)" if entity == "email" else str(value),
+                    customer_id=customer_id,
+                    transactions=scope.count(),
+                    fraud_labels=LabelEvent.objects.filter(
+                        Q(transaction__in=scope), label="fraud"
+                    ).count(),
+                )
+            )
+    return found

@@ -1,0 +1,315 @@
+"""Writes of the case workbench. Every state change records a :class:`CaseEvent` and tells the
+queue's pages after the commit.
+
+Errors::
+
+    CaseError            the change is not allowed now (message says why)
+    ValidationError      a field is missing or wrong (e.g. a reassignment without a reason)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from cases.events import case_changed_on_commit
+from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue, Verdict
+from cases.roles import can_lead
+from rules.models import ListEntity, ListEntry, ListType
+from rules.services import list_entry_create
+from scoring.models import Decision, LabelSource
+from scoring.services import label_add
+
+ACTIVE = (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ESCALATED)
+DEFAULT_QUEUE = "General"
+
+
+class CaseError(Exception):
+    """The change is not allowed in the case's current state, or not by this user."""
+
+
+# --- opening ---------------------------------------------------------------------------------
+
+
+def case_priority(*, score: float | None, amount: float) -> int:
+    """Higher first: the fraud probability dominates, the amount breaks ties (log scale)."""
+    probability = 0.5 if score is None else score
+    return round(1000 * probability + 100 * math.log10(1 + max(amount, 0.0)))
+
+
+def queue_route(decision: Decision) -> Queue:
+    txn = decision.transaction
+    fired = {hit["rule"] for hit in decision.rules}
+    for queue in Queue.objects.all():
+        if queue.matches(rules=fired, channel=txn.channel, amount=txn.amount):
+            return queue
+    queue, _ = Queue.objects.get_or_create(name=DEFAULT_QUEUE, defaults={"position": 1000})
+    return queue
+
+
+def case_open_for_decision(*, decision: Decision) -> Case:
+    """Open a case for a challenged decision; call it inside the decision's transaction."""
+    queue = queue_route(decision)
+    case = Case.objects.create(
+        decision=decision,
+        queue=queue,
+        priority=case_priority(score=decision.score, amount=float(decision.transaction.amount)),
+        sla_due_at=timezone.now() + timedelta(minutes=queue.sla_minutes),
+    )
+    _record(case, None, "opened", from_status="", reason=f"decision {decision.outcome}")
+    return case
+
+
+# --- claiming --------------------------------------------------------------------------------
+
+
+def queues_of(user: Any) -> QuerySet[Queue]:
+    """The queues a user works: those listing them, and those listing nobody."""
+    return Queue.objects.filter(Q(analysts=user) | Q(analysts__isnull=True)).distinct()
+
+
+def _lease() -> timedelta:
+    return timedelta(minutes=settings.CASE_LEASE_MINUTES)
+
+
+def case_claim_next(*, user: Any) -> Case | None:
+    """Claim the highest-priority open case of the user's queues, or None when there is none.
+
+    On PostgreSQL the candidate row is locked with SKIP LOCKED, so concurrent callers each get
+    a different case without waiting; the conditional update makes it safe on SQLite too.
+    """
+    queue_ids = list(queues_of(user).values_list("pk", flat=True))
+    for _ in range(5):
+        with transaction.atomic():
+            case = (
+                Case.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=CaseStatus.OPEN, queue_id__in=queue_ids)
+                .order_by("-priority", "created_at", "pk")
+                .first()
+            )
+            if case is None:
+                return None
+            if _claim(case, user):
+                return case
+    return None
+
+
+def case_claim(*, case: Case, user: Any) -> None:
+    """Claim one case from the list (it must be open)."""
+    with transaction.atomic():
+        if not _claim(case, user):
+            raise CaseError("This case is no longer open: someone else has it.")
+
+
+def _claim(case: Case, user: Any) -> bool:
+    lease_until = timezone.now() + _lease()
+    claimed = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
+        status=CaseStatus.CLAIMED, assignee=user, lease_expires_at=lease_until
+    )
+    if claimed != 1:
+        return False
+    case.status, case.assignee, case.lease_expires_at = CaseStatus.CLAIMED, user, lease_until
+    _record(case, user, "claimed", from_status=CaseStatus.OPEN, to_assignee=user.get_username())
+    return True
+
+
+def case_lease_renew(*, case: Case, user: Any) -> None:
+    """The assignee is still working: extend the lease."""
+    if case.status != CaseStatus.CLAIMED or case.assignee_id != user.pk:
+        raise CaseError("Only the analyst holding the case can renew its lease.")
+    case.lease_expires_at = timezone.now() + _lease()
+    case.save(update_fields=["lease_expires_at"])
+
+
+def case_leases_release_expired() -> int:
+    """Return claimed cases whose lease ran out to their queue (run by beat)."""
+    released = 0
+    now = timezone.now()
+    expired = Case.objects.filter(status=CaseStatus.CLAIMED, lease_expires_at__lt=now)
+    for case in expired.select_related("assignee"):
+        with transaction.atomic():
+            updated = Case.objects.filter(
+                pk=case.pk, status=CaseStatus.CLAIMED, lease_expires_at__lt=now
+            ).update(status=CaseStatus.OPEN, assignee=None, lease_expires_at=None)
+            if updated:
+                holder = case.assignee.get_username() if case.assignee else ""
+                case.status, case.assignee = CaseStatus.OPEN, None
+                _record(
+                    case, None, "lease expired", from_status=CaseStatus.CLAIMED,
+                    from_assignee=holder, reason="the lease ran out",
+                )  # fmt: skip
+                released += 1
+    return released
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+BLOCKABLE: dict[str, str] = {
+    ListEntity.CARD: "card_id",
+    ListEntity.DEVICE: "device_id",
+    ListEntity.IP: "ip",
+    ListEntity.EMAIL: "email_hash",
+}
+
+
+@dataclass(frozen=True)
+class VerdictGiven:
+    case: Case
+    label_created: bool
+    blocked: tuple[str, ...]
+
+
+def case_verdict(
+    *,
+    case: Case,
+    user: Any,
+    verdict: str,
+    note: str = "",
+    block: Sequence[str] = (),
+) -> VerdictGiven:
+    """Decide a case: fraud or legit becomes a training label (source: analyst); with
+    ``block``, the case's card, device, IP address or e-mail go on the block list too."""
+    if verdict not in Verdict.values:
+        raise ValidationError({"verdict": f"Choose one of {', '.join(Verdict.values)}."})
+    unknown = sorted(set(block) - set(BLOCKABLE))
+    if unknown:
+        raise ValidationError({"block": f"Cannot block {', '.join(unknown)}."})
+    with transaction.atomic():
+        locked = (
+            Case.objects.select_for_update().select_related("decision__transaction").get(pk=case.pk)
+        )
+        _may_decide(locked, user)
+        previous = locked.status
+        locked.status, locked.verdict, locked.verdict_note = CaseStatus.DECIDED, verdict, note
+        locked.decided_at, locked.lease_expires_at = timezone.now(), None
+        if locked.assignee_id is None:
+            locked.assignee = user
+        locked.save()
+        txn = locked.decision.transaction
+        if verdict != Verdict.INCONCLUSIVE:
+            label_add(transaction=txn, label=verdict, source=LabelSource.ANALYST)
+        blocked = tuple(
+            entity
+            for entity in block
+            if _block(entity, getattr(txn, BLOCKABLE[entity]) or "", case=locked, user=user)
+        )
+        reason = note + (f" (blocked: {', '.join(blocked)})" if blocked else "")
+        _record(locked, user, f"verdict {verdict}", from_status=previous, reason=reason)
+    return VerdictGiven(locked, verdict != Verdict.INCONCLUSIVE, blocked)
+
+
+def _may_decide(case: Case, user: Any) -> None:
+    if case.status == CaseStatus.DECIDED:
+        raise CaseError("This case is already decided.")
+    if can_lead(user):
+        return
+    if case.status != CaseStatus.CLAIMED or case.assignee_id != user.pk:
+        raise CaseError("Claim the case before giving a verdict.")
+
+
+def _block(entity: str, value: str, *, case: Case, user: Any) -> bool:
+    value = str(value)
+    if (
+        not value
+        or ListEntry.objects.filter(list_type=ListType.BLOCK, entity=entity, value=value).exists()
+    ):
+        return False
+    list_entry_create(
+        list_type=ListType.BLOCK, entity=entity, value=value,
+        reason=f"Case {case.pk}: {case.verdict_note}".strip(": "), user=user,
+    )  # fmt: skip
+    return True
+
+
+def cases_bulk_verdict(
+    *, cases: Iterable[Case], lead: Any, verdict: str, note: str
+) -> list[VerdictGiven]:
+    if not can_lead(lead):
+        raise CaseError("Only a lead can decide cases in bulk.")
+    if not note.strip():
+        raise ValidationError({"note": "A bulk verdict needs a note."})
+    with transaction.atomic():
+        return [
+            case_verdict(case=case, user=lead, verdict=verdict, note=note)
+            for case in cases
+            if case.status != CaseStatus.DECIDED
+        ]
+
+
+# --- lead tools ------------------------------------------------------------------------------
+
+
+def case_reassign(*, case: Case, lead: Any, to_user: Any, reason: str) -> None:
+    if not can_lead(lead):
+        raise CaseError("Only a lead can reassign a case.")
+    if not reason.strip():
+        raise ValidationError({"reason": "A reassignment needs a reason."})
+    if case.status == CaseStatus.DECIDED:
+        raise CaseError("This case is already decided.")
+    with transaction.atomic():
+        previous_status = case.status
+        holder = case.assignee.get_username() if case.assignee else ""
+        case.status, case.assignee = CaseStatus.CLAIMED, to_user
+        case.lease_expires_at = timezone.now() + _lease()
+        case.save(update_fields=["status", "assignee", "lease_expires_at"])
+        _record(
+            case, lead, "reassigned", from_status=previous_status, from_assignee=holder,
+            to_assignee=to_user.get_username(), reason=reason,
+        )  # fmt: skip
+
+
+def case_escalate(*, case: Case, user: Any, reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError({"reason": "An escalation needs a reason."})
+    if case.status == CaseStatus.DECIDED:
+        raise CaseError("This case is already decided.")
+    with transaction.atomic():
+        previous = case.status
+        holder = case.assignee.get_username() if case.assignee else ""
+        case.status, case.assignee, case.lease_expires_at = CaseStatus.ESCALATED, None, None
+        case.save(update_fields=["status", "assignee", "lease_expires_at"])
+        _record(case, user, "escalated", from_status=previous, from_assignee=holder, reason=reason)
+
+
+def case_comment(*, case: Case, user: Any, text: str) -> CaseComment:
+    if not text.strip():
+        raise ValidationError({"text": "A comment cannot be empty."})
+    return CaseComment.objects.create(case=case, author=user, text=text.strip())
+
+
+# --- the record ------------------------------------------------------------------------------
+
+
+def _record(
+    case: Case,
+    actor: Any,
+    action: str,
+    *,
+    from_status: str,
+    from_assignee: str = "",
+    to_assignee: str | None = None,
+    reason: str = "",
+) -> None:
+    assignee = case.assignee.get_username() if case.assignee else ""
+    CaseEvent.objects.create(
+        case=case,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=case.status,
+        from_assignee=from_assignee,
+        to_assignee=assignee if to_assignee is None else to_assignee,
+        reason=reason,
+    )
+    case_changed_on_commit(
+        case_id=case.pk, queue_id=case.queue_id, status=case.status, assignee=assignee
+    )

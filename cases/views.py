@@ -1,0 +1,262 @@
+"""Pages of the workbench: thin views that parse, call one service or selector, render.
+
+Everyone here must be logged in and hold a role: without one, every page answers 403.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from cases import selectors, services
+from cases.charts import shap_bar_json
+from cases.forms import BulkVerdictForm, CommentForm, ReasonForm, ReassignForm, VerdictForm
+from cases.models import Case, Queue
+from cases.roles import can_lead, can_work
+
+View = Callable[..., HttpResponseBase]
+
+
+def analyst_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not can_work(request.user):
+            raise PermissionDenied("You need the analyst role.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def lead_required(view: View) -> View:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not can_lead(request.user):
+            raise PermissionDenied("You need the lead role.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _case(request: HttpRequest, case_id: int) -> Case:
+    case = selectors.case_visible(user=request.user, case_id=case_id)
+    if case is None:
+        raise Http404("No such case in your queues.")
+    return case
+
+
+@require_GET
+@analyst_required
+def queue_page(request: HttpRequest) -> HttpResponse:
+    cases = list(selectors.cases_active(user=request.user))
+    return render(
+        request,
+        "cases/queue.html",
+        {
+            "cases": cases,
+            "is_lead": can_lead(request.user),
+            "queues": Queue.objects.all(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_GET
+@analyst_required
+def case_row(request: HttpRequest, case_id: int) -> HttpResponse:
+    """One row of the queue, for the live update; 204 when it has left the queue."""
+    case = selectors.case_visible(user=request.user, case_id=case_id)
+    if case is None or case.status not in services.ACTIVE:
+        return HttpResponse(status=204)
+    context = {"case": case, "is_lead": can_lead(request.user), "now": timezone.now()}
+    return render(request, "cases/_case_row.html", context)
+
+
+@require_POST
+@analyst_required
+def case_next(request: HttpRequest) -> HttpResponse:
+    case = services.case_claim_next(user=request.user)
+    if case is None:
+        messages.info(request, "No open cases in your queues.")
+        return redirect("cases:queue")
+    return redirect("cases:detail", case_id=case.pk)
+
+
+@require_POST
+@analyst_required
+def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    try:
+        services.case_claim(case=case, user=request.user)
+    except services.CaseError as exc:
+        messages.error(request, str(exc))
+        return redirect("cases:queue")
+    return redirect("cases:detail", case_id=case.pk)
+
+
+@require_GET
+@analyst_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _detail(request, _case(request, case_id))
+
+
+def _detail(request: HttpRequest, case: Case, *, status: int = 200, **forms: Any) -> HttpResponse:
+    evidence = selectors.case_evidence(case=case)
+    context = {
+        "ev": evidence,
+        "case": case,
+        "chart": shap_bar_json(evidence.contributions),
+        "is_lead": can_lead(request.user),
+        "mine": case.assignee_id == request.user.pk,
+        "verdict_form": forms.get("verdict_form") or VerdictForm(),
+        "reassign_form": forms.get("reassign_form") or ReassignForm(),
+        "escalate_form": forms.get("escalate_form") or ReasonForm(),
+        "comment_form": forms.get("comment_form") or CommentForm(),
+    }
+    return render(request, "cases/case.html", context, status=status)
+
+
+def _act(
+    request: HttpRequest, case: Case, form_name: str, form: Any, action: Callable[[], object]
+) -> HttpResponse:
+    """Run a service for a valid form; re-render the case with errors (400) otherwise."""
+    if form.is_valid():
+        try:
+            action()
+        except ValidationError as exc:
+            for field_name, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field_name if field_name in form.fields else None, error)
+        except services.CaseError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("cases:detail", case_id=case.pk)
+    return _detail(request, case, status=400, **{form_name: form})
+
+
+@require_POST
+@analyst_required
+def case_verdict(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    form = VerdictForm(request.POST)
+
+    def act() -> object:
+        given = services.case_verdict(
+            case=case,
+            user=request.user,
+            verdict=form.cleaned_data["verdict"],
+            note=form.cleaned_data["note"],
+            block=form.cleaned_data["block"],
+        )
+        messages.success(request, f"Case {case.pk}: {given.case.verdict}.")
+        return given
+
+    response = _act(request, case, "verdict_form", form, act)
+    return redirect("cases:queue") if response.status_code == 302 else response
+
+
+@require_POST
+@lead_required
+def case_reassign(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    form = ReassignForm(request.POST)
+    return _act(
+        request, case, "reassign_form", form,
+        lambda: services.case_reassign(
+            case=case, lead=request.user, to_user=form.cleaned_data["to_user"],
+            reason=form.cleaned_data["reason"],
+        ),
+    )  # fmt: skip
+
+
+@require_POST
+@analyst_required
+def case_escalate(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    form = ReasonForm(request.POST)
+    return _act(
+        request, case, "escalate_form", form,
+        lambda: services.case_escalate(
+            case=case, user=request.user, reason=form.cleaned_data["reason"]
+        ),
+    )  # fmt: skip
+
+
+@require_POST
+@analyst_required
+def case_comment(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    form = CommentForm(request.POST)
+    return _act(
+        request, case, "comment_form", form,
+        lambda: services.case_comment(case=case, user=request.user, text=form.cleaned_data["text"]),
+    )  # fmt: skip
+
+
+@require_POST
+@lead_required
+def cases_bulk_verdict(request: HttpRequest) -> HttpResponse:
+    active = selectors.cases_active(user=request.user)
+    form = BulkVerdictForm(request.POST, case_ids=list(active.values_list("pk", flat=True)))
+    if not form.is_valid():
+        for field_name, errors in form.errors.items():
+            messages.error(request, f"{field_name}: {' '.join(str(e) for e in errors)}")
+        return redirect("cases:queue")
+    chosen = list(active.filter(pk__in=form.cleaned_data["cases"]))
+    try:
+        given = services.cases_bulk_verdict(
+            cases=chosen,
+            lead=request.user,
+            verdict=form.cleaned_data["verdict"],
+            note=form.cleaned_data["note"],
+        )
+    except (services.CaseError, ValidationError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{len(given)} cases decided: {form.cleaned_data['verdict']}.")
+    return redirect("cases:queue")
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@lead_required
+def queue_export(request: HttpRequest, queue_id: int) -> StreamingHttpResponse:
+    queue = get_object_or_404(Queue, pk=queue_id)
+    writer = csv.writer(_Echo())
+    header = [
+        "case", "status", "priority", "sla_due_at", "assignee", "transaction_id", "customer_id",
+        "amount", "currency", "outcome", "score", "created_at",
+    ]  # fmt: skip
+
+    def rows() -> Any:
+        yield writer.writerow(header)
+        for case in selectors.cases_active(user=request.user, queue=queue).iterator():
+            txn = case.decision.transaction
+            yield writer.writerow(
+                [
+                    case.pk, case.status, case.priority, case.sla_due_at.isoformat(),
+                    case.assignee.get_username() if case.assignee else "", txn.transaction_id,
+                    txn.customer_id, txn.amount, txn.currency, case.decision.outcome,
+                    case.decision.score, case.created_at.isoformat(),
+                ]
+            )  # fmt: skip
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="queue-{queue.pk}.csv"'
+    return response
