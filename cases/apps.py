@@ -7,6 +7,11 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases.roles import roles_sync
+        from cases.services import default_queue_ensure
 
         # After auth has created the permissions (auth comes earlier in INSTALLED_APPS).
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="cases.roles_sync")
+        # The queue every case can fall back to exists before the first page subscribes.
+        post_migrate.connect(
+            default_queue_ensure, sender=self, dispatch_uid="cases.default_queue_ensure"
+        )

@@ -1,7 +1,8 @@
 """WebSocket consumers: authenticate, join the groups of the user's queues, relay.
 
 Nothing is decided here: a message only says which case changed, and the page asks the server
-for that case's row.
+for that case's row. A page subscribes to the queues the user works when it connects; a queue
+created or reassigned later is picked up when the page reconnects or reloads.
 """
 
 from __future__ import annotations

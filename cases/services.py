@@ -46,14 +46,19 @@ def case_priority(*, score: float | None, amount: float) -> int:
     return round(1000 * probability + 100 * math.log10(1 + max(amount, 0.0)))
 
 
+def default_queue_ensure(**kwargs: Any) -> Queue:
+    """The fallback queue (last in routing order); created once, after migrate."""
+    queue, _ = Queue.objects.get_or_create(name=DEFAULT_QUEUE, defaults={"position": 1000})
+    return queue
+
+
 def queue_route(decision: Decision) -> Queue:
     txn = decision.transaction
     fired = {hit["rule"] for hit in decision.rules}
     for queue in Queue.objects.all():
         if queue.matches(rules=fired, channel=txn.channel, amount=txn.amount):
             return queue
-    queue, _ = Queue.objects.get_or_create(name=DEFAULT_QUEUE, defaults={"position": 1000})
-    return queue
+    return default_queue_ensure()
 
 
 def case_open_for_decision(*, decision: Decision) -> Case:

@@ -64,3 +64,32 @@ def rule(name: str, expression: str, action: str = "decline", **fields: Any) -> 
 
 def seconds_later(start: datetime, seconds: float) -> datetime:
     return start + timedelta(seconds=seconds)
+
+
+# --- people and cases --------------------------------------------------------------------
+
+
+def user(username: str, role: str | None = None, password: str = "pw-" + "x" * 8) -> Any:
+    """A user with one of the roles (analyst, lead, manager, admin), or none (an outsider)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    person = get_user_model().objects.create_user(username, password=password)
+    if role is not None:
+        person.groups.add(Group.objects.get(name=role))
+    return person
+
+
+def review_everything() -> Rule:
+    """A rule that sends every transaction to review: each decision opens a case."""
+    return rule("review_all", "amount >= 0", "review", description="Review everything")
+
+
+def case_via_api(api: Any, **overrides: Any) -> Any:
+    """Post a transaction that is reviewed (call review_everything() first); its case."""
+    from cases.models import Case
+
+    response = api.post("/api/v1/decisions", payload(**overrides), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["outcome"] == "review"
+    return Case.objects.get(decision_id=response.json()["decision_id"])
