@@ -138,7 +138,8 @@ def test_a_lead_exports_the_queue_as_csv(reviewing, lead):
 
     response = browser(lead).get(reverse("cases:export", args=[cases[0].queue_id]))
 
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    rows = list(csv.DictReader(io.StringIO(body.decode())))
     assert [int(r["case"]) for r in rows] == [cases[1].pk, cases[0].pk]  # by priority
     assert rows[1]["amount"] == "10.000"
 
