@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -110,3 +111,18 @@ def api(issued: IssuedKey) -> APIClient:
 @pytest.fixture
 def anonymous_api() -> APIClient:
     return APIClient(SERVER_NAME="localhost")
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A small LightGBM model trained once per run on simulated history."""
+    from tests.scoring.model_fixtures import train_small_model
+
+    return train_small_model(Path(tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="session")
+def other_trained_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.scoring.model_fixtures import train_small_model
+
+    return train_small_model(Path(tmp_path_factory.mktemp("models-b")), seed=12, trees=40)

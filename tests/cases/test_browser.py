@@ -1,0 +1,169 @@
+"""Two analysts in two real browsers (Debian's chromium, driven by Playwright) against a live
+ASGI server with the configured channel layer (Redis in CI): the queue updates itself.
+
+Screenshots go to ``test-artifacts/browser/`` (or ``$TEST_ARTIFACTS_DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from django.db import connection
+
+from cases.models import Case, CaseStatus
+from scoring.models import LabelEvent
+from scoring.services import model_promote
+from tests import factories
+from tests.conftest import service_missing
+from tests.scoring.test_model import version_for
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(os.getenv("TEST_ARTIFACTS_DIR", "test-artifacts")) / "browser"
+PASSWORD = "correct-horse-9"
+LIVE_WITHIN_MS = 2000
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def live_server_url(transactional_db: None) -> Iterator[str]:
+    """uvicorn serving fraudops.asgi (HTTP and WebSockets) on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        "fraudops.asgi:application", host="127.0.0.1", port=port, log_level="warning",
+        lifespan="off", ws="websockets-sansio",
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the live ASGI server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    _close_server_connections()
+
+
+def _close_server_connections() -> None:
+    """The server's worker threads keep database sessions of their own: end them, so the test
+    database can be flushed and dropped."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        service_missing(f"browser tests need Debian's chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
+    # plain synchronous ones between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-default-apps", "--disable-sync", "--no-first-run",
+        ],
+    )  # fmt: skip
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+def logged_in(browser: Any, base: str, username: str) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/?next=/cases/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/cases/")
+    page.wait_for_selector("#live-status[data-state=live]", timeout=5000)
+    return page
+
+
+def post_decision(base: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
+        f"{base}/api/v1/decisions",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Token {key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        result: dict[str, Any] = json.loads(response.read())
+        return result
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_two_analysts_see_a_case_arrive_get_claimed_and_leave_without_reloading(
+    live_server_url, chromium, trained_model
+):
+    base = live_server_url
+    issued = factories.integrator("acme")
+    factories.review_everything()
+    model_promote(version=version_for(trained_model, "m-browser"))
+    factories.user("alice", "analyst", password=PASSWORD)
+    factories.user("bob", "analyst", password=PASSWORD)
+    alice, bob = logged_in(chromium, base, "alice"), logged_in(chromium, base, "bob")
+
+    posted_at = time.monotonic()
+    decision = post_decision(base, issued.key, factories.payload(amount="640.00"))
+    case = Case.objects.get(decision_id=decision["decision_id"])
+    row = f"#case-{case.pk}"
+    alice.wait_for_selector(row, timeout=LIVE_WITHIN_MS)
+    bob.wait_for_selector(row, timeout=LIVE_WITHIN_MS)
+    arrived_ms = (time.monotonic() - posted_at) * 1000
+    shot(alice, "1-alice-queue-case-arrived")
+    shot(bob, "1-bob-queue-case-arrived")
+
+    alice.click("#next-case")
+    alice.wait_for_url(f"{base}/cases/{case.pk}/")
+    alice.wait_for_selector("#shap-chart .main-svg", timeout=5000)  # Plotly drew the chart
+    bob.wait_for_selector(f"{row}[data-status=claimed]", timeout=LIVE_WITHIN_MS)
+    assert "alice" in bob.inner_text(row)
+    shot(alice, "2-alice-case-page")
+    shot(bob, "2-bob-queue-case-claimed-by-alice")
+
+    alice.select_option("#id_verdict", "fraud")
+    alice.fill("#id_note", "Customer confirmed they did not pay")
+    alice.click("#verdict-form button[type=submit]")
+    alice.wait_for_url(f"{base}/cases/")
+    bob.wait_for_selector(row, state="detached", timeout=LIVE_WITHIN_MS)
+    shot(alice, "3-alice-queue-after-verdict")
+    shot(bob, "3-bob-queue-case-gone")
+
+    assert arrived_ms < LIVE_WITHIN_MS
+    assert alice.query_selector(row) is None
+    label = LabelEvent.objects.get(transaction__transaction_id=decision["transaction_id"])
+    assert (label.label, label.source) == ("fraud", "analyst")
+    case.refresh_from_db()
+    assert (case.status, case.verdict) == (CaseStatus.DECIDED, "fraud")
