@@ -34,6 +34,8 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/decisions.py
+	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/queue_page.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

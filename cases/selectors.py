@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -29,6 +31,16 @@ def cases_active(*, user: Any, queue: Queue | None = None) -> QuerySet[Case]:
     )
 
 
+def queue_page_cases(*, user: Any) -> QuerySet[Case]:
+    """What the queue page shows, loading only the columns its rows print (not the decision's
+    features and reasons)."""
+    return cases_active(user=user).only(
+        "priority", "status", "sla_due_at", "queue__name", "assignee__username",
+        "decision__score", "decision__transaction__amount",
+        "decision__transaction__currency", "decision__transaction__customer_id",
+    )  # fmt: skip
+
+
 def case_visible(*, user: Any, case_id: int) -> Case | None:
     """The case, if it is in one of the user's queues (decided ones included)."""
     return (
@@ -36,6 +48,50 @@ def case_visible(*, user: Any, case_id: int) -> Case | None:
         .select_related("queue", "assignee", "decision__transaction")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue page, with everything formatted (500 of them render fast)."""
+
+    pk: int
+    queue: str
+    priority: int
+    amount: str
+    score: str
+    customer_id: str
+    status: str
+    assignee: str
+    sla: str
+    overdue: bool
+
+
+def queue_rows(cases: Iterable[Case], *, now: datetime) -> list[QueueRow]:
+    rows = []
+    for case in cases:
+        txn = case.decision.transaction
+        score = case.decision.score
+        rows.append(
+            QueueRow(
+                pk=case.pk,
+                queue=case.queue.name,
+                priority=case.priority,
+                amount=f"{txn.amount:.2f} {txn.currency}",
+                score="–" if score is None else f"{score:.3f}",
+                customer_id=txn.customer_id,
+                status=case.status,
+                assignee=case.assignee.get_username() if case.assignee else "",
+                sla=_sla_text(case.sla_due_at - now),
+                overdue=case.sla_due_at < now,
+            )
+        )
+    return rows
+
+
+def _sla_text(left: timedelta) -> str:
+    minutes = int(abs(left.total_seconds()) // 60)
+    span = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+    return f"{span} overdue" if left.total_seconds() < 0 else f"in {span}"
 
 
 @dataclass(frozen=True)

@@ -60,17 +60,10 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 @require_GET
 @analyst_required
 def queue_page(request: HttpRequest) -> HttpResponse:
-    cases = list(selectors.cases_active(user=request.user))
-    return render(
-        request,
-        "cases/queue.html",
-        {
-            "cases": cases,
-            "is_lead": can_lead(request.user),
-            "queues": Queue.objects.all(),
-            "now": timezone.now(),
-        },
-    )
+    now = timezone.now()
+    rows = selectors.queue_rows(selectors.queue_page_cases(user=request.user), now=now)
+    context = {"rows": rows, "is_lead": can_lead(request.user), "queues": Queue.objects.all()}
+    return render(request, "cases/queue.html", context)
 
 
 @require_GET
@@ -80,8 +73,8 @@ def case_row(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_visible(user=request.user, case_id=case_id)
     if case is None or case.status not in services.ACTIVE:
         return HttpResponse(status=204)
-    context = {"case": case, "is_lead": can_lead(request.user), "now": timezone.now()}
-    return render(request, "cases/_case_row.html", context)
+    (row,) = selectors.queue_rows([case], now=timezone.now())
+    return render(request, "cases/_case_row.html", {"row": row, "is_lead": can_lead(request.user)})
 
 
 @require_POST
