@@ -7,10 +7,12 @@ created or reassigned later is picked up when the page reconnects or reloads.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.cache import cache
 
 from cases.events import queue_group
 from cases.roles import can_work
@@ -51,3 +53,74 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json(
             {"case_id": event["case_id"], "status": event["status"], "assignee": event["assignee"]}
         )
+
+
+# --- presence on a case page -------------------------------------------------------------
+
+PRESENCE_TTL = 90  # seconds without a heartbeat before someone no longer counts as viewing
+
+
+def case_group(case_id: int) -> str:
+    return f"case-{case_id}"
+
+
+def _presence_key(case_id: int) -> str:
+    return f"presence:case:{case_id}"
+
+
+def _presence_update(case_id: int, username: str, *, here: bool) -> list[str]:
+    """Mark ``username`` as viewing (or not); everyone viewing now, sorted.
+
+    Kept in the cache (Redis in production). Two updates at the same instant can lose one;
+    the next heartbeat (every 30 s) puts it back: good enough for "who else is looking".
+    """
+    now = time.time()
+    viewers: dict[str, float] = cache.get(_presence_key(case_id)) or {}
+    viewers = {name: seen for name, seen in viewers.items() if now - seen < PRESENCE_TTL}
+    if here:
+        viewers[username] = now
+    else:
+        viewers.pop(username, None)
+    cache.set(_presence_key(case_id), viewers, PRESENCE_TTL)
+    return sorted(viewers)
+
+
+def _may_view(user: Any, case_id: int) -> bool:
+    from cases.selectors import case_visible
+
+    return can_work(user) and case_visible(user=user, case_id=case_id) is not None
+
+
+class CasePresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    """Who is looking at a case: joins the case's group and tells everyone in it."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.case_id = int(self.scope["url_route"]["kwargs"]["case_id"])
+        if user is None or not await database_sync_to_async(_may_view)(user, self.case_id):
+            await self.close(code=FORBIDDEN)
+            return
+        self.username = user.get_username()
+        await self.channel_layer.group_add(case_group(self.case_id), self.channel_name)
+        await self.accept()
+        await self._announce(here=True)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "heartbeat":
+            await self._announce(here=True)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "username"):
+            await self._announce(here=False)
+            await self.channel_layer.group_discard(case_group(self.case_id), self.channel_name)
+
+    async def _announce(self, *, here: bool) -> None:
+        viewers = await database_sync_to_async(_presence_update)(
+            self.case_id, self.username, here=here
+        )
+        await self.channel_layer.group_send(
+            case_group(self.case_id), {"type": "presence.changed", "viewers": viewers}
+        )
+
+    async def presence_changed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"viewers": event["viewers"]})

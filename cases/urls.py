@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:case_id>/", views.case_detail, name="detail"),
     path("<int:case_id>/row", views.case_row, name="row"),
     path("<int:case_id>/claim", views.case_claim, name="claim"),
+    path("<int:case_id>/renew", views.case_renew, name="renew"),
     path("<int:case_id>/verdict", views.case_verdict, name="verdict"),
     path("<int:case_id>/reassign", views.case_reassign, name="reassign"),
     path("<int:case_id>/escalate", views.case_escalate, name="escalate"),

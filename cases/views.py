@@ -99,6 +99,18 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("cases:detail", case_id=case.pk)
 
 
+@require_POST
+@analyst_required
+def case_renew(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case page of the analyst holding the case keeps its lease alive."""
+    case = _case(request, case_id)
+    try:
+        services.case_lease_renew(case=case, user=request.user)
+    except services.CaseError as exc:
+        return HttpResponse(str(exc), status=409)
+    return HttpResponse(status=204)
+
+
 @require_GET
 @analyst_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:

@@ -5,7 +5,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from cases import services
-from cases.consumers import FORBIDDEN, QueueConsumer
+from cases.consumers import FORBIDDEN, CasePresenceConsumer, QueueConsumer
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,3 +54,34 @@ def test_an_analyst_hears_that_a_case_was_opened_and_claimed(reviewing, analyst,
 
     assert opened == {"case_id": case.pk, "status": "open", "assignee": ""}
     assert claimed == {"case_id": case.pk, "status": "claimed", "assignee": "alice"}
+
+
+def presence(user, case_id: int) -> WebsocketCommunicator:
+    socket = WebsocketCommunicator(CasePresenceConsumer.as_asgi(), f"/ws/cases/{case_id}/")
+    socket.scope["user"] = user
+    socket.scope["url_route"] = {"kwargs": {"case_id": case_id}}
+    return socket
+
+
+def test_a_case_page_shows_who_else_is_viewing_it(reviewing, analyst, other_analyst, outsider):
+    case = factories.case_via_api(reviewing)
+
+    async def look():
+        first = presence(analyst, case.pk)
+        assert (await first.connect())[0]
+        alone = await first.receive_json_from(timeout=2)
+        second = presence(other_analyst, case.pk)
+        assert (await second.connect())[0]
+        together = await first.receive_json_from(timeout=2)
+        refused = await presence(outsider, case.pk).connect()
+        await second.disconnect()
+        after = await first.receive_json_from(timeout=2)
+        await first.disconnect()
+        return alone, together, refused, after
+
+    alone, together, refused, after = async_to_sync(look)()
+
+    assert alone == {"viewers": ["alice"]}
+    assert together == {"viewers": ["alice", "bob"]}
+    assert refused == (False, FORBIDDEN)
+    assert after == {"viewers": ["alice"]}

@@ -2,12 +2,14 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from cases.models import CaseStatus
+from cases.models import Case, CaseStatus
 from scoring.models import LabelEvent
 from tests import factories
 
@@ -28,6 +30,7 @@ def every_case_url(case_id: int, queue_id: int) -> list[tuple[str, str]]:
         ("get", reverse("cases:export", args=[queue_id])),
         ("post", reverse("cases:next")),
         ("post", reverse("cases:claim", args=[case_id])),
+        ("post", reverse("cases:renew", args=[case_id])),
         ("post", reverse("cases:verdict", args=[case_id])),
         ("post", reverse("cases:reassign", args=[case_id])),
         ("post", reverse("cases:escalate", args=[case_id])),
@@ -166,3 +169,18 @@ def test_a_lead_decides_several_cases_at_once(reviewing, lead):
     assert LabelEvent.objects.count() == 2
     cases[2].refresh_from_db()
     assert cases[2].status == CaseStatus.OPEN
+
+
+def test_the_holders_case_page_renews_the_lease_and_nobody_elses_can(
+    reviewing, analyst, other_analyst
+):
+    case = factories.case_via_api(reviewing)
+    browser(analyst).post(reverse("cases:claim", args=[case.pk]))
+    Case.objects.filter(pk=case.pk).update(lease_expires_at=timezone.now() + timedelta(minutes=1))
+
+    renewed = browser(analyst).post(reverse("cases:renew", args=[case.pk]))
+    refused = browser(other_analyst).post(reverse("cases:renew", args=[case.pk]))
+
+    case.refresh_from_db()
+    assert (renewed.status_code, refused.status_code) == (204, 409)
+    assert case.lease_expires_at - timezone.now() > timedelta(minutes=14)

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from cases.demo import DEMO_PEOPLE, demo_workbench_seed
 from rules.demo import demo_policy_seed
 from scoring.models import Integrator, Transaction
 from scoring.services import api_key_issue
@@ -41,6 +42,7 @@ class Command(BaseCommand):
         if options["history_days"] and not Transaction.objects.exists():
             self._history_and_model(options["history_days"])
         password = self._admin()
+        demo_workbench_seed(password=password)
         integrator, _ = Integrator.objects.get_or_create(name="simulator")
         key = api_key_issue(integrator=integrator).key
         url = f"http://127.0.0.1:{options['port']}"
@@ -105,9 +107,12 @@ class Command(BaseCommand):
         raise CommandError("The server did not become healthy within 300 s.")
 
     def _announce(self, url: str, password: str) -> None:
+        people = ", ".join(f"{name} ({role})" for name, role in DEMO_PEOPLE)
         backend = "PostgreSQL + Redis" if settings.REDIS_URL else "SQLite + in-process store"
         self.stdout.write(
             f"\nFraudOps demo is running on {backend}. Look here:\n"
+            f"  {url}/cases/                     the analysts' queues, live "
+            f"(log in as {people}, each with the password {password})\n"
             f"  {url}/decisions/live             decisions as they happen "
             f"(log in as {ADMIN_USER} / {password})\n"
             f"  {url}/admin/scoring/decision/   every decision's full record\n"
