@@ -36,6 +36,8 @@ class Action(enum.StrEnum):
     ALLOW = "allow"
     REVIEW = "review"
     DECLINE = "decline"
+    # Decline now, and open a case so an analyst confirms it (and labels it).
+    DECLINE_REVIEW = "decline_review"
 
 
 class FactType(enum.Enum):
@@ -103,7 +105,7 @@ class RuleSet:
     precision and backtests); the caller applies the precedence.
     """
 
-    _ORDER = {Action.ALLOW: 0, Action.DECLINE: 1, Action.REVIEW: 2}
+    _ORDER = {Action.ALLOW: 0, Action.DECLINE: 1, Action.DECLINE_REVIEW: 1, Action.REVIEW: 2}
 
     def __init__(self, specs: Iterable[RuleSpec], schema: Mapping[str, FactType]) -> None:
         ordered = sorted(specs, key=lambda s: (self._ORDER[s.action], s.name))

@@ -15,6 +15,7 @@ class RuleAction(models.TextChoices):
     ALLOW = "allow"
     REVIEW = "review"
     DECLINE = "decline"
+    DECLINE_REVIEW = "decline_review", "decline and open a case"
 
 
 class Rule(models.Model):
@@ -27,7 +28,7 @@ class Rule(models.Model):
         max_length=200, blank=True, help_text="Shown to analysts as the reason when it fires."
     )
     expression = models.TextField(help_text="e.g. card_txn_count_1m >= 5 and amount > 500")
-    action = models.CharField(max_length=8, choices=RuleAction.choices)
+    action = models.CharField(max_length=16, choices=RuleAction.choices)
     enabled = models.BooleanField(default=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,7 +46,7 @@ class RuleVersion(models.Model):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     expression = models.TextField()
-    action = models.CharField(max_length=8, choices=RuleAction.choices)
+    action = models.CharField(max_length=16, choices=RuleAction.choices)
     description = models.CharField(max_length=200, blank=True)
     enabled = models.BooleanField()
     created_at = models.DateTimeField(auto_now_add=True)

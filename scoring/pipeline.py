@@ -208,6 +208,13 @@ class DecisionResult:
     # A model scored but did not explain (an approval): explain it after storing it.
     reasons_pending: bool = False
 
+    @property
+    def needs_case(self) -> bool:
+        """An analyst must look: a review, or a decline a rule wants confirmed."""
+        return self.outcome == OUTCOME_REVIEW or any(
+            hit.action == Action.DECLINE_REVIEW for hit in self.rule_hits
+        )
+
 
 def decide(
     txn: TransactionFacts,
@@ -296,7 +303,11 @@ def _rule_outcome(list_hits: list[ListHit], rules: RuleSetResult) -> str | None:
     """The outcome lists and rules settle without the model, if any."""
     if any(hit.list_type == "allow" for hit in list_hits) or rules.first(Action.ALLOW):
         return OUTCOME_APPROVE
-    if any(hit.list_type == "block" for hit in list_hits) or rules.first(Action.DECLINE):
+    if (
+        any(hit.list_type == "block" for hit in list_hits)
+        or rules.first(Action.DECLINE)
+        or rules.first(Action.DECLINE_REVIEW)
+    ):
         return OUTCOME_DECLINE
     return None
 

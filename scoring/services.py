@@ -30,7 +30,6 @@ from scoring.models import (
     Integrator,
     LabelEvent,
     ModelVersion,
-    Outcome,
     Transaction,
 )
 from scoring.pii import email_hash
@@ -141,7 +140,7 @@ def _store(
     txn.save()
     decision = decision_row(txn, result, latency_ms)
     decision.save()
-    if decision.outcome == Outcome.REVIEW:
+    if result.needs_case:
         from cases.services import case_open_for_decision
 
         case_open_for_decision(decision=decision)

@@ -221,3 +221,15 @@ def test_priority_rises_with_score_and_amount():
     low = services.case_priority(score=0.2, amount=50)
     assert services.case_priority(score=0.8, amount=50) > low
     assert services.case_priority(score=0.2, amount=5000) > low
+
+
+def test_a_decline_and_review_rule_declines_and_opens_a_case(api):
+    factories.rule("confirm_big", "amount > 1000", "decline_review")
+
+    response = api.post("/api/v1/decisions", factories.payload(amount="5000.00"), format="json")
+    plain = api.post("/api/v1/decisions", factories.payload(amount="50.00"), format="json")
+
+    assert response.json()["outcome"] == "decline"
+    case = Case.objects.get()
+    assert str(case.decision_id) == response.json()["decision_id"]
+    assert plain.json()["outcome"] == "approve"
