@@ -60,15 +60,22 @@ def live_server_url(transactional_db: None) -> Iterator[str]:
 
 
 def _close_server_connections() -> None:
-    """The server's worker threads keep database sessions of their own: end them, so the test
-    database can be flushed and dropped."""
+    """The server's threads used this process's connection pool and may still hold a
+    connection: close the pool (later tests get a fresh one), then end any session a server
+    thread still holds, so the test database can be flushed and dropped."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pid FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+        old_sessions = [pid for (pid,) in cursor.fetchall()]
+    connection.close()
+    connection.close_pool()  # type: ignore[attr-defined]
+    with connection.cursor() as cursor:
+        for pid in old_sessions:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 @pytest.fixture
