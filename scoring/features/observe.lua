@@ -44,39 +44,55 @@ local function parse(member)
   return tonumber(c), tonumber(s), tonumber(a)
 end
 
--- cumulative (count, sum) of the series up to and including score x
-local function cum_at(key, x)
-  local r = redis.call('ZREVRANGEBYSCORE', key, x, '-inf', 'LIMIT', 0, 1)
-  if #r > 0 then
-    local c, s = parse(r[1])
-    return c, s
-  end
-  local first = redis.call('ZRANGE', key, 0, 0)
-  if #first == 0 then
-    return 0, 0
-  end
-  local c, s, a = parse(first[1])
-  return c - 1, s - a
-end
+-- Trimming old members does not change any answer (cumulative sums stay consistent), so it
+-- is done on every TRIM_EVERY-th event of a series, not on every event: fewer calls.
+local TRIM_EVERY = 16
 
 local out = {}
 for i = 11, #KEYS do
   local key = KEYS[i]
-  local c_now, s_now = cum_at(key, ts)
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  local last_score = nil
+  if #last > 0 then
+    last_score = tonumber(last[2])
+  end
+  local first = nil -- the oldest member, fetched at most once
+  -- cumulative (count, sum) of the series up to and including score x
+  local function cum_at(x)
+    if last_score and last_score <= x then
+      local c, s = parse(last[1])
+      return c, s
+    end
+    local r = redis.call('ZREVRANGEBYSCORE', key, x, '-inf', 'LIMIT', 0, 1)
+    if #r > 0 then
+      local c, s = parse(r[1])
+      return c, s
+    end
+    if first == nil then
+      first = redis.call('ZRANGE', key, 0, 0)
+    end
+    if #first == 0 then
+      return 0, 0
+    end
+    local c, s, a = parse(first[1])
+    return c - 1, s - a
+  end
+  local c_now, s_now = cum_at(ts)
   for _, w in ipairs(windows) do
-    local c_w, s_w = cum_at(key, ts - w)
+    local c_w, s_w = cum_at(ts - w)
     out[#out + 1] = string.format('%.0f', c_now - c_w)
     out[#out + 1] = string.format('%.0f', s_now - s_w)
   end
-  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   local lc, ls, score = 0, 0, ts
-  if #last > 0 then
+  if last_score then
     lc, ls = parse(last[1])
-    score = math.max(ts, tonumber(last[2]))
+    score = math.max(ts, last_score)
   end
   local member = string.format('%.0f:%.0f:%.0f:', lc + 1, ls + amount, amount) .. ref
   redis.call('ZADD', key, score, member)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(score - trim))
+  if (lc + 1) % TRIM_EVERY == 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(score - trim))
+  end
   redis.call('PEXPIRE', key, ttl_velocity)
 end
 
