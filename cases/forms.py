@@ -57,13 +57,19 @@ class CommentForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class CaseIdsField(forms.Field):
+    """Case ids from checkboxes; which of them may be decided is the view's business."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        try:
+            return [int(v) for v in value or []]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Case ids are numbers.") from None
+
+
 class BulkVerdictForm(forms.Form):
-    cases = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    cases = CaseIdsField()
     verdict = forms.ChoiceField(choices=Verdict.choices)
     note = forms.CharField()
-
-    def __init__(self, *args: Any, case_ids: list[int], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["cases"]
-        assert isinstance(field, forms.TypedMultipleChoiceField)
-        field.choices = [(pk, str(pk)) for pk in case_ids]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue
@@ -133,7 +133,7 @@ class Evidence:
     notes: list[str] = field(default_factory=list)
 
 
-def case_evidence(*, case: Case) -> Evidence:
+def case_evidence(*, case: Case, user: Any) -> Evidence:
     decision = case.decision
     txn = decision.transaction
     history = _history(txn)
@@ -150,6 +150,7 @@ def case_evidence(*, case: Case) -> Evidence:
             Case.objects.filter(
                 decision__transaction__integrator_id=txn.integrator_id,
                 decision__transaction__customer_id=txn.customer_id,
+                queue__in=queues_of(user),
             )
             .exclude(pk=case.pk)
             .select_related("queue")
@@ -216,32 +217,37 @@ RELATED_ENTITIES = (("device", "device_id"), ("ip", "ip"), ("card", "card_id"))
 
 
 def _related(txn: Transaction) -> list[Related]:
-    """Other customers seen with this transaction's device, IP address, card or e-mail."""
+    """Other customers seen with this transaction's device, IP address, card or e-mail, with
+    their transaction and fraud-label counts (one query per shared value)."""
     found: list[Related] = []
     pairs = [*RELATED_ENTITIES, ("email", "email_hash")]
     for entity, column in pairs:
         value = getattr(txn, column)
         if not value:
             continue
+        shared = Transaction.objects.filter(integrator_id=txn.integrator_id, **{column: value})
         others = (
-            Transaction.objects.filter(integrator_id=txn.integrator_id, **{column: value})
-            .exclude(customer_id=txn.customer_id)
+            shared.exclude(customer_id=txn.customer_id)
             .values_list("customer_id", flat=True)
             .distinct()[:20]
         )
-        for customer_id in others:
-            scope = Transaction.objects.filter(
-                integrator_id=txn.integrator_id, customer_id=customer_id
+        counts = (
+            Transaction.objects.filter(integrator_id=txn.integrator_id, customer_id__in=others)
+            .values("customer_id")
+            .annotate(
+                transactions=Count("pk", distinct=True),
+                fraud=Count("labels", filter=Q(labels__label="fraud")),
             )
+            .order_by("customer_id")
+        )
+        for row in counts:
             found.append(
                 Related(
                     entity=entity,
                     value="(hashed)" if entity == "email" else str(value),
-                    customer_id=customer_id,
-                    transactions=scope.count(),
-                    fraud_labels=LabelEvent.objects.filter(
-                        Q(transaction__in=scope), label="fraud"
-                    ).count(),
+                    customer_id=row["customer_id"],
+                    transactions=row["transactions"],
+                    fraud_labels=row["fraud"],
                 )
             )
     return found

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from cases.events import case_changed_on_commit
 from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue, Verdict
-from cases.roles import can_lead
+from cases.roles import can_lead, can_work
 from rules.models import ListEntity, ListEntry, ListType
 from rules.services import list_entry_create
 from scoring.models import Decision, LabelSource
@@ -129,10 +129,11 @@ def _claim(case: Case, user: Any) -> bool:
 
 def case_lease_renew(*, case: Case, user: Any) -> None:
     """The assignee is still working: extend the lease."""
-    if case.status != CaseStatus.CLAIMED or case.assignee_id != user.pk:
+    renewed = Case.objects.filter(pk=case.pk, status=CaseStatus.CLAIMED, assignee=user).update(
+        lease_expires_at=timezone.now() + _lease()
+    )
+    if renewed != 1:
         raise CaseError("Only the analyst holding the case can renew its lease.")
-    case.lease_expires_at = timezone.now() + _lease()
-    case.save(update_fields=["lease_expires_at"])
 
 
 def case_leases_release_expired() -> int:
@@ -238,19 +239,29 @@ def _block(entity: str, value: str, *, case: Case, user: Any) -> bool:
 def cases_bulk_verdict(
     *, cases: Iterable[Case], lead: Any, verdict: str, note: str
 ) -> list[VerdictGiven]:
+    """Decide each case that is still undecided; one decided meanwhile is skipped."""
     if not can_lead(lead):
         raise CaseError("Only a lead can decide cases in bulk.")
     if not note.strip():
         raise ValidationError({"note": "A bulk verdict needs a note."})
-    with transaction.atomic():
-        return [
-            case_verdict(case=case, user=lead, verdict=verdict, note=note)
-            for case in cases
-            if case.status != CaseStatus.DECIDED
-        ]
+    given = []
+    for case in cases:
+        try:
+            given.append(case_verdict(case=case, user=lead, verdict=verdict, note=note))
+        except CaseError:
+            continue  # decided by someone else since the page was drawn
+    return given
 
 
 # --- lead tools ------------------------------------------------------------------------------
+
+
+def _locked_undecided(case: Case) -> Case:
+    """The case's current row, locked for this transaction; refused once it is decided."""
+    locked = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
+    if locked.status == CaseStatus.DECIDED:
+        raise CaseError("This case is already decided.")
+    return locked
 
 
 def case_reassign(*, case: Case, lead: Any, to_user: Any, reason: str) -> None:
@@ -258,31 +269,36 @@ def case_reassign(*, case: Case, lead: Any, to_user: Any, reason: str) -> None:
         raise CaseError("Only a lead can reassign a case.")
     if not reason.strip():
         raise ValidationError({"reason": "A reassignment needs a reason."})
-    if case.status == CaseStatus.DECIDED:
-        raise CaseError("This case is already decided.")
+    if not can_work(to_user) or not queues_of(to_user).filter(pk=case.queue_id).exists():
+        raise ValidationError({"to_user": f"{to_user} does not work the queue {case.queue}."})
     with transaction.atomic():
-        previous_status = case.status
-        holder = case.assignee.get_username() if case.assignee else ""
-        case.status, case.assignee = CaseStatus.CLAIMED, to_user
-        case.lease_expires_at = timezone.now() + _lease()
-        case.save(update_fields=["status", "assignee", "lease_expires_at"])
+        locked = _locked_undecided(case)
+        previous_status = locked.status
+        holder = locked.assignee.get_username() if locked.assignee else ""
+        locked.status, locked.assignee = CaseStatus.CLAIMED, to_user
+        locked.lease_expires_at = timezone.now() + _lease()
+        locked.save(update_fields=["status", "assignee", "lease_expires_at"])
         _record(
-            case, lead, "reassigned", from_status=previous_status, from_assignee=holder,
+            locked, lead, "reassigned", from_status=previous_status, from_assignee=holder,
             to_assignee=to_user.get_username(), reason=reason,
         )  # fmt: skip
 
 
 def case_escalate(*, case: Case, user: Any, reason: str) -> None:
+    """The holder (or a lead) hands the case to the leads, with a reason."""
     if not reason.strip():
         raise ValidationError({"reason": "An escalation needs a reason."})
-    if case.status == CaseStatus.DECIDED:
-        raise CaseError("This case is already decided.")
     with transaction.atomic():
-        previous = case.status
-        holder = case.assignee.get_username() if case.assignee else ""
-        case.status, case.assignee, case.lease_expires_at = CaseStatus.ESCALATED, None, None
-        case.save(update_fields=["status", "assignee", "lease_expires_at"])
-        _record(case, user, "escalated", from_status=previous, from_assignee=holder, reason=reason)
+        locked = _locked_undecided(case)
+        if not can_lead(user) and locked.assignee_id != user.pk:
+            raise CaseError("Only the analyst holding the case, or a lead, can escalate it.")
+        previous = locked.status
+        holder = locked.assignee.get_username() if locked.assignee else ""
+        locked.status, locked.assignee, locked.lease_expires_at = CaseStatus.ESCALATED, None, None
+        locked.save(update_fields=["status", "assignee", "lease_expires_at"])
+        _record(
+            locked, user, "escalated", from_status=previous, from_assignee=holder, reason=reason
+        )
 
 
 def case_comment(*, case: Case, user: Any, text: str) -> CaseComment:

@@ -118,7 +118,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def _detail(request: HttpRequest, case: Case, *, status: int = 200, **forms: Any) -> HttpResponse:
-    evidence = selectors.case_evidence(case=case)
+    evidence = selectors.case_evidence(case=case, user=request.user)
     context = {
         "ev": evidence,
         "case": case,
@@ -213,13 +213,15 @@ def case_comment(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @lead_required
 def cases_bulk_verdict(request: HttpRequest) -> HttpResponse:
-    active = selectors.cases_active(user=request.user)
-    form = BulkVerdictForm(request.POST, case_ids=list(active.values_list("pk", flat=True)))
+    form = BulkVerdictForm(request.POST)
     if not form.is_valid():
         for field_name, errors in form.errors.items():
             messages.error(request, f"{field_name}: {' '.join(str(e) for e in errors)}")
         return redirect("cases:queue")
-    chosen = list(active.filter(pk__in=form.cleaned_data["cases"]))
+    # Only active cases of the user's queues; one decided meanwhile is left out.
+    chosen = list(
+        selectors.cases_active(user=request.user).filter(pk__in=form.cleaned_data["cases"])
+    )
     try:
         given = services.cases_bulk_verdict(
             cases=chosen,

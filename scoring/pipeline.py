@@ -211,7 +211,9 @@ class DecisionResult:
     @property
     def needs_case(self) -> bool:
         """An analyst must look: a review, or a decline a rule wants confirmed."""
-        return self.outcome == OUTCOME_REVIEW or any(
+        if self.outcome == OUTCOME_REVIEW:
+            return True
+        return self.outcome == OUTCOME_DECLINE and any(
             hit.action == Action.DECLINE_REVIEW for hit in self.rule_hits
         )
 

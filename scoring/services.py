@@ -23,6 +23,7 @@ from rules.loader import current_policy
 from scoring import metrics, runtime
 from scoring.auth import KEY_PREFIX, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
+from scoring.features.store import SEEN_TTL_MS
 from scoring.model import ScorerError
 from scoring.models import (
     ApiKey,
@@ -37,6 +38,8 @@ from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_rea
 from scoring.selectors import decision_for_transaction
 
 logger = logging.getLogger(__name__)
+
+RETRIES_REMEMBERED = timedelta(milliseconds=SEEN_TTL_MS) - timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,14 @@ def decision_create(
     fingerprint = request.fingerprint()
     # No look-up first: a first attempt (nearly every request) would pay a query for nothing.
     # A retry is recognised by the unique constraint on insert; the feature store already
-    # recognised it by its ref and counted it once.
+    # recognised it by its ref and counted it once. The store remembers refs for SEEN_TTL:
+    # a transaction older than that may be a retry it forgot, so look it up first.
+    if request.facts.occurred_at < timezone.now() - RETRIES_REMEMBERED:
+        existing = decision_for_transaction(
+            integrator=integrator, transaction_id=request.facts.transaction_id
+        )
+        if existing is not None:
+            return _replay(existing, fingerprint)
     result = decide(
         request.facts,
         ref=request.facts.transaction_id,

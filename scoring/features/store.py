@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -142,24 +143,36 @@ class RedisFeatureStore:
     def cold_publish(self, as_of: float, entries: Iterable[tuple[str, str]]) -> int:
         """Write a whole generation, then point decisions at it and drop the one before.
 
-        Readers switch atomically: the Lua script reads the pointer and the generation together.
+        The generation is built under a temporary name and renamed into place, so a reader
+        never sees half of one (even when the same moment is published again). Readers switch
+        atomically: the Lua script reads the pointer and the generation together.
         """
         as_of = float(as_of)
         generation = f"{self._cold_pointer}:{as_of!r}"
+        building = f"{generation}:building:{uuid.uuid4().hex}"
         count = 0
-        self._client.delete(generation)  # a crashed earlier attempt at this generation
         batch: list[str] = []
         for field_name, value in entries:
             batch += [field_name, value]
             if len(batch) == 10000:
-                count += self._client.hset(generation, items=batch)
+                count += self._write_batch(building, batch)
                 batch = []
         if batch:
-            count += self._client.hset(generation, items=batch)
+            count += self._write_batch(building, batch)
+        if count:
+            self._client.persist(building)
+            self._client.rename(building, generation)
+        else:
+            self._client.delete(generation)  # an empty generation: every entity is absent
         previous = self._client.getset(self._cold_pointer, repr(as_of))
         if isinstance(previous, bytes) and previous.decode() != repr(as_of):
             self._client.unlink(f"{self._cold_pointer}:{previous.decode()}")
         return count
+
+    def _write_batch(self, key: str, items: list[str]) -> int:
+        written = self._client.hset(key, items=items)
+        self._client.expire(key, 3600)  # a crashed build does not linger
+        return written
 
     def _key(self, scope: str, kind: str, value: str) -> str:
         return f"{self._prefix}:{scope}:{kind}:{value}"

@@ -17,14 +17,21 @@
     if (after) after.after(row); else rows.prepend(row);
   }
 
+  // Only the newest fetch for a case is applied: answers can arrive out of order.
+  var latest = {};
+
   function refresh(caseId) {
+    var token = (latest[caseId] || 0) + 1;
+    latest[caseId] = token;
     fetch(rowUrl(caseId), { credentials: "same-origin" }).then(function (response) {
+      if (latest[caseId] !== token) return null;
       var existing = document.getElementById("case-" + caseId);
       if (response.status === 204) {
         if (existing) existing.remove();
         return null;
       }
       return response.text().then(function (html) {
+        if (latest[caseId] !== token) return;
         var template = document.createElement("template");
         template.innerHTML = html.trim();
         var row = template.content.firstElementChild;
@@ -34,10 +41,15 @@
   }
 
   var delay = 500;
+  var wasLive = false;
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ws/queues/");
-    socket.onopen = function () { delay = 500; status.textContent = "live"; status.dataset.state = "live"; };
+    socket.onopen = function () {
+      // Back after a drop: changes sent meanwhile were missed, so draw the queue afresh.
+      if (wasLive) { location.reload(); return; }
+      wasLive = true; delay = 500; status.textContent = "live"; status.dataset.state = "live";
+    };
     socket.onmessage = function (event) { refresh(JSON.parse(event.data).case_id); };
     socket.onclose = function () {
       status.textContent = "reconnecting…"; status.dataset.state = "down";

@@ -233,3 +233,52 @@ def test_a_decline_and_review_rule_declines_and_opens_a_case(api):
     case = Case.objects.get()
     assert str(case.decision_id) == response.json()["decision_id"]
     assert plain.json()["outcome"] == "approve"
+
+
+def test_only_the_holder_or_a_lead_can_escalate(reviewing, analyst, other_analyst, lead):
+    case = factories.case_via_api(reviewing)
+    services.case_claim(case=case, user=analyst)
+
+    with pytest.raises(services.CaseError):
+        services.case_escalate(case=case, user=other_analyst, reason="not mine")
+    services.case_escalate(case=case, user=lead, reason="partner merchant")
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.ESCALATED
+
+
+def test_a_case_cannot_be_reassigned_to_someone_outside_its_queue(reviewing, lead, analyst):
+    vip = Queue.objects.create(name="VIP", position=1)
+    vip.analysts.add(lead)
+    case = factories.case_via_api(reviewing)
+    assert case.queue == vip
+
+    with pytest.raises(ValidationError) as refused:
+        services.case_reassign(case=case, lead=lead, to_user=analyst, reason="cover")
+
+    assert "to_user" in refused.value.message_dict
+
+
+def test_a_stale_page_cannot_reopen_a_decided_case(reviewing, lead, analyst, other_analyst):
+    case = factories.case_via_api(reviewing)
+    stale = Case.objects.get(pk=case.pk)
+    services.case_verdict(case=case, user=lead, verdict="fraud", note="confirmed")
+
+    with pytest.raises(services.CaseError, match="already decided"):
+        services.case_reassign(case=stale, lead=lead, to_user=other_analyst, reason="cover")
+    with pytest.raises(services.CaseError, match="already decided"):
+        services.case_escalate(case=stale, user=lead, reason="second look")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DECIDED
+
+
+def test_an_allow_rule_wins_over_decline_and_review_and_opens_no_case(api):
+    factories.rule("confirm_big", "amount > 1000", "decline_review")
+    factories.rule("vip", "customer_id == 'vip-1'", "allow")
+
+    response = api.post(
+        "/api/v1/decisions", factories.payload(amount="5000.00", customer_id="vip-1"), format="json"
+    )
+
+    assert response.json()["outcome"] == "approve"
+    assert not Case.objects.exists()

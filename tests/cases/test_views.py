@@ -184,3 +184,16 @@ def test_the_holders_case_page_renews_the_lease_and_nobody_elses_can(
     case.refresh_from_db()
     assert (renewed.status_code, refused.status_code) == (204, 409)
     assert case.lease_expires_at - timezone.now() > timedelta(minutes=14)
+
+
+def test_a_bulk_verdict_skips_a_case_decided_meanwhile(reviewing, lead):
+    cases = [factories.case_via_api(reviewing) for _ in range(2)]
+    browser(lead).post(reverse("cases:verdict", args=[cases[0].pk]), {"verdict": "legit"})
+
+    response = browser(lead).post(
+        reverse("cases:bulk-verdict"),
+        {"cases": [c.pk for c in cases], "verdict": "fraud", "note": "ring"},
+    )
+
+    assert response.status_code == 302
+    assert LabelEvent.objects.filter(label="fraud").count() == 1

@@ -203,3 +203,16 @@ def test_an_overlay_answers_the_generation_it_is_set_to():
     cold = overlay.observe(Event("y", AS_OF, 1.0, "c1", "m1"), scope="s").cold
     assert cold is not None
     assert (cold.as_of, cold.customer.amount_mean_30d) == (AS_OF, 40.0)
+
+
+def test_publishing_the_same_moment_again_replaces_the_generation_whole(redis_store, redis_client):
+    redis_store.cold_publish(AS_OF, [("c:s:c1", "1.0,1.0,1,,"), ("c:s:c2", "2.0,2.0,1,,")])
+    redis_store.cold_publish(AS_OF, [("c:s:c1", "3.0,3.0,1,,")])
+
+    mine = redis_store.observe(Event("a", AS_OF + 1, 1.0, "c1", "m1"), scope="s").cold
+    gone = redis_store.observe(Event("b", AS_OF + 1, 1.0, "c2", "m1"), scope="s").cold
+
+    assert mine is not None
+    assert gone is not None
+    assert (mine.customer.amount_mean_30d, gone.customer.txns_90d) == (3.0, 0)
+    assert not list(redis_client.scan_iter(match=f"{redis_store._cold_pointer}:*:building:*"))

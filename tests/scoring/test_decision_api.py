@@ -1,6 +1,7 @@
 """POST/GET /api/v1/decisions and POST /api/v1/labels, through the real stack."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -363,6 +364,23 @@ def test_a_retry_is_caught_by_the_unique_constraint_and_answered_with_the_first_
     assert response.status_code == 200
     assert response.json()["decision_id"] == first["decision_id"]
     assert Decision.objects.count() == 1
+
+
+def test_a_retry_of_a_transaction_older_than_the_stores_memory_is_answered_before_deciding(
+    api, monkeypatch
+):
+    body = factories.payload(occurred_at=(timezone.now() - timedelta(days=3)).isoformat())
+    first = post(api, body).json()
+
+    class StoreThatForgot:
+        def observe(self, event, *, scope):
+            raise AssertionError("a retry must not be recorded again")
+
+    monkeypatch.setattr(runtime, "feature_store", lambda: StoreThatForgot())
+    response = post(api, body)
+
+    assert response.status_code == 200
+    assert response.json()["decision_id"] == first["decision_id"]
 
 
 def test_an_unreachable_feature_store_still_answers_with_a_degraded_decision(api, monkeypatch):
