@@ -48,6 +48,10 @@ def feature_store() -> OnlineStore:
 
 _background: ThreadPoolExecutor | None = None
 _background_lock = threading.Lock()
+# At most this many tasks wait; beyond that a task is dropped and the sweeping beat task does
+# it later (a burst must not grow an unbounded queue in a worker's memory).
+BACKGROUND_QUEUE_LIMIT = 1000
+_background_slots = threading.BoundedSemaphore(BACKGROUND_QUEUE_LIMIT)
 
 
 def after_response(task: Callable[[], object]) -> None:
@@ -63,6 +67,9 @@ def after_response(task: Callable[[], object]) -> None:
     with _background_lock:
         if _background is None:
             _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-response")
+    if not _background_slots.acquire(blocking=False):
+        logger.warning("background queue full: a task is left for the sweep")
+        return
     _background.submit(_run_closing_connection, task)
 
 
@@ -72,6 +79,7 @@ def _run_closing_connection(task: Callable[[], object]) -> None:
     except Exception:
         logger.exception("background task failed")
     finally:
+        _background_slots.release()
         connection.close()
 
 
