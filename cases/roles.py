@@ -52,5 +52,9 @@ def can_work(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(WORK))
 
 
+def can_see_kpis(user: Any) -> bool:
+    return bool(user.is_authenticated and user.has_perm(KPIS))
+
+
 def can_lead(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(LEAD))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -19,11 +20,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import selectors, services
+from cases import charts, kpis, selectors, services
 from cases.charts import shap_bar_json
 from cases.forms import BulkVerdictForm, CommentForm, ReasonForm, ReassignForm, VerdictForm
 from cases.models import Case, Queue
-from cases.roles import can_lead, can_work
+from cases.roles import can_lead, can_see_kpis, can_work
 
 View = Callable[..., HttpResponseBase]
 
@@ -267,3 +268,73 @@ def queue_export(request: HttpRequest, queue_id: int) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="queue-{queue.pk}.csv"'
     return response
+
+
+# --- KPIs --------------------------------------------------------------------------------
+
+OUTCOME_COLORS = {"approve": "#067647", "review": "#b54708", "decline": "#b42318"}
+FRAUD_COLORS = {"caught": "#067647", "missed": "#b42318"}
+VERDICT_COLORS = {"fraud": "#b42318", "legit": "#067647", "inconclusive": "#667085"}
+
+
+@require_GET
+@login_required
+def kpi_dashboard(request: HttpRequest) -> HttpResponse:
+    if not can_see_kpis(request.user):
+        raise PermissionDenied("You need the manager role.")
+    try:
+        days = int(request.GET.get("days", "14"))
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 365:
+        return HttpResponse("days: a whole number of days from 1 to 365.", status=400)
+    until = timezone.now()
+    since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    decisions = kpis.decisions_daily(since=since, until=until)
+    fraud = kpis.fraud_daily(since=since, until=until)
+    totals = {name: sum(values) for name, values in decisions.series.items()}
+    fraud_totals = {name: sum(values) for name, values in fraud.series.items()}
+    decided = sum(totals[o] for o in kpis.OUTCOMES)
+    frauds = fraud_totals["caught"] + fraud_totals["missed"]
+    fraud_amount = fraud_totals["caught_amount"] + fraud_totals["missed_amount"]
+    context = {
+        "days": days,
+        "since": since,
+        "decided": int(decided),
+        "review_rate": totals["review"] / decided if decided else None,
+        "decline_rate": totals["decline"] / decided if decided else None,
+        "degraded": int(totals["degraded"]),
+        "frauds": int(frauds),
+        "caught_rate": fraud_totals["caught"] / frauds if frauds else None,
+        "caught_amount_rate": fraud_totals["caught_amount"] / fraud_amount
+        if fraud_amount
+        else None,
+        "false_alarms": int(fraud_totals["false_alarms"]),
+        "backlog": kpis.case_backlog(since=since),
+        "charts": [
+            {"id": f"kpi-figure-{i}", "figure": figure}
+            for i, figure in enumerate(_kpi_figures(decisions, fraud, since), start=1)
+        ],
+    }
+    return render(request, "cases/kpis.html", context)
+
+
+def _kpi_figures(decisions: kpis.Daily, fraud: kpis.Daily, since: Any) -> list[str]:
+    return [
+            charts.stacked_bars(
+                decisions.days, {o: decisions.series[o] for o in kpis.OUTCOMES},
+                title="Decisions per day", colors=OUTCOME_COLORS,
+            ),
+            charts.stacked_bars(
+                fraud.days, {"caught": fraud.series["caught"], "missed": fraud.series["missed"]},
+                title="Fraud (labelled so far) per day: caught or missed", colors=FRAUD_COLORS,
+            ),
+            charts.line(
+                decisions.days, decisions.series["latency"],
+                title="Mean decision latency (ms)", name="latency",
+            ),
+            charts.grouped_bars(
+                kpis.verdicts_by_analyst(since=since),
+                title="Verdicts per analyst", colors=VERDICT_COLORS,
+            ),
+    ]  # fmt: skip

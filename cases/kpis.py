@@ -1,0 +1,143 @@
+"""KPIs for managers: aggregate reads over decisions, labels and cases (one query each).
+
+Days are the transactions' days (``occurred_at``, UTC): a simulated or back-filled history
+lands where it happened, not where it was loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from cases.models import Case, CaseStatus
+from cases.services import ACTIVE
+from scoring.models import Decision, Transaction
+
+OUTCOMES = ("approve", "review", "decline")
+
+
+@dataclass
+class Daily:
+    days: list[date]
+    series: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _days(since: datetime, until: datetime) -> list[date]:
+    first, last = since.date(), until.date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _daily(rows: Any, days: list[date], names: tuple[str, ...]) -> Daily:
+    by_day = {row["day"]: row for row in rows}
+    daily = Daily(days)
+    for name in names:
+        daily.series[name] = [float(by_day.get(day, {}).get(name) or 0) for day in days]
+    return daily
+
+
+def decisions_daily(*, since: datetime, until: datetime) -> Daily:
+    """Decisions per day by outcome, degraded ones, and the mean latency (ms)."""
+    rows = (
+        Decision.objects.filter(
+            transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
+        )
+        .annotate(day=TruncDate("transaction__occurred_at"))
+        .values("day")
+        .annotate(
+            **{outcome: Count("pk", filter=Q(outcome=outcome)) for outcome in OUTCOMES},
+            degraded=Count("pk", filter=Q(degraded=True)),
+            latency=Avg("latency_ms"),
+        )
+        .order_by("day")
+    )
+    return _daily(rows, _days(since, until), (*OUTCOMES, "degraded", "latency"))
+
+
+def fraud_daily(*, since: datetime, until: datetime) -> Daily:
+    """Transactions labelled fraud (by anyone, so far) per day: caught (review or decline)
+    or missed (approved), in count and amount; and legit ones that were challenged."""
+    labelled = Transaction.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
+    fraud = labelled.filter(labels__label="fraud").distinct()
+    caught = ~Q(decision__outcome="approve")
+    rows = (
+        fraud.annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(
+            caught=Count("pk", filter=caught, distinct=True),
+            missed=Count("pk", filter=Q(decision__outcome="approve"), distinct=True),
+            caught_amount=Sum("amount", filter=caught),
+            missed_amount=Sum("amount", filter=Q(decision__outcome="approve")),
+        )
+        .order_by("day")
+    )
+    daily = _daily(
+        rows, _days(since, until), ("caught", "missed", "caught_amount", "missed_amount")
+    )
+    false_alarms = (
+        labelled.filter(labels__label="legit")
+        .exclude(labels__label="fraud")
+        .exclude(decision__outcome="approve")
+        .annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(false_alarms=Count("pk", distinct=True))
+        .order_by("day")
+    )
+    daily.series.update(_daily(false_alarms, daily.days, ("false_alarms",)).series)
+    return daily
+
+
+@dataclass(frozen=True)
+class Backlog:
+    open: int
+    claimed: int
+    escalated: int
+    sla_breached: int
+    decided_in_period: int
+    median_minutes_to_verdict: float | None
+
+
+def case_backlog(*, since: datetime) -> Backlog:
+    now = timezone.now()
+    counts = Case.objects.aggregate(
+        open=Count("pk", filter=Q(status=CaseStatus.OPEN)),
+        claimed=Count("pk", filter=Q(status=CaseStatus.CLAIMED)),
+        escalated=Count("pk", filter=Q(status=CaseStatus.ESCALATED)),
+        breached=Count("pk", filter=Q(status__in=ACTIVE, sla_due_at__lt=now)),
+    )
+    took = ExpressionWrapper(F("decided_at") - F("created_at"), output_field=DurationField())
+    durations = sorted(
+        Case.objects.filter(status=CaseStatus.DECIDED, decided_at__gte=since)
+        .annotate(took=took)
+        .values_list("took", flat=True)
+    )
+    median = None
+    if durations:
+        median = durations[len(durations) // 2].total_seconds() / 60
+    return Backlog(
+        open=counts["open"],
+        claimed=counts["claimed"],
+        escalated=counts["escalated"],
+        sla_breached=counts["breached"],
+        decided_in_period=len(durations),
+        median_minutes_to_verdict=median,
+    )
+
+
+def verdicts_by_analyst(*, since: datetime) -> dict[str, dict[str, int]]:
+    """username → verdict → cases decided since ``since``."""
+    rows = (
+        Case.objects.filter(status=CaseStatus.DECIDED, decided_at__gte=since)
+        .values("assignee__username", "verdict")
+        .annotate(n=Count("pk"))
+        .order_by("assignee__username")
+    )
+    result: dict[str, dict[str, int]] = {}
+    for row in rows:
+        name = row["assignee__username"] or "(nobody)"
+        result.setdefault(name, {})[row["verdict"]] = row["n"]
+    return result

@@ -1,0 +1,11 @@
+// Draw each KPI figure the server built: <div data-figure="id"> + <script id="id" type="application/json">.
+(function () {
+  "use strict";
+  if (!window.Plotly) return;
+  document.querySelectorAll("[data-figure]").forEach(function (target) {
+    var data = document.getElementById(target.dataset.figure);
+    if (!data) return;
+    var figure = JSON.parse(JSON.parse(data.textContent));
+    window.Plotly.newPlot(target, figure.data, figure.layout, { displayModeBar: false, responsive: true });
+  });
+})();

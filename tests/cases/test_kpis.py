@@ -1,0 +1,93 @@
+"""Managers' KPIs: counts per day, fraud caught or missed, the case backlog; managers only."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from cases import kpis, services
+from scoring.models import Decision, Transaction
+from scoring.services import label_add
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def manager():
+    return factories.user("mia", "manager")
+
+
+@pytest.fixture
+def traffic(api):
+    """Yesterday: two approvals and one review; one approval and the review turn out fraud."""
+    factories.rule("big", "amount > 100", "review")
+    yesterday = (timezone.now() - timedelta(days=1)).isoformat()
+    ids = [
+        api.post(
+            "/api/v1/decisions", factories.payload(amount=amount, occurred_at=yesterday),
+            format="json",
+        ).json()["transaction_id"]
+        for amount in ("20.00", "30.00", "500.00")
+    ]  # fmt: skip
+    for transaction_id in (ids[0], ids[2]):
+        label_add(
+            transaction=Transaction.objects.get(transaction_id=transaction_id),
+            label="fraud",
+            source="chargeback",
+        )
+    return ids
+
+
+def test_decisions_and_fraud_are_counted_on_the_day_they_happened(traffic):
+    since = (timezone.now() - timedelta(days=2)).replace(hour=0, minute=0)
+    decisions = kpis.decisions_daily(since=since, until=timezone.now())
+    fraud = kpis.fraud_daily(since=since, until=timezone.now())
+
+    yesterday = decisions.days.index((timezone.now() - timedelta(days=1)).date())
+    assert decisions.series["approve"][yesterday] == 2
+    assert decisions.series["review"][yesterday] == 1
+    assert (fraud.series["caught"][yesterday], fraud.series["missed"][yesterday]) == (1, 1)
+    assert fraud.series["caught_amount"][yesterday] == 500.0
+    assert sum(decisions.series["approve"]) == 2
+
+
+def test_the_backlog_counts_open_claimed_and_overdue_cases(traffic, api):
+    analyst = factories.user("alice", "analyst")
+    factories.review_everything()
+    open_case = factories.case_via_api(api)
+    services.case_claim_next(user=analyst)
+    open_case.refresh_from_db()
+
+    backlog = kpis.case_backlog(since=timezone.now() - timedelta(days=1))
+
+    assert (backlog.open, backlog.claimed, backlog.escalated) == (1, 1, 0)
+
+
+def test_a_manager_sees_the_dashboard_with_its_figures(traffic, manager):
+    response = browser(manager).get("/kpis/?days=7")
+
+    assert response.status_code == 200
+    assert response.context["decided"] == Decision.objects.count() == 3
+    assert response.context["caught_rate"] == 0.5
+    assert len(response.context["charts"]) == 4
+    assert 'id="kpi-figure-1" type="application/json"' in response.text
+
+
+def test_people_without_the_manager_role_get_403(traffic):
+    for user in (factories.user("alice", "analyst"), factories.user("oscar")):
+        assert browser(user).get("/kpis/").status_code == 403
+
+
+def test_a_bad_period_is_refused_with_400(manager):
+    for days in ("0", "400", "week"):
+        response = browser(manager).get(f"/kpis/?days={days}")
+        assert response.status_code == 400
+        assert b"days" in response.content
