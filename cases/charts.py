@@ -45,7 +45,7 @@ def _layout(figure: go.Figure, *, title: str, barmode: str | None = None) -> str
 
 
 def stacked_bars(
-    days: list[Any], series: dict[str, list[float]], *, title: str, colors: dict[str, str]
+    days: list[Any], series: dict[str, list[float | None]], *, title: str, colors: dict[str, str]
 ) -> str:
     """One stacked bar per day (e.g. decisions by outcome)."""
     figure = go.Figure(
@@ -57,7 +57,7 @@ def stacked_bars(
     return _layout(figure, title=title, barmode="stack")
 
 
-def line(days: list[Any], values: list[float], *, title: str, name: str) -> str:
+def line(days: list[Any], values: list[float | None], *, title: str, name: str) -> str:
     figure = go.Figure(go.Scatter(x=days, y=values, mode="lines+markers", name=name))
     return _layout(figure, title=title)
 

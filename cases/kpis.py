@@ -24,7 +24,8 @@ OUTCOMES = ("approve", "review", "decline")
 @dataclass
 class Daily:
     days: list[date]
-    series: dict[str, list[float]] = field(default_factory=dict)
+    # None: nothing to average that day (a chart leaves a gap, not a 0)
+    series: dict[str, list[float | None]] = field(default_factory=dict)
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -32,12 +33,22 @@ def _days(since: datetime, until: datetime) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _daily(rows: Any, days: list[date], names: tuple[str, ...]) -> Daily:
+def _daily(
+    rows: Any, days: list[date], names: tuple[str, ...], *, averages: tuple[str, ...] = ()
+) -> Daily:
     by_day = {row["day"]: row for row in rows}
     daily = Daily(days)
     for name in names:
-        daily.series[name] = [float(by_day.get(day, {}).get(name) or 0) for day in days]
+        values: list[float | None] = []
+        for day in days:
+            value = by_day.get(day, {}).get(name)
+            values.append(None if value is None and name in averages else float(value or 0))
+        daily.series[name] = values
     return daily
+
+
+def total(values: list[float | None]) -> float:
+    return sum(v for v in values if v is not None)
 
 
 def decisions_daily(*, since: datetime, until: datetime) -> Daily:
@@ -55,7 +66,9 @@ def decisions_daily(*, since: datetime, until: datetime) -> Daily:
         )
         .order_by("day")
     )
-    return _daily(rows, _days(since, until), (*OUTCOMES, "degraded", "latency"))
+    return _daily(
+        rows, _days(since, until), (*OUTCOMES, "degraded", "latency"), averages=("latency",)
+    )
 
 
 def fraud_daily(*, since: datetime, until: datetime) -> Daily:

@@ -292,8 +292,8 @@ def kpi_dashboard(request: HttpRequest) -> HttpResponse:
     since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     decisions = kpis.decisions_daily(since=since, until=until)
     fraud = kpis.fraud_daily(since=since, until=until)
-    totals = {name: sum(values) for name, values in decisions.series.items()}
-    fraud_totals = {name: sum(values) for name, values in fraud.series.items()}
+    totals = {name: kpis.total(values) for name, values in decisions.series.items()}
+    fraud_totals = {name: kpis.total(values) for name, values in fraud.series.items()}
     decided = sum(totals[o] for o in kpis.OUTCOMES)
     frauds = fraud_totals["caught"] + fraud_totals["missed"]
     fraud_amount = fraud_totals["caught_amount"] + fraud_totals["missed_amount"]

@@ -56,7 +56,8 @@ def test_decisions_and_fraud_are_counted_on_the_day_they_happened(traffic):
     assert decisions.series["review"][yesterday] == 1
     assert (fraud.series["caught"][yesterday], fraud.series["missed"][yesterday]) == (1, 1)
     assert fraud.series["caught_amount"][yesterday] == 500.0
-    assert sum(decisions.series["approve"]) == 2
+    assert kpis.total(decisions.series["approve"]) == 2
+    assert decisions.series["latency"][0] is None  # no decisions that day: a gap, not 0
 
 
 def test_the_backlog_counts_open_claimed_and_overdue_cases(traffic, api):
