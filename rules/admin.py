@@ -8,10 +8,16 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from rules import services
-from rules.models import ListEntry, PolicyRevision, Rule, RuleVersion, ScoreThresholds
+from rules.engine import InvalidRule, compile_expression
+from rules.models import ListEntry, PolicyRevision, Rule, RuleAction, RuleVersion, ScoreThresholds
+from scoring.backtest import Candidate, rule_backtest
+from scoring.pipeline import RULE_FACTS
 
 
 class RuleForm(forms.ModelForm[Rule]):
@@ -50,13 +56,26 @@ class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin[Rule]):
     form = RuleForm
-    list_display = ["name", "action", "expression", "enabled", "version", "updated_at"]
+    list_display = ["name", "action", "expression", "enabled", "version", "updated_at", "test"]
     list_filter = ["action", "enabled"]
     search_fields = ["name", "expression", "description"]
     inlines = [RuleVersionInline]
 
     def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
         services.rule_save(rule=obj, user=request.user)
+
+    @admin.display(description="")
+    def test(self, obj: Rule) -> str:
+        url = reverse("admin:rules_rule_backtest")
+        return format_html('<a href="{}?rule={}">Test on history</a>', url, obj.pk)
+
+    def get_urls(self) -> list[URLPattern]:
+        backtest = path(
+            "backtest/",
+            self.admin_site.admin_view(rule_backtest_view),
+            name="rules_rule_backtest",
+        )
+        return [backtest, *super().get_urls()]
 
     def delete_model(self, request: HttpRequest, obj: Rule) -> None:
         services.rule_delete(rule=obj)
@@ -106,3 +125,53 @@ class PolicyRevisionAdmin(admin.ModelAdmin[PolicyRevision]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class BacktestForm(forms.Form):
+    name = forms.SlugField(max_length=64, initial="candidate")
+    expression = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    action = forms.ChoiceField(choices=RuleAction.choices)
+    days = forms.IntegerField(min_value=1, max_value=365, initial=7)
+    replaces = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_expression(self) -> str:
+        expression: str = self.cleaned_data["expression"]
+        try:
+            compile_expression(expression, RULE_FACTS)
+        except InvalidRule as exc:
+            raise ValidationError(str(exc)) from exc
+        return expression
+
+
+def rule_backtest_view(request: HttpRequest) -> HttpResponse:
+    """Test a rule on history: the admin's "what would this have done?" page."""
+    result = None
+    status = 200
+    if "expression" in request.GET:
+        form = BacktestForm(request.GET)
+        if form.is_valid():
+            data = form.cleaned_data
+            candidate = Candidate(
+                name=data["name"], expression=data["expression"], action=data["action"],
+                replaces=data["replaces"] or None,
+            )  # fmt: skip
+            result = rule_backtest(candidate=candidate, days=data["days"])
+        else:
+            status = 400
+    else:
+        rule = Rule.objects.filter(pk=request.GET.get("rule") or 0).first()
+        initial = {} if rule is None else {
+            "name": rule.name, "expression": rule.expression, "action": rule.action,
+            "replaces": rule.name,
+        }  # fmt: skip
+        form = BacktestForm(initial=initial)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Test a rule on history",
+        "form": form,
+        "result": result,
+        "changes": sorted(result.changes.items()) if result else [],
+        "before": sorted(result.before.items()) if result else [],
+        "after": sorted(result.after.items()) if result else [],
+    }
+    return TemplateResponse(request, "admin/rules/rule/backtest.html", context, status=status)

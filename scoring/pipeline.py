@@ -30,6 +30,7 @@ from scoring.features.definitions import (
     FEATURE_NAMES,
     Event,
     Features,
+    FeatureValue,
     Snapshot,
     compute_features,
 )
@@ -227,22 +228,29 @@ def decide(
     policy: Policy,
     scorer: Scorer,
     explain_approvals: bool = False,
+    recorded: Mapping[str, FeatureValue] | None = None,
 ) -> DecisionResult:
     """Decide one transaction. ``ref`` identifies it in the store (retries share it).
 
-    With ``explain_approvals`` an approval gets the model's reasons in the call too.
+    With ``explain_approvals`` an approval gets the model's reasons in the call too. With
+    ``recorded`` (a stored decision's features), the store is not read: a backtest decides
+    again on exactly what the decision saw.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    event = txn.event(ref)
     degraded = False
-    try:
-        snapshot = store.observe(event, scope=scope)
-    except FeatureStoreUnavailable:
-        # Decide on what the request itself says; history-based features are missing.
-        snapshot, degraded = Snapshot(), True
-    features = compute_features(event, snapshot)
+    snapshot: Snapshot | None = None
+    if recorded is not None:
+        features: Features = {name: recorded.get(name) for name in FEATURE_NAMES}
+    else:
+        event = txn.event(ref)
+        try:
+            snapshot = store.observe(event, scope=scope)
+        except FeatureStoreUnavailable:
+            # Decide on what the request itself says; history-based features are missing.
+            snapshot, degraded = Snapshot(), True
+        features = compute_features(event, snapshot)
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn)
@@ -280,7 +288,7 @@ def decide(
         thresholds=policy.thresholds,
         policy_revision=policy.revision,
         timings_ms=timings,
-        cold_as_of=None if snapshot.cold is None else snapshot.cold.as_of,
+        cold_as_of=None if snapshot is None or snapshot.cold is None else snapshot.cold.as_of,
         reasons_pending=score is not None and not explain_now,
     )
 

@@ -122,3 +122,84 @@ def test_a_rule_that_stopped_compiling_is_left_out_not_fatal():
     policy = current_policy()
 
     assert [s.name for s in policy.rules.specs] == ["good"]
+
+
+# --- testing a rule on history ---------------------------------------------------------------
+
+
+@pytest.fixture
+def history(api):
+    """Six decisions: three small, three large; two of the large ones later labelled fraud,
+    one small one legit."""
+    from scoring.models import Transaction
+    from scoring.services import label_add
+
+    ids = [
+        api.post("/api/v1/decisions", factories.payload(amount=a), format="json").json()[
+            "transaction_id"
+        ]
+        for a in ("10.00", "12.00", "14.00", "700.00", "800.00", "900.00")
+    ]
+    for transaction_id, label in ((ids[3], "fraud"), (ids[4], "fraud"), (ids[0], "legit")):
+        txn = Transaction.objects.get(transaction_id=transaction_id)
+        label_add(transaction=txn, label=label, source="chargeback")
+    return ids
+
+
+def test_a_candidate_rule_is_tested_on_the_recorded_decisions(history):
+    from scoring.backtest import Candidate, rule_backtest
+
+    result = rule_backtest(candidate=Candidate("big", "amount > 500", "review"), days=1)
+
+    assert result.decisions == 6
+    assert (result.fired, result.fired_fraud, result.fired_legit) == (3, 2, 0)
+    assert result.changes == {("approve", "review"): 3}
+    assert (result.fraud_challenged_before, result.fraud_challenged_after) == (0, 2)
+    assert result.fired_precision == 1.0
+    assert not Rule.objects.exists()  # nothing saved
+
+
+def test_a_backtest_decides_on_the_recorded_features_not_the_store(history):
+    from scoring.backtest import Candidate, rule_backtest
+
+    # Each decision recorded the velocity it saw: 0 to 5 earlier card transactions.
+    result = rule_backtest(
+        candidate=Candidate("burst", "card_txn_count_1m >= 4", "decline"), days=1
+    )
+
+    assert result.changes == {("approve", "decline"): 2}
+
+
+def test_editing_a_rule_is_tested_in_place_of_the_saved_one(history):
+    from scoring.backtest import Candidate, rule_backtest
+
+    factories.rule("big", "amount > 500", "review")
+    loosened = Candidate("big", "amount > 850", "review", replaces="big")
+
+    result = rule_backtest(candidate=loosened, days=1)
+
+    # The saved rule (> 500) is left out: only the 900.00 one changes, not all three.
+    assert result.fired == 1
+    assert result.changes == {("approve", "review"): 1}
+
+
+def test_the_admin_page_tests_a_rule_and_refuses_a_broken_expression(admin_client, history):
+    rule = factories.rule("big", "amount > 500", "review")
+    prefilled = admin_client.get(f"/admin/rules/rule/backtest/?rule={rule.pk}")
+    tested = admin_client.get(
+        "/admin/rules/rule/backtest/",
+        {"name": "big", "expression": "amount > 750", "action": "review", "days": 7,
+         "replaces": "big"},
+    )  # fmt: skip
+    broken = admin_client.get(
+        "/admin/rules/rule/backtest/",
+        {"name": "x", "expression": "amount >", "action": "review", "days": 7},
+    )
+
+    assert prefilled.status_code == 200
+    assert "amount &gt; 500" in prefilled.text
+    assert tested.status_code == 200
+    assert tested.context["result"].fired == 2
+    assert broken.status_code == 400
+    assert "expression" in broken.context["form"].errors
+    assert "Test on history" in admin_client.get("/admin/rules/rule/").text
