@@ -17,7 +17,7 @@ from rules import services
 from rules.engine import InvalidRule, compile_expression
 from rules.models import ListEntry, PolicyRevision, Rule, RuleAction, RuleVersion, ScoreThresholds
 from scoring.backtest import Candidate, rule_backtest
-from scoring.pipeline import RULE_FACTS
+from scoring.pipeline import RULE_FACTS, Thresholds
 
 
 class RuleForm(forms.ModelForm[Rule]):
@@ -105,7 +105,12 @@ class ListEntryAdmin(admin.ModelAdmin[ListEntry]):
 
 @admin.register(ScoreThresholds)
 class ScoreThresholdsAdmin(admin.ModelAdmin[ScoreThresholds]):
-    list_display = ["review_at", "decline_at", "updated_at"]
+    list_display = ["review_at", "decline_at", "updated_at", "test"]
+
+    @admin.display(description="")
+    def test(self, obj: ScoreThresholds) -> str:
+        url = reverse("admin:rules_rule_backtest")
+        return format_html('<a href="{}?thresholds=1">Test other thresholds on history</a>', url)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not ScoreThresholds.objects.exists()
@@ -129,18 +134,48 @@ class PolicyRevisionAdmin(admin.ModelAdmin[PolicyRevision]):
 
 class BacktestForm(forms.Form):
     name = forms.SlugField(max_length=64, initial="candidate")
-    expression = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    expression = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text="Empty: try only the thresholds below.",
+    )
     action = forms.ChoiceField(choices=RuleAction.choices)
+    review_at = forms.FloatField(
+        required=False, min_value=0, max_value=1, help_text="Empty: the threshold in force."
+    )
+    decline_at = forms.FloatField(required=False, min_value=0, max_value=1)
     days = forms.IntegerField(min_value=1, max_value=365, initial=7)
     replaces = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_expression(self) -> str:
-        expression: str = self.cleaned_data["expression"]
-        try:
-            compile_expression(expression, RULE_FACTS)
-        except InvalidRule as exc:
-            raise ValidationError(str(exc)) from exc
+        expression: str = self.cleaned_data["expression"].strip()
+        if expression:
+            try:
+                compile_expression(expression, RULE_FACTS)
+            except InvalidRule as exc:
+                raise ValidationError(str(exc)) from exc
         return expression
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        review, decline = data.get("review_at"), data.get("decline_at")
+        if (review is None) != (decline is None):
+            raise ValidationError("Give both thresholds, or neither.")
+        if review is not None and decline is not None and review > decline:
+            self.add_error("review_at", "The review threshold must not exceed decline.")
+        if not data.get("expression") and review is None and not self.errors:
+            raise ValidationError("Give a rule expression, thresholds, or both.")
+        return data
+
+    def candidate(self) -> Candidate:
+        data = self.cleaned_data
+        thresholds = None
+        if data["review_at"] is not None:
+            thresholds = Thresholds(review=data["review_at"], decline=data["decline_at"])
+        return Candidate(
+            name=data["name"], expression=data["expression"], action=data["action"],
+            replaces=data["replaces"] or None, thresholds=thresholds,
+        )  # fmt: skip
 
 
 def rule_backtest_view(request: HttpRequest) -> HttpResponse:
@@ -150,24 +185,22 @@ def rule_backtest_view(request: HttpRequest) -> HttpResponse:
     if "expression" in request.GET:
         form = BacktestForm(request.GET)
         if form.is_valid():
-            data = form.cleaned_data
-            candidate = Candidate(
-                name=data["name"], expression=data["expression"], action=data["action"],
-                replaces=data["replaces"] or None,
-            )  # fmt: skip
-            result = rule_backtest(candidate=candidate, days=data["days"])
+            result = rule_backtest(candidate=form.candidate(), days=form.cleaned_data["days"])
         else:
             status = 400
     else:
         rule = Rule.objects.filter(pk=request.GET.get("rule") or 0).first()
-        initial = {} if rule is None else {
+        initial: dict[str, Any] = {} if rule is None else {
             "name": rule.name, "expression": rule.expression, "action": rule.action,
             "replaces": rule.name,
         }  # fmt: skip
+        if request.GET.get("thresholds"):
+            stored = ScoreThresholds.objects.filter(pk=1).first() or ScoreThresholds()
+            initial.update(review_at=stored.review_at, decline_at=stored.decline_at)
         form = BacktestForm(initial=initial)
     context = {
         **admin.site.each_context(request),
-        "title": "Test a rule on history",
+        "title": "Test a rule or thresholds on history",
         "form": form,
         "result": result,
         "changes": sorted(result.changes.items()) if result else [],

@@ -1,4 +1,4 @@
-"""Testing a rule on history before it goes live.
+"""Testing a rule, or thresholds, on history before they go live.
 
 Every stored decision of the period is decided again by the same ``decide()``, on the
 features it recorded and the score it got, under the policy in force with the candidate rule
@@ -19,7 +19,7 @@ from rules.engine import Action, RuleSet, RuleSpec
 from rules.loader import current_policy
 from scoring.model import Score
 from scoring.models import Decision, LabelEvent
-from scoring.pipeline import OUTCOME_APPROVE, RULE_FACTS, Policy, decide
+from scoring.pipeline import OUTCOME_APPROVE, RULE_FACTS, Policy, Thresholds, decide
 from scoring.replay import facts_from_transaction
 
 # A backtest runs inside an admin request: the newest decisions of the period, at most this many.
@@ -29,10 +29,13 @@ SAMPLE = 50
 
 @dataclass(frozen=True)
 class Candidate:
-    name: str
-    expression: str
-    action: str
+    """A change to try: a rule (new, or in place of ``replaces``), other thresholds, or both."""
+
+    name: str = ""
+    expression: str = ""  # empty: no rule change
+    action: str = "review"
     replaces: str | None = None  # the rule being edited: left out of the policy
+    thresholds: Thresholds | None = None  # None: the thresholds in force
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,16 @@ class _RecordedScorer:
 
 def _candidate_policy(candidate: Candidate) -> Policy:
     policy = current_policy()
-    specs = [s for s in policy.rules.specs if s.name not in {candidate.name, candidate.replaces}]
-    specs.append(RuleSpec(candidate.name, 0, candidate.expression, Action(candidate.action)))
+    specs = list(policy.rules.specs)
+    if candidate.expression:
+        left_out = {candidate.name, candidate.replaces}
+        specs = [s for s in specs if s.name not in left_out]
+        specs.append(RuleSpec(candidate.name, 0, candidate.expression, Action(candidate.action)))
     return Policy(
         revision=-1,
         rules=RuleSet(specs, RULE_FACTS),
         lists=policy.lists,
-        thresholds=policy.thresholds,
+        thresholds=candidate.thresholds or policy.thresholds,
         rule_descriptions=policy.rule_descriptions,
     )
 
@@ -127,7 +133,9 @@ def rule_backtest(*, candidate: Candidate, days: int) -> BacktestResult:
             recorded=decision.features,
         )
         label = labels.get(txn.pk, "")
-        fired = any(hit.name == candidate.name for hit in again.rule_hits)
+        fired = bool(candidate.expression) and any(
+            hit.name == candidate.name for hit in again.rule_hits
+        )
         _tally(result, decision.outcome, again.outcome, label, fired)
         if decision.outcome != again.outcome and len(result.samples) < SAMPLE:
             result.samples.append(

@@ -203,3 +203,33 @@ def test_the_admin_page_tests_a_rule_and_refuses_a_broken_expression(admin_clien
     assert broken.status_code == 400
     assert "expression" in broken.context["form"].errors
     assert "Test on history" in admin_client.get("/admin/rules/rule/").text
+    assert admin_client.get("/admin/rules/rule/backtest/?thresholds=1").status_code == 200
+
+
+def test_thresholds_are_tested_on_the_recorded_scores(history):
+    from scoring.backtest import Candidate, rule_backtest
+    from scoring.models import Decision
+    from scoring.pipeline import Thresholds
+
+    # As if a model had scored them: the large amounts high, the small ones low.
+    for decision in Decision.objects.select_related("transaction"):
+        decision.score = 0.7 if decision.transaction.amount > 500 else 0.1
+        decision.save(update_fields=["score"])
+
+    stricter = rule_backtest(candidate=Candidate(thresholds=Thresholds(0.6, 0.95)), days=1)
+
+    assert stricter.changes == {("approve", "review"): 3}
+    assert stricter.fired == 0  # no rule was tried
+    assert (stricter.fraud_challenged_after, stricter.legit_challenged_after) == (2, 0)
+
+
+def test_the_backtest_form_refuses_half_or_inverted_thresholds(admin_client):
+    base = {"name": "t", "expression": "", "action": "review", "days": 7}
+    half = admin_client.get("/admin/rules/rule/backtest/", {**base, "review_at": 0.5})
+    inverted = admin_client.get(
+        "/admin/rules/rule/backtest/", {**base, "review_at": 0.9, "decline_at": 0.5}
+    )
+    nothing = admin_client.get("/admin/rules/rule/backtest/", base)
+
+    assert (half.status_code, inverted.status_code, nothing.status_code) == (400, 400, 400)
+    assert "review_at" in inverted.context["form"].errors
