@@ -91,14 +91,23 @@ class LabelCreateApi(APIView):
         request=LabelInSerializer,
         responses={
             201: LabelOutSerializer,
+            200: OpenApiResponse(
+                LabelOutSerializer, description="The same label was already recorded (a retry)."
+            ),
             404: OpenApiResponse(description="Unknown transaction."),
         },
     )
     def post(self, request: Request) -> Response:
         serializer = LabelInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        label = services.label_create(integrator=_integrator(request), **serializer.validated_data)
-        return Response(LabelOutSerializer(label).data, status=status.HTTP_201_CREATED)
+        added = services.label_create(integrator=_integrator(request), **serializer.validated_data)
+        if added.replayed:
+            return Response(
+                LabelOutSerializer(added.label).data,
+                status=status.HTTP_200_OK,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        return Response(LabelOutSerializer(added.label).data, status=status.HTTP_201_CREATED)
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:

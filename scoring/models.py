@@ -167,6 +167,12 @@ class LabelEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["transaction", "reported_at"])]
+        constraints = [
+            # The same fact reported twice (a retried POST) is stored once.
+            models.UniqueConstraint(
+                fields=["transaction", "label", "source", "reported_at"], name="label_event_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} ({self.source})"

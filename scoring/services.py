@@ -263,6 +263,12 @@ def _offset_minutes(moment: datetime) -> int:
     return 0 if offset is None else int(offset.total_seconds() // 60)
 
 
+@dataclass(frozen=True)
+class LabelAdded:
+    label: LabelEvent
+    replayed: bool  # the same label was already recorded (a retry): nothing was added
+
+
 def label_create(
     *,
     integrator: Integrator,
@@ -270,12 +276,25 @@ def label_create(
     label: str,
     source: str,
     reported_at: datetime | None = None,
-) -> LabelEvent:
-    """Append a label to one of the integrator's transactions."""
+) -> LabelAdded:
+    """Append a label to one of the integrator's transactions, once.
+
+    A retry with the same ``reported_at`` finds the first one. Without ``reported_at`` the
+    time of receipt is used, so only a client that sends it can retry safely.
+    """
     txn = Transaction.objects.filter(integrator=integrator, transaction_id=transaction_id).first()
     if txn is None:
         raise TransactionNotFound(transaction_id)
-    return label_add(transaction=txn, label=label, source=source, reported_at=reported_at)
+    reported_at = reported_at or timezone.now()
+    try:
+        with transaction.atomic():
+            added = label_add(transaction=txn, label=label, source=source, reported_at=reported_at)
+    except IntegrityError:
+        first = LabelEvent.objects.get(
+            transaction=txn, label=label, source=source, reported_at=reported_at
+        )
+        return LabelAdded(first, replayed=True)
+    return LabelAdded(added, replayed=False)
 
 
 def label_add(

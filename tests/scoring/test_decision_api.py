@@ -298,6 +298,26 @@ def test_a_label_is_appended_for_a_known_transaction(api):
     )
 
 
+def test_a_retried_label_is_recorded_once(api):
+    post(api, factories.payload(transaction_id="t-r"))
+    body = {
+        "transaction_id": "t-r", "label": "fraud", "source": "chargeback",
+        "reported_at": "2026-11-20T10:00:00+00:00",
+    }  # fmt: skip
+
+    first = api.post("/api/v1/labels", body, format="json")
+    again = api.post("/api/v1/labels", body, format="json")
+    reversed_later = api.post(
+        "/api/v1/labels", {**body, "label": "legit", "reported_at": "2026-11-21T10:00:00+00:00"},
+        format="json",
+    )  # fmt: skip
+
+    assert (first.status_code, again.status_code, reversed_later.status_code) == (201, 200, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["label_id"] == first.json()["label_id"]
+    assert LabelEvent.objects.count() == 2
+
+
 def test_a_label_for_an_unknown_transaction_is_not_found(api):
     response = api.post(
         "/api/v1/labels",
