@@ -60,7 +60,8 @@ class ApiKeyAdmin(ReadOnlyAdmin):
             services.api_key_revoke(api_key=api_key)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_superuser)
+        # Keys are revoked with the action (which also drops them from the cache), not edited.
+        return False
 
 
 @admin.register(Transaction)

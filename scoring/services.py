@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from rules.loader import current_policy
 from scoring import metrics, runtime
-from scoring.auth import KEY_PREFIX, key_generate, key_hash
+from scoring.auth import KEY_PREFIX, api_key_forget, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
 from scoring.features.store import SEEN_TTL_MS
 from scoring.model import ScorerError
@@ -337,6 +337,9 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    # Forget it now and again after commit: no request may re-cache it in between.
+    api_key_forget(api_key.key_hash)
+    transaction.on_commit(lambda: api_key_forget(api_key.key_hash))
 
 
 @transaction.atomic

@@ -266,11 +266,22 @@ def test_a_request_without_a_key_is_unauthorized(anonymous_api, db):
     assert response.headers["WWW-Authenticate"] == "Token"
 
 
-def test_a_revoked_key_is_unauthorized(api, issued):
+def test_a_revoked_key_is_unauthorized_at_once_though_it_was_cached(api, issued):
+    assert post(api, factories.payload()).status_code == 201  # the key is now cached
+
     api_key_revoke(api_key=issued.api_key)
 
     assert post(api, factories.payload()).status_code == 401
-    assert _count_rows() == (0, 0)
+    assert _count_rows() == (1, 1)
+
+
+def test_a_cached_key_saves_the_database_query(api, issued, django_assert_max_num_queries):
+    from scoring.auth import api_key_active, key_hash
+
+    post(api, factories.payload())
+
+    with django_assert_max_num_queries(0):
+        assert api_key_active(key_hash(issued.key)) == issued.api_key
 
 
 def test_a_wrong_key_is_unauthorized(anonymous_api, db):
