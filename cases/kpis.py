@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from cases.models import Case, CaseStatus
 from cases.services import ACTIVE
-from scoring.models import Decision, Transaction
+from scoring.models import Decision, DriftReport, Transaction
 
 OUTCOMES = ("approve", "review", "decline")
 
@@ -154,3 +154,17 @@ def verdicts_by_analyst(*, since: datetime) -> dict[str, dict[str, int]]:
         name = row["assignee__username"] or "(nobody)"
         result.setdefault(name, {})[row["verdict"]] = row["n"]
     return result
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    report: DriftReport
+    top: list[tuple[str, float]]  # the largest PSI values, largest first
+
+
+def drift_latest(*, top: int = 8) -> DriftSummary | None:
+    report = DriftReport.objects.first()
+    if report is None:
+        return None
+    ranked = sorted(report.psi.items(), key=lambda item: item[1], reverse=True)[:top]
+    return DriftSummary(report, ranked)

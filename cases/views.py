@@ -311,6 +311,7 @@ def kpi_dashboard(request: HttpRequest) -> HttpResponse:
         else None,
         "false_alarms": int(fraud_totals["false_alarms"]),
         "backlog": kpis.case_backlog(since=since),
+        "drift": kpis.drift_latest(),
         "charts": [
             {"id": f"kpi-figure-{i}", "figure": figure}
             for i, figure in enumerate(_kpi_figures(decisions, fraud, since), start=1)

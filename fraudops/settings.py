@@ -160,6 +160,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60")),
     },
     "case-leases": {"task": "cases.tasks.case_leases_release_task", "schedule": 30.0},
+    "drift": {"task": "scoring.tasks.drift_check_task", "schedule": 6 * 3600.0},
     "explain-pending-approvals": {
         "task": "scoring.tasks.decisions_explain_pending_task",
         "schedule": 60.0,

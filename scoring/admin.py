@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from scoring import services
-from scoring.models import ApiKey, Decision, Integrator, LabelEvent, Transaction
+from scoring.models import ApiKey, Decision, DriftReport, Integrator, LabelEvent, Transaction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -85,3 +85,8 @@ class LabelEventAdmin(ReadOnlyAdmin):
     list_display = ["transaction", "label", "source", "reported_at"]
     list_filter = ["label", "source"]
     list_select_related = ["transaction"]
+
+
+@admin.register(DriftReport)
+class DriftReportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "model_version", "current_decisions", "shifted"]

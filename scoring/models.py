@@ -208,3 +208,28 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DriftReport(models.Model):
+    """How far recent decisions' features and scores moved from a reference window (PSI)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    # NULL, not '': no model was active.
+    model_version = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    reference_from = models.DateTimeField()
+    reference_until = models.DateTimeField()
+    current_from = models.DateTimeField()
+    current_until = models.DateTimeField()
+    reference_decisions = models.PositiveIntegerField()
+    current_decisions = models.PositiveIntegerField()
+    # {"feature or 'score'": psi}
+    psi: models.JSONField[Any] = models.JSONField(default=dict)
+    shifted: models.JSONField[Any] = models.JSONField(
+        default=list, help_text="Names whose PSI is at least 0.2, largest first."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"drift {self.created_at:%Y-%m-%d %H:%M} ({len(self.shifted)} shifted)"

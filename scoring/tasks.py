@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from scoring.batch import cold_features_refresh
+from scoring.batch import cold_features_refresh, drift_check
 from scoring.services import decisions_explain_pending
 
 
@@ -14,6 +14,13 @@ def cold_features_refresh_task() -> str:
     if refreshed.skipped:
         return f"generation {refreshed.as_of.isoformat()} already published"
     return f"published {refreshed.entries} entries as of {refreshed.as_of.isoformat()}"
+
+
+@shared_task
+def drift_check_task() -> list[str]:
+    """What shifted since the reference week (also stored as a DriftReport)."""
+    shifted: list[str] = drift_check().shifted
+    return shifted
 
 
 @shared_task

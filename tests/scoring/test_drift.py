@@ -1,0 +1,64 @@
+"""Drift: PSI per feature between a reference week and the last day, stored and shown."""
+
+import random
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from scoring.batch import drift_check
+from scoring.drift import SHIFTED, psi
+from scoring.models import Decision, DriftReport
+from tests import factories
+
+
+def sample(mean: float, n: int = 2000, seed: int = 1) -> list[float | None]:
+    rng = random.Random(seed)
+    return [rng.gauss(mean, 10) for _ in range(n)]
+
+
+def test_the_same_distribution_is_stable():
+    assert psi(sample(50, seed=1), sample(50, seed=2)) < 0.05
+
+
+def test_a_moved_distribution_is_shifted():
+    assert psi(sample(50), sample(65, seed=2)) >= SHIFTED
+
+
+def test_a_feature_that_stops_arriving_is_shifted():
+    stopped: list[float | None] = [None] * 1500 + sample(50, n=500, seed=3)
+
+    assert psi(sample(50), stopped) >= SHIFTED
+
+
+def test_empty_windows_give_no_drift():
+    assert psi([], sample(50)) == 0.0
+    assert psi(sample(50), []) == 0.0
+
+
+@pytest.mark.django_db
+def test_a_drift_check_finds_the_feature_that_moved_and_is_shown_to_managers(api):
+    rng = random.Random(5)
+    now = timezone.now()
+    for days_ago, mean in [(3, 40)] * 60 + [(0.2, 400)] * 60:
+        occurred = now - timedelta(days=days_ago, minutes=rng.uniform(0, 60))
+        amount = f"{max(1.0, rng.gauss(mean, 5)):.2f}"
+        body = factories.payload(amount=amount, occurred_at=occurred.isoformat(),
+                                 customer_id=f"c-{rng.randrange(1000)}")  # fmt: skip
+        assert api.post("/api/v1/decisions", body, format="json").status_code == 201
+
+    report = drift_check(now=now)
+
+    assert (report.reference_decisions, report.current_decisions) == (60, 60)
+    assert "amount" in report.shifted
+    assert report.psi["amount"] >= SHIFTED
+    assert report.shifted == sorted(report.shifted, key=lambda n: -report.psi[n])
+    assert report.psi["channel_ecom"] < 0.1  # unchanged
+    assert DriftReport.objects.get() == report
+    manager = factories.user("mia", "manager")
+    client = Client()
+    client.force_login(manager)
+    page = client.get("/kpis/")
+    assert 'id="drift-shifted"' in page.text
+    assert Decision.objects.count() == 120
