@@ -27,7 +27,8 @@ def test_a_moved_distribution_is_shifted():
 
 
 def test_a_feature_that_stops_arriving_is_shifted():
-    stopped: list[float | None] = [None] * 1500 + sample(50, n=500, seed=3)
+    missing: list[float | None] = [None] * 1500
+    stopped = missing + sample(50, n=500, seed=3)
 
     assert psi(sample(50), stopped) >= SHIFTED
 
