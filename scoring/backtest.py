@@ -19,8 +19,8 @@ from rules.engine import Action, RuleSet, RuleSpec
 from rules.loader import current_policy
 from scoring.model import Score
 from scoring.models import Decision, LabelEvent
-from scoring.pipeline import OUTCOME_APPROVE, RULE_FACTS, Policy, Thresholds, decide
-from scoring.replay import facts_from_transaction
+from scoring.pipeline import OUTCOME_APPROVE, RULE_FACTS, Policy, Thresholds
+from scoring.replay import decide_stored
 
 # A backtest runs inside an admin request: the newest decisions of the period, at most this many.
 MAX_DECISIONS = 50_000
@@ -123,14 +123,8 @@ def rule_backtest(*, candidate: Candidate, days: int) -> BacktestResult:
     for decision in rows:
         txn = decision.transaction
         scorer.probability, scorer.version = decision.score, decision.model_version
-        again = decide(
-            facts_from_transaction(txn),
-            ref=txn.transaction_id,
-            scope=str(txn.integrator_id),
-            store=_NO_STORE,
-            policy=policy,
-            scorer=scorer,
-            recorded=decision.features,
+        again = decide_stored(
+            txn, store=_NO_STORE, policy=policy, scorer=scorer, recorded=decision.features
         )
         label = labels.get(txn.pk, "")
         fired = bool(candidate.expression) and any(

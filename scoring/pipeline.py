@@ -239,18 +239,7 @@ def decide(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    degraded = False
-    snapshot: Snapshot | None = None
-    if recorded is not None:
-        features: Features = {name: recorded.get(name) for name in FEATURE_NAMES}
-    else:
-        event = txn.event(ref)
-        try:
-            snapshot = store.observe(event, scope=scope)
-        except FeatureStoreUnavailable:
-            # Decide on what the request itself says; history-based features are missing.
-            snapshot, degraded = Snapshot(), True
-        features = compute_features(event, snapshot)
+    features, cold_as_of, degraded = _features(txn, ref, scope, store, recorded)
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn)
@@ -288,9 +277,29 @@ def decide(
         thresholds=policy.thresholds,
         policy_revision=policy.revision,
         timings_ms=timings,
-        cold_as_of=None if snapshot is None or snapshot.cold is None else snapshot.cold.as_of,
+        cold_as_of=cold_as_of,
         reasons_pending=score is not None and not explain_now,
     )
+
+
+def _features(
+    txn: TransactionFacts,
+    ref: str,
+    scope: str,
+    store: FeatureStore,
+    recorded: Mapping[str, FeatureValue] | None,
+) -> tuple[Features, float | None, bool]:
+    """(features, the cold generation they came from, degraded)."""
+    if recorded is not None:
+        return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False
+    event = txn.event(ref)
+    try:
+        snapshot = store.observe(event, scope=scope)
+    except FeatureStoreUnavailable:
+        # Decide on what the request itself says; history-based features are missing.
+        return compute_features(event, Snapshot()), None, True
+    cold_as_of = None if snapshot.cold is None else snapshot.cold.as_of
+    return compute_features(event, snapshot), cold_as_of, False
 
 
 def model_reasons(scorer: Scorer, features: Features, txn: TransactionFacts) -> list[Reason]:

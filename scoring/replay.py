@@ -7,13 +7,13 @@ what came before it: the same values the live decision saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from scoring.features.cold import ColdHistory, ColdLabel, cold_txn
-from scoring.features.definitions import Event
+from scoring.features.definitions import Event, FeatureValue
 from scoring.features.store import ColdOverlay, FeatureStore, MemoryFeatureStore
 from scoring.model import NoModelScorer, Scorer
 from scoring.models import Decision, Label, LabelEvent, Transaction
@@ -71,15 +71,27 @@ def replay(
     scorer = scorer or NoModelScorer()
     for txn in transactions:
         overlay.at(_recorded_cold_as_of(txn))
-        result = decide(
-            facts_from_transaction(txn),
-            ref=txn.transaction_id,
-            scope=str(txn.integrator_id),
-            store=overlay,
-            policy=policy,
-            scorer=scorer,
-        )
-        yield Replayed(txn, result)
+        yield Replayed(txn, decide_stored(txn, store=overlay, policy=policy, scorer=scorer))
+
+
+def decide_stored(
+    txn: Transaction,
+    *,
+    store: FeatureStore,
+    policy: Policy,
+    scorer: Scorer,
+    recorded: Mapping[str, FeatureValue] | None = None,
+) -> DecisionResult:
+    """``decide()`` for a stored transaction, as the API decided it (replays, backtests)."""
+    return decide(
+        facts_from_transaction(txn),
+        ref=txn.transaction_id,
+        scope=str(txn.integrator_id),
+        store=store,
+        policy=policy,
+        scorer=scorer,
+        recorded=recorded,
+    )
 
 
 def _recorded_cold_as_of(txn: Transaction) -> float | None:
