@@ -23,6 +23,7 @@ OUTCOMES = ("approve", "review", "decline")
 
 @dataclass
 class Daily:
+    since: datetime
     days: list[date]
     # None: nothing to average that day (a chart leaves a gap, not a 0)
     series: dict[str, list[float | None]] = field(default_factory=dict)
@@ -34,10 +35,15 @@ def _days(since: datetime, until: datetime) -> list[date]:
 
 
 def _daily(
-    rows: Any, days: list[date], names: tuple[str, ...], *, averages: tuple[str, ...] = ()
+    rows: Any,
+    since: datetime,
+    days: list[date],
+    names: tuple[str, ...],
+    *,
+    averages: tuple[str, ...] = (),
 ) -> Daily:
     by_day = {row["day"]: row for row in rows}
-    daily = Daily(days)
+    daily = Daily(since, days)
     for name in names:
         values: list[float | None] = []
         for day in days:
@@ -49,6 +55,41 @@ def _daily(
 
 def total(values: list[float | None]) -> float:
     return sum(v for v in values if v is not None)
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    decided: int
+    review_rate: float | None
+    decline_rate: float | None
+    degraded: int
+    frauds: int
+    caught_rate: float | None
+    caught_amount_rate: float | None
+    false_alarms: int
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def period_totals(decisions: Daily, fraud: Daily) -> PeriodTotals:
+    """The period's tiles, from the daily series."""
+    sums = {name: total(values) for name, values in decisions.series.items()}
+    fraud_sums = {name: total(values) for name, values in fraud.series.items()}
+    decided = sum(sums[outcome] for outcome in OUTCOMES)
+    frauds = fraud_sums["caught"] + fraud_sums["missed"]
+    fraud_amount = fraud_sums["caught_amount"] + fraud_sums["missed_amount"]
+    return PeriodTotals(
+        decided=int(decided),
+        review_rate=_share(sums["review"], decided),
+        decline_rate=_share(sums["decline"], decided),
+        degraded=int(sums["degraded"]),
+        frauds=int(frauds),
+        caught_rate=_share(fraud_sums["caught"], frauds),
+        caught_amount_rate=_share(fraud_sums["caught_amount"], fraud_amount),
+        false_alarms=int(fraud_sums["false_alarms"]),
+    )
 
 
 def decisions_daily(*, since: datetime, until: datetime) -> Daily:
@@ -67,7 +108,7 @@ def decisions_daily(*, since: datetime, until: datetime) -> Daily:
         .order_by("day")
     )
     return _daily(
-        rows, _days(since, until), (*OUTCOMES, "degraded", "latency"), averages=("latency",)
+        rows, since, _days(since, until), (*OUTCOMES, "degraded", "latency"), averages=("latency",)
     )
 
 
@@ -89,7 +130,7 @@ def fraud_daily(*, since: datetime, until: datetime) -> Daily:
         .order_by("day")
     )
     daily = _daily(
-        rows, _days(since, until), ("caught", "missed", "caught_amount", "missed_amount")
+        rows, since, _days(since, until), ("caught", "missed", "caught_amount", "missed_amount")
     )
     false_alarms = (
         labelled.filter(labels__label="legit")
@@ -100,7 +141,7 @@ def fraud_daily(*, since: datetime, until: datetime) -> Daily:
         .annotate(false_alarms=Count("pk", distinct=True))
         .order_by("day")
     )
-    daily.series.update(_daily(false_alarms, daily.days, ("false_alarms",)).series)
+    daily.series.update(_daily(false_alarms, since, daily.days, ("false_alarms",)).series)
     return daily
 
 

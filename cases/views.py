@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -292,35 +293,21 @@ def kpi_dashboard(request: HttpRequest) -> HttpResponse:
     since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     decisions = kpis.decisions_daily(since=since, until=until)
     fraud = kpis.fraud_daily(since=since, until=until)
-    totals = {name: kpis.total(values) for name, values in decisions.series.items()}
-    fraud_totals = {name: kpis.total(values) for name, values in fraud.series.items()}
-    decided = sum(totals[o] for o in kpis.OUTCOMES)
-    frauds = fraud_totals["caught"] + fraud_totals["missed"]
-    fraud_amount = fraud_totals["caught_amount"] + fraud_totals["missed_amount"]
     context = {
         "days": days,
         "since": since,
-        "decided": int(decided),
-        "review_rate": totals["review"] / decided if decided else None,
-        "decline_rate": totals["decline"] / decided if decided else None,
-        "degraded": int(totals["degraded"]),
-        "frauds": int(frauds),
-        "caught_rate": fraud_totals["caught"] / frauds if frauds else None,
-        "caught_amount_rate": fraud_totals["caught_amount"] / fraud_amount
-        if fraud_amount
-        else None,
-        "false_alarms": int(fraud_totals["false_alarms"]),
+        **asdict(kpis.period_totals(decisions, fraud)),
         "backlog": kpis.case_backlog(since=since),
         "drift": kpis.drift_latest(),
         "charts": [
             {"id": f"kpi-figure-{i}", "figure": figure}
-            for i, figure in enumerate(_kpi_figures(decisions, fraud, since), start=1)
+            for i, figure in enumerate(_kpi_figures(decisions, fraud), start=1)
         ],
     }
     return render(request, "cases/kpis.html", context)
 
 
-def _kpi_figures(decisions: kpis.Daily, fraud: kpis.Daily, since: Any) -> list[str]:
+def _kpi_figures(decisions: kpis.Daily, fraud: kpis.Daily) -> list[str]:
     return [
             charts.stacked_bars(
                 decisions.days, {o: decisions.series[o] for o in kpis.OUTCOMES},
@@ -335,7 +322,7 @@ def _kpi_figures(decisions: kpis.Daily, fraud: kpis.Daily, since: Any) -> list[s
                 title="Mean decision latency (ms)", name="latency",
             ),
             charts.grouped_bars(
-                kpis.verdicts_by_analyst(since=since),
+                kpis.verdicts_by_analyst(since=decisions.since),
                 title="Verdicts per analyst", colors=VERDICT_COLORS,
             ),
     ]  # fmt: skip
