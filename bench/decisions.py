@@ -421,6 +421,57 @@ class PhaseResult:
         return self.n / self.seconds if self.seconds else math.nan
 
 
+@dataclass
+class _Tally:
+    """What one connection saw during a phase."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)
+    connects: int = 0
+
+    def merge_into(self, result: PhaseResult) -> None:
+        result.latencies_ms += self.latencies_ms
+        for code, n in self.statuses.items():
+            result.statuses[code] = result.statuses.get(code, 0) + n
+        result.errors += self.errors
+        result.samples += self.samples[: 3 - len(result.samples)]
+        result.connects += self.connects
+
+
+def _drive(
+    port: int,
+    requests: Sequence[bytes],
+    cursor: Iterator[int],
+    stop: threading.Event,
+    deadline: float,
+) -> _Tally:
+    """Send requests from the shared cursor on one keep-alive connection until none are left."""
+    tally = _Tally()
+    conn = Connection(port, timeout=10.0)
+    try:
+        while not stop.is_set():
+            i = next(cursor)
+            if i >= len(requests) or time.monotonic() > deadline:
+                break
+            started = time.perf_counter()
+            try:
+                status, body = conn.request(requests[i])
+            except OSError as exc:
+                conn.close()
+                tally.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            tally.latencies_ms.append((time.perf_counter() - started) * 1000)
+            tally.statuses[status] = tally.statuses.get(status, 0) + 1
+            if status != 201 and len(tally.samples) < 3:
+                tally.samples.append(f"HTTP {status}: {body[:200].decode(errors='replace')}")
+    finally:
+        conn.close()
+        tally.connects = conn.reconnects
+    return tally
+
+
 def run_phase(
     requests: Sequence[bytes],
     *,
@@ -436,36 +487,9 @@ def run_phase(
     stop = threading.Event()
 
     def worker() -> None:
-        conn = Connection(port, timeout=10.0)
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        errors: list[str] = []
-        samples: list[str] = []
-        try:
-            while not stop.is_set():
-                i = next(cursor)
-                if i >= len(requests) or time.monotonic() > deadline:
-                    break
-                started = time.perf_counter()
-                try:
-                    status, body = conn.request(requests[i])
-                except OSError as exc:
-                    conn.close()
-                    errors.append(f"{type(exc).__name__}: {exc}")
-                    continue
-                latencies.append((time.perf_counter() - started) * 1000)
-                statuses[status] = statuses.get(status, 0) + 1
-                if status != 201 and len(samples) < 3:
-                    samples.append(f"HTTP {status}: {body[:200].decode(errors='replace')}")
-        finally:
-            conn.close()
-            with lock:
-                result.latencies_ms += latencies
-                for code, n in statuses.items():
-                    result.statuses[code] = result.statuses.get(code, 0) + n
-                result.errors += errors
-                result.samples += samples[: 3 - len(result.samples)]
-                result.connects += conn.reconnects
+        tally = _drive(port, requests, cursor, stop, deadline)
+        with lock:
+            tally.merge_into(result)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     cpu_before = CpuSample.take(server_pgid)
