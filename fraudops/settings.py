@@ -213,6 +213,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "scoring.openapi.strict_request_bodies",
+    ],
+    # Enum components named after their field, not after a hash of their values.
+    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "scoring.models.Channel.choices"},
 }
 
 # How often a worker checks whether rules, lists or thresholds changed (seconds).
@@ -240,3 +246,6 @@ COLD_FEATURES_REFRESH_IN_PROCESS = envbool("COLD_FEATURES_REFRESH_IN_PROCESS", "
 CASE_LEASE_MINUTES = float(os.getenv("CASE_LEASE_MINUTES", "15"))
 # Explain approvals on a thread after the response (else inline, right after commit).
 EXPLAIN_APPROVALS_IN_BACKGROUND = envbool("EXPLAIN_APPROVALS_IN_BACKGROUND", "1")
+# How far in the past a transaction's occurred_at may be (back-filled history); further back
+# is refused with 400. The future bound is fixed: 24 hours (clock skew, time zones).
+DECISION_MAX_AGE_DAYS = envint("DECISION_MAX_AGE_DAYS", 730)

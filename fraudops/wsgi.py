@@ -6,4 +6,6 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fraudops.settings")
 
-application = get_wsgi_application()
+from fraudops.chunked import chunked_body_middleware  # noqa: E402  (after settings)
+
+application = chunked_body_middleware(get_wsgi_application())

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,17 +23,53 @@ from scoring.selectors import decision_get
 from scoring.serializers import (
     DecisionOutSerializer,
     DecisionRecordSerializer,
+    ErrorSerializer,
     LabelInSerializer,
     LabelOutSerializer,
     TransactionInSerializer,
+    ValidationErrorSerializer,
 )
 
 
-class JSONBodyParser(JSONParser):
+class BoundedJSONParser(JSONParser):
+    """JSON whose nesting Python cannot follow (thousands of brackets in a few KB) is a 400,
+    not a RecursionError."""
+
+    def parse(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply.") from None
+
+
+class JSONBodyParser(BoundedJSONParser):
     """Reads every body as JSON, whatever its Content-Type: a body that is not JSON gets a
-    400 saying why, rather than a 415 that leaves an integrator guessing."""
+    400 saying why, rather than a 415 that leaves an integrator guessing. The schema documents
+    ``application/json`` only."""
 
     media_type = "*/*"
+
+
+_ERRORS: Mapping[int, OpenApiResponse] = {
+    400: OpenApiResponse(ValidationErrorSerializer, "Invalid request: see `fields`."),
+    401: OpenApiResponse(ErrorSerializer, "Missing, invalid or revoked API key."),
+    404: OpenApiResponse(ErrorSerializer, "No such transaction or decision."),
+    409: OpenApiResponse(ErrorSerializer, "Transaction id already used with another body."),
+    413: OpenApiResponse(ErrorSerializer, "Body over 64 KB."),
+    429: OpenApiResponse(ErrorSerializer, "Too many failed authentications; see Retry-After."),
+    503: OpenApiResponse(
+        ErrorSerializer, "The database or a dependency is unavailable; retry the same request."
+    ),
+}
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    return {code: _ERRORS[code] for code in codes}
 
 
 def _integrator(request: Request) -> Integrator:
@@ -40,7 +78,7 @@ def _integrator(request: Request) -> Integrator:
 
 
 class DecisionCreateApi(APIView):
-    parser_classes = [JSONParser, JSONBodyParser]
+    parser_classes = [BoundedJSONParser, JSONBodyParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.started = time.perf_counter()
@@ -48,14 +86,11 @@ class DecisionCreateApi(APIView):
 
     @extend_schema(
         operation_id="decisions_create",
-        request=TransactionInSerializer,
+        request={"application/json": TransactionInSerializer},
         responses={
             201: DecisionOutSerializer,
             200: OpenApiResponse(DecisionOutSerializer, "A retry: the stored decision."),
-            400: OpenApiResponse(description="Invalid request: see `fields`."),
-            401: OpenApiResponse(description="Missing, invalid or revoked API key."),
-            409: OpenApiResponse(description="Transaction id already used with another body."),
-            413: OpenApiResponse(description="Body over 64 KB."),
+            **_errors(400, 401, 409, 413, 429, 503),
         },
     )
     def post(self, request: Request) -> Response:
@@ -75,26 +110,36 @@ class DecisionCreateApi(APIView):
 
 
 class DecisionDetailApi(APIView):
-    @extend_schema(operation_id="decisions_retrieve", responses=DecisionRecordSerializer)
-    def get(self, request: Request, decision_id: uuid.UUID) -> Response:
-        decision = decision_get(integrator=_integrator(request), decision_id=decision_id)
+    @extend_schema(
+        operation_id="decisions_retrieve",
+        parameters=[OpenApiParameter("decision_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={200: DecisionRecordSerializer, **_errors(401, 404, 429, 503)},
+    )
+    def get(self, request: Request, decision_id: str) -> Response:
+        # Matched as any string, so that a malformed id gets the API's JSON 404 rather than
+        # Django's HTML page.
+        try:
+            parsed = uuid.UUID(decision_id)
+        except ValueError:
+            raise NotFound("No such decision.") from None
+        decision = decision_get(integrator=_integrator(request), decision_id=parsed)
         if decision is None:
             raise NotFound("No such decision.")
         return Response(DecisionRecordSerializer(decision).data)
 
 
 class LabelCreateApi(APIView):
-    parser_classes = [JSONParser, JSONBodyParser]
+    parser_classes = [BoundedJSONParser, JSONBodyParser]
 
     @extend_schema(
         operation_id="labels_create",
-        request=LabelInSerializer,
+        request={"application/json": LabelInSerializer},
         responses={
             201: LabelOutSerializer,
             200: OpenApiResponse(
                 LabelOutSerializer, description="The same label was already recorded (a retry)."
             ),
-            404: OpenApiResponse(description="Unknown transaction."),
+            **_errors(400, 401, 404, 413, 429, 503),
         },
     )
     def post(self, request: Request) -> Response:

@@ -8,7 +8,11 @@ import re
 
 from django.conf import settings
 
-_SEPARATORS = re.compile(r"[ -]")
+# A run of digits in which any characters other than letters and digits may separate the
+# digits ("4111 1111-1111.1111", "pan:4111111111111111"): how card numbers are written.
+_DIGIT_RUN = re.compile(r"\d(?:[^0-9A-Za-z]{0,3}\d)*")
+_DIGIT_GROUP = re.compile(r"\d+")
+PAN_LENGTHS = range(12, 20)
 
 
 def keyed_hash(value: str, key: str) -> str:
@@ -34,7 +38,22 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def looks_like_pan(value: str) -> bool:
-    """True for a 12–19 digit Luhn-valid number (spaces and dashes ignored): a card number."""
-    digits = _SEPARATORS.sub("", value)
-    return digits.isdigit() and 12 <= len(digits) <= 19 and luhn_valid(digits)
+def contains_pan(value: str) -> bool:
+    """True when ``value`` holds a card number anywhere: 12–19 Luhn-valid digits, separators
+    (anything but letters and digits) ignored.
+
+    Within a run of separated digit groups, every span of whole groups is tried, so a card
+    number followed by an expiry date ("4111 1111 1111 1111 12/27") is found too. A single
+    unbroken string of more than 19 digits is not a card number.
+    """
+    for run in _DIGIT_RUN.finditer(value):
+        groups = _DIGIT_GROUP.findall(run.group())
+        for first in range(len(groups)):
+            digits = ""
+            for group in groups[first:]:
+                digits += group
+                if len(digits) > PAN_LENGTHS.stop - 1:
+                    break
+                if len(digits) in PAN_LENGTHS and luhn_valid(digits):
+                    return True
+    return False

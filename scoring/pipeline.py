@@ -89,7 +89,7 @@ class TransactionFacts:
     email_domain: str | None = None
     payee_id: str | None = None
 
-    def event(self, ref: str) -> Event:
+    def event(self, ref: str, fingerprint: str = "") -> Event:
         return Event(
             ref=ref,
             ts=self.occurred_at.timestamp(),
@@ -103,6 +103,7 @@ class TransactionFacts:
             local_hour=self.occurred_at.hour + self.occurred_at.minute / 60,
             channel=self.channel,
             payee_id=self.payee_id,
+            fingerprint=fingerprint,
         )
 
     def list_values(self) -> dict[str, str | None]:
@@ -229,8 +230,12 @@ def decide(
     scorer: Scorer,
     explain_approvals: bool = False,
     recorded: Mapping[str, FeatureValue] | None = None,
+    fingerprint: str = "",
 ) -> DecisionResult:
     """Decide one transaction. ``ref`` identifies it in the store (retries share it).
+
+    ``fingerprint`` identifies the request: the store raises :class:`RefConflict` for a ref
+    it recorded with another fingerprint, before reading or counting anything.
 
     With ``explain_approvals`` an approval gets the model's reasons in the call too. With
     ``recorded`` (a stored decision's features), the store is not read: a backtest decides
@@ -239,7 +244,7 @@ def decide(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    features, cold_as_of, degraded = _features(txn, ref, scope, store, recorded)
+    features, cold_as_of, degraded = _features(txn, ref, scope, store, recorded, fingerprint)
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn)
@@ -288,11 +293,12 @@ def _features(
     scope: str,
     store: FeatureStore,
     recorded: Mapping[str, FeatureValue] | None,
+    fingerprint: str,
 ) -> tuple[Features, float | None, bool]:
     """(features, the cold generation they came from, degraded)."""
     if recorded is not None:
         return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False
-    event = txn.event(ref)
+    event = txn.event(ref, fingerprint)
     try:
         snapshot = store.observe(event, scope=scope)
     except FeatureStoreUnavailable:

@@ -105,6 +105,7 @@ def _recorded_cold_as_of(txn: Transaction) -> float | None:
 EVENT_FIELDS = (
     "transaction_id", "integrator_id", "occurred_at", "utc_offset_minutes", "amount",
     "customer_id", "merchant_id", "card_id", "device_id", "ip", "country", "channel", "payee_id",
+    "request_hash",
 )  # fmt: skip
 
 
@@ -115,7 +116,7 @@ def stored_events(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, Event]
         txn_id, scope, occurred_at, offset, amount, customer, merchant, card, device, ip, *rest = (
             row
         )
-        country, channel, payee = rest
+        country, channel, payee, fingerprint = rest
         local = occurred_at + timedelta(minutes=offset)
         yield (
             str(scope),
@@ -132,6 +133,7 @@ def stored_events(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, Event]
                 local_hour=local.hour + local.minute / 60,
                 channel=channel,
                 payee_id=payee or None,
+                fingerprint=fingerprint,
             ),
         )
 

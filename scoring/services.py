@@ -16,14 +16,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from rules.loader import current_policy
 from scoring import metrics, runtime
 from scoring.auth import KEY_PREFIX, api_key_forget, key_generate, key_hash
 from scoring.errors import IdempotencyConflict, TransactionNotFound
-from scoring.features.store import SEEN_TTL_MS
+from scoring.features.store import SEEN_TTL_MS, RefConflict
 from scoring.model import ScorerError
 from scoring.models import (
     ApiKey,
@@ -104,14 +104,19 @@ def decision_create(
         )
         if existing is not None:
             return _replay(existing, fingerprint)
-    result = decide(
-        request.facts,
-        ref=request.facts.transaction_id,
-        scope=str(integrator.pk),
-        store=runtime.feature_store(),
-        policy=current_policy(),
-        scorer=runtime.scorer(),
-    )
+    try:
+        result = decide(
+            request.facts,
+            ref=request.facts.transaction_id,
+            scope=str(integrator.pk),
+            store=runtime.feature_store(),
+            policy=current_policy(),
+            scorer=runtime.scorer(),
+            fingerprint=fingerprint,
+        )
+    except RefConflict:
+        # The store saw this id with another body: refused before anything was counted.
+        raise IdempotencyConflict(request.facts.transaction_id) from None
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
     try:
         with transaction.atomic():
@@ -249,13 +254,26 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
 
 
 def decisions_explain_pending(*, older_than_seconds: float = 30.0, limit: int = 1000) -> int:
-    """Explain decisions whose explanation after commit did not happen (a worker died)."""
+    """Explain decisions whose explanation after commit did not happen (a worker died).
+
+    A decision that cannot be explained at all (a row that no longer reads back) is logged
+    and left unexplained, so that it cannot stop the sweep or stay at the head of its queue.
+    """
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     pending = Decision.objects.filter(reasons_pending=True, created_at__lt=cutoff).order_by(
         "created_at"
     )
     ids = list(pending.values_list("pk", flat=True)[:limit])
-    return sum(decision_explain(decision_id=decision_id) for decision_id in ids)
+    return sum(_explain_or_give_up(decision_id) for decision_id in ids)
+
+
+def _explain_or_give_up(decision_id: uuid.UUID) -> bool:
+    try:
+        return decision_explain(decision_id=decision_id)
+    except (ValueError, OverflowError, DataError):  # the row does not read back
+        logger.exception("decision %s cannot be explained; the sweep skips it", decision_id)
+        Decision.objects.filter(pk=decision_id).update(reasons_pending=False)
+        return False
 
 
 def _offset_minutes(moment: datetime) -> int:

@@ -45,6 +45,9 @@ class Event:
     local_hour: float | None = None
     channel: str | None = None
     payee_id: str | None = None
+    # The request's hash: the same ref with another fingerprint is a different request reusing
+    # an id, refused (RefConflict) before anything is read or counted.
+    fingerprint: str = ""
 
     def entity_values(self) -> dict[str, str | None]:
         return {

@@ -18,7 +18,8 @@
 --       11 ttl profile (ms)  12 ttl seen (ms)  13 payee  14 customer  15 card
 --       16 cold generation hash prefix ("<pointer>:")  17..20 cold fields of the customer,
 --       merchant, device and IP address (the hash is named from the pointer's value: one
---       Redis instance, not a cluster)
+--       Redis instance, not a cluster)  21 the request's fingerprint (kept in the seen
+--       marker before the payload, "<fingerprint>#<payload>": a retry is compared with it)
 local cached = redis.call('GET', KEYS[1])
 if cached then
   return {'1', cached}
@@ -198,5 +199,5 @@ else
 end
 
 local payload = table.concat(out, '|')
-redis.call('SET', KEYS[1], payload, 'PX', ARGV[12])
+redis.call('SET', KEYS[1], ARGV[21] .. '#' .. payload, 'PX', ARGV[12])
 return {'0', payload}

@@ -48,6 +48,42 @@ class FeatureStoreUnavailable(Exception):
     """The store could not be read or written (Redis down or too slow)."""
 
 
+class RefConflict(Exception):
+    """The event's ref was recorded before for a request with another fingerprint."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"ref {ref!r} was recorded for another request")
+        self.ref = ref
+
+
+def _seen_value(event: Event, payload: str) -> str:
+    """What the seen marker keeps: the request's fingerprint, then the payload."""
+    return f"{event.fingerprint}#{payload}"
+
+
+def _replayed_payload(seen: str, event: Event) -> str:
+    """The payload a seen marker kept, once the event is known to repeat the same request.
+
+    Checked before decoding: another request under the same ref may name other entities, and
+    its payload would not even decode against this event.
+    """
+    fingerprint, marked, payload = seen.partition("#")
+    if not marked:  # kept before markers carried fingerprints
+        return seen
+    if fingerprint != event.fingerprint:
+        raise RefConflict(event.ref)
+    return payload
+
+
+def _replayed_snapshot(seen: str, event: Event) -> Snapshot:
+    payload = _replayed_payload(seen, event)
+    try:
+        return _payload_to_snapshot(payload, event, replayed=True)
+    except (ValueError, IndexError):
+        # Recorded for an event naming other entities: not the same request.
+        raise RefConflict(event.ref) from None
+
+
 class FeatureStore(Protocol):
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         """State of the event's entities before it; then record it (once per ``event.ref``).
@@ -212,12 +248,15 @@ class RedisFeatureStore:
             event.card_id or "",
             f"{self._cold_pointer}:",
             *_cold_fields(event, scope),
+            event.fingerprint,
         ]
         try:
             replayed, payload = self._script(keys=keys, args=args)
         except redis.RedisError as exc:
             raise FeatureStoreUnavailable(str(exc)) from exc
-        return _payload_to_snapshot(payload.decode(), event, replayed=replayed == b"1")
+        if replayed == b"1":
+            return _replayed_snapshot(payload.decode(), event)
+        return _payload_to_snapshot(payload.decode(), event, replayed=False)
 
 
 # --- in-process ----------------------------------------------------------------------------
@@ -292,9 +331,9 @@ class MemoryFeatureStore:
         with self._lock:
             cached = self._seen.get(seen_key)
             if cached is not None:
-                return _payload_to_snapshot(cached, event, replayed=True)
+                return _replayed_snapshot(cached, event)
             payload = "|".join(self._observe(event, scope))
-            self._seen[seen_key] = payload
+            self._seen[seen_key] = _seen_value(event, payload)
         return _payload_to_snapshot(payload, event, replayed=False)
 
     def _observe(self, event: Event, scope: str) -> list[str]:
@@ -431,5 +470,6 @@ __all__ = [
     "MemoryFeatureStore",
     "OnlineStore",
     "RedisFeatureStore",
+    "RefConflict",
     "Snapshot",
 ]
