@@ -21,6 +21,14 @@ def integrator(name: str | None = None) -> IssuedKey:
     return integrator_create(name=name or f"integrator-{next(_seq)}")
 
 
+def midnight_utc(days_ago: int) -> datetime:
+    """Midnight UTC, ``days_ago`` days back. The simulators depend on the time of day, never
+    on the date, so history started here is the same (translated in time) on any day a test
+    runs: what a test asserts of it holds by construction, not by the calendar."""
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days_ago)
+
+
 def payload(**overrides: Any) -> dict[str, Any]:
     """A valid decision request body."""
     body: dict[str, Any] = {

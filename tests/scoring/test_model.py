@@ -6,7 +6,6 @@ from datetime import timedelta
 import numpy as np
 import pytest
 import shap
-from django.utils import timezone
 
 from scoring import runtime
 from scoring.features.definitions import FEATURE_NAMES
@@ -118,7 +117,7 @@ def test_an_account_takeover_is_stopped_with_reasons_naming_the_new_device_and_c
     model_promote(version=version_for(trained_model, "m-a"))
     runtime.scorer_reset()
     # Daytime, the customer's usual hour: what stands out must be the device and country.
-    start = (timezone.now() - timedelta(days=6)).replace(hour=14, minute=0)
+    start = factories.midnight_utc(6) + timedelta(hours=14)
     habit = {
         "customer_id": "c-ato", "card_id": "card-ato", "device_id": "phone", "country": "DE",
         "ip": "198.51.100.4", "merchant_id": "m-0100", "channel": "pos",

@@ -1,10 +1,9 @@
 """One feature definition: what a live decision saw is what training replays."""
 
 import heapq
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from rules.demo import demo_policy_seed
 from rules.loader import current_policy
@@ -13,6 +12,7 @@ from scoring.features.cold import as_of_for
 from scoring.models import Decision
 from scoring.replay import replay, transactions_in_time_order
 from scoring.simulation_history import HistorySimulator
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_features_at_decision_time_equal_the_training_replay(api, settings):
     exactly the features the live decisions stored, hot and cold."""
     settings.COLD_FEATURES_PERIOD_SECONDS = PERIOD
     demo_policy_seed()
-    start = (timezone.now() - timedelta(days=4)).astimezone(UTC)
+    start = factories.midnight_utc(4)
     history = HistorySimulator(seed=5, customers=40).generate(start=start, days=3)
     assert len(history) > 100
     chargebacks: list[tuple[datetime, str]] = []
