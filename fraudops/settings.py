@@ -218,7 +218,10 @@ SPECTACULAR_SETTINGS = {
         "scoring.openapi.strict_request_bodies",
     ],
     # Enum components named after their field, not after a hash of their values.
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": "scoring.models.Channel.choices"},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "scoring.models.Channel.choices",
+        "BadRequestCodeEnum": "scoring.serializers.BAD_REQUEST_CODES",
+    },
 }
 
 # How often a worker checks whether rules, lists or thresholds changed (seconds).

@@ -382,10 +382,17 @@ class ErrorSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
 
 
+BAD_REQUEST_CODES = ["invalid", "parse_error"]
+
+
 class ValidationErrorSerializer(ErrorSerializer):
-    code = serializers.ChoiceField(choices=["invalid"])  # type: ignore[assignment]
-    # Field name → reasons (a list of sentences, or per key for metadata).
-    fields = serializers.DictField(child=serializers.JSONField())  # type: ignore[assignment]
+    """A 400: ``invalid`` names each field and why; ``parse_error`` is a body that is not JSON."""
+
+    code = serializers.ChoiceField(choices=BAD_REQUEST_CODES)  # type: ignore[assignment]
+    # Field name → reasons (a list of sentences, or per key for metadata); with "invalid".
+    fields = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.JSONField(), required=False
+    )
 
 
 class LabelOutSerializer(serializers.Serializer[Any]):
