@@ -56,9 +56,18 @@ class RefConflict(Exception):
         self.ref = ref
 
 
+# The seen marker keeps this much of a request's fingerprint: enough to tell a retry from
+# another request under the same ref (the database compares the whole hash again on insert).
+FINGERPRINT_CHARS = 16
+
+
+def _seen_fingerprint(event: Event) -> str:
+    return event.fingerprint[:FINGERPRINT_CHARS]
+
+
 def _seen_value(event: Event, payload: str) -> str:
     """What the seen marker keeps: the request's fingerprint, then the payload."""
-    return f"{event.fingerprint}#{payload}"
+    return f"{_seen_fingerprint(event)}#{payload}"
 
 
 def _replayed_payload(seen: str, event: Event) -> str:
@@ -70,7 +79,7 @@ def _replayed_payload(seen: str, event: Event) -> str:
     fingerprint, marked, payload = seen.partition("#")
     if not marked:  # kept before markers carried fingerprints
         return seen
-    if fingerprint != event.fingerprint:
+    if fingerprint != _seen_fingerprint(event):
         raise RefConflict(event.ref)
     return payload
 
@@ -248,7 +257,7 @@ class RedisFeatureStore:
             event.card_id or "",
             f"{self._cold_pointer}:",
             *_cold_fields(event, scope),
-            event.fingerprint,
+            _seen_fingerprint(event),
         ]
         try:
             replayed, payload = self._script(keys=keys, args=args)
