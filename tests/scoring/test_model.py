@@ -20,6 +20,7 @@ def version_for(model, name: str) -> ModelVersion:
     return ModelVersion.objects.create(
         name=name,
         path=str(model.path),
+        sha256=model.sha256,
         features=[{"name": n, "type": "number"} for n in FEATURE_NAMES],
         calibration={"x": list(model.calibration.x), "y": list(model.calibration.y)},
         trained_from="2026-08-01T00:00:00Z",
@@ -30,8 +31,8 @@ def version_for(model, name: str) -> ModelVersion:
 
 def scorer_for(model) -> LightGBMScorer:
     return LightGBMScorer.load(
-        model.path, version="m", features=FEATURE_NAMES, calibration=model.calibration,
-        known_features=FEATURE_NAMES,
+        model.path, version="m", sha256=model.sha256, features=FEATURE_NAMES,
+        calibration=model.calibration, known_features=FEATURE_NAMES,
     )  # fmt: skip
 
 
@@ -62,7 +63,8 @@ def test_a_missing_value_reaches_the_model_as_nan_not_zero(trained_model):
 def test_loading_fails_loudly_when_the_feature_list_does_not_match(trained_model):
     with pytest.raises(ModelLoadError, match="expects"):
         LightGBMScorer.load(
-            trained_model.path, version="m", features=FEATURE_NAMES[:-1],
+            trained_model.path, version="m", sha256=trained_model.sha256,
+            features=FEATURE_NAMES[:-1],
             calibration=trained_model.calibration, known_features=FEATURE_NAMES,
         )  # fmt: skip
 
