@@ -342,11 +342,11 @@ def api_key_revoke(*, api_key: ApiKey) -> None:
     transaction.on_commit(lambda: api_key_forget(api_key.key_hash))
 
 
-@transaction.atomic
 class ModelNotPromotable(Exception):
     """A version that serving would refuse, or whose quality could not be measured."""
 
 
+@transaction.atomic
 def model_promote(*, version: ModelVersion) -> None:
     """Make ``version`` the active model; workers switch to it within MODEL_REFRESH_SECONDS.
 
