@@ -5,7 +5,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.db.migrations.executor import MigrationExecutor
 
 from scoring.model_files import sha256_hex, write_atomic
 from scoring.models import ModelVersion
@@ -81,3 +82,27 @@ def test_a_model_file_is_removed_when_its_version_cannot_be_registered(tmp_path)
 
     assert list(tmp_path.iterdir()) == []
     assert ModelVersion.objects.count() == 1
+
+
+BEFORE, AFTER = ("scoring", "0005_drift_report"), ("scoring", "0006_model_version_sha256")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_backfills_the_sha256_of_the_files_registered_before_it(tmp_path):
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE])
+    old = executor.loader.project_state([BEFORE]).apps.get_model("scoring", "ModelVersion")
+    present = tmp_path / "present.txt"
+    present.write_bytes(b"tree")
+    fields = {
+        "features": [], "calibration": {}, "data_hash": "0" * 64,
+        "trained_from": "2026-08-01T00:00:00Z", "trained_until": "2026-08-25T00:00:00Z",
+    }  # fmt: skip
+    old.objects.create(name="present", path=str(present), **fields)
+    old.objects.create(name="gone", path=str(tmp_path / "gone.txt"), **fields)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([AFTER])
+
+    hashes = dict(ModelVersion.objects.values_list("name", "sha256"))
+    assert hashes == {"present": sha256_hex(b"tree"), "gone": ""}
