@@ -10,7 +10,13 @@ from scoring import runtime
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness: the database answers and the feature store is reachable."""
+    """Liveness and readiness, and what decisions are made with.
+
+    503 when the database or the feature store does not answer (decisions cannot be made or
+    stored). A model that is refused or missing, or no published cold-feature generation, is
+    reported but answers 200: decisions continue, marked degraded, and taking the worker out
+    of service would not make them better.
+    """
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -20,7 +26,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = f"error: {exc}"
     checks["feature_store"] = runtime.feature_store_health()
     healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse(checks, status=200 if healthy else 503)
+    model = runtime.model_health() if checks["database"] == "ok" else None
+    cold = runtime.cold_features_health()
+    # As decisions are marked: no model at all is not degraded (rules and lists decide).
+    degraded = (model is not None and model["state"] == "degraded") or not cold["published"]
+    body = {
+        "status": "error" if not healthy else "degraded" if degraded else "ok",
+        **checks,
+        "model": model,
+        "cold_features": cold,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
 
 
 def home(request: HttpRequest) -> HttpResponse:

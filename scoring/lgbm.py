@@ -1,8 +1,17 @@
 """Serving a LightGBM model: load once, score one row, explain it with exact TreeSHAP.
 
 Nothing from training is imported here. The model file and its metadata (ordered features,
-isotonic calibration) come from a :class:`~scoring.models.ModelVersion`; a feature list that
-does not match the file, or the code's own feature definitions, fails loudly at load time.
+isotonic calibration, the file's SHA-256) come from a :class:`~scoring.models.ModelVersion`; a
+feature list that does not match the file, or the code's own feature definitions, fails loudly
+at load time.
+
+LightGBM aborts the whole process on some malformed files (a truncated one, for instance), and
+parses a same-size altered one without complaint. So the file is read once, its SHA-256 held
+against the registered one, and the booster built from those same bytes: LightGBM only ever
+parses bytes identical to the file training wrote and itself loaded back. (Parsing in a child
+process first would also cover a LightGBM upgrade that no longer reads an old file, at the
+cost of a second interpreter and about a second per load; with the hash check it is not needed
+to keep a worker alive, so it is not done.)
 """
 
 from __future__ import annotations
@@ -17,10 +26,12 @@ import numpy as np
 
 from scoring.features.definitions import FeatureValue
 from scoring.model import Score, ScorerError
+from scoring.model_files import sha256_hex
 
 
 class ModelLoadError(ScorerError):
-    """The model file is missing, unreadable, or does not take the features we compute."""
+    """The model file is missing, unreadable, not the registered file (its SHA-256 differs), or
+    does not take the features we compute."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,25 @@ class Calibration:
         if not self.x:
             return raw
         return float(np.interp(raw, self.x, self.y))
+
+
+def _booster_verified(path: str | Path, *, version: str, sha256: str) -> lightgbm.Booster:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read model {version} from {path}: {exc}") from exc
+    if not sha256:
+        raise ModelLoadError(f"model {version} has no registered SHA-256: refusing {path}")
+    digest = sha256_hex(data)
+    if digest != sha256:
+        raise ModelLoadError(
+            f"model {version} refused: {path} ({len(data)} bytes) has SHA-256 {digest[:12]}…, "
+            f"training registered {sha256[:12]}… (the file was truncated or changed)"
+        )
+    try:
+        return lightgbm.Booster(model_str=data.decode("utf-8"))
+    except (lightgbm.basic.LightGBMError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"cannot parse model {version} from {path}: {exc}") from exc
 
 
 class LightGBMScorer:
@@ -56,14 +86,13 @@ class LightGBMScorer:
         path: str | Path,
         *,
         version: str,
+        sha256: str,
         features: Sequence[str],
         calibration: Calibration,
         known_features: Sequence[str],
     ) -> LightGBMScorer:
-        try:
-            booster = lightgbm.Booster(model_file=str(path))
-        except (lightgbm.basic.LightGBMError, OSError) as exc:
-            raise ModelLoadError(f"cannot load model {version} from {path}: {exc}") from exc
+        """Load the file at ``path`` if its SHA-256 is ``sha256``; raises ModelLoadError."""
+        booster = _booster_verified(path, version=version, sha256=sha256)
         if list(booster.feature_name()) != list(features):
             raise ModelLoadError(
                 f"model {version}: its file expects {booster.feature_name()}, "

@@ -14,7 +14,10 @@ from prometheus_client import (
 )
 
 DECISIONS = Counter("fraudops_decisions_total", "Decisions made", ["outcome"])
-DEGRADED = Counter("fraudops_decisions_degraded_total", "Decisions made without the model")
+DEGRADED = Counter(
+    "fraudops_decisions_degraded_total",
+    "Decisions made without a part: the model, the feature store or the cold features",
+)
 LATENCY = Histogram(
     "fraudops_decision_latency_seconds",
     "Server time to decide, before the write",

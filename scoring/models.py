@@ -183,6 +183,11 @@ class ModelVersion(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     path = models.CharField(max_length=500, help_text="The LightGBM model file.")
+    # Serving loads the file only if its bytes have this hash: a truncated or altered file is
+    # refused (decisions are then degraded) instead of being parsed. Blank: never loads.
+    sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the model file, as training wrote it."
+    )
     # [{"name": ..., "type": "number"}, ...] in the order the model takes them.
     features: models.JSONField[Any] = models.JSONField()
     # Isotonic calibration of the raw score: {"x": [...], "y": [...]} for interpolation.

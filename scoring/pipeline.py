@@ -11,8 +11,11 @@ Precedence (as in Stripe Radar): an allow-list entry or allow rule approves; oth
 block-list entry or decline rule declines without calling the model; otherwise the model's
 score is held against the thresholds, and a review rule raises the outcome to at least review.
 
-A decision is ``degraded`` when a part failed and it was made without it: the feature store
-(history-based features are then missing) or the model (rules and lists decide alone).
+A decision is ``degraded`` when a part failed or was missing and it was made without it: the
+feature store (history-based features are then missing), the cold-feature generation (none
+published yet: the 30/90-day and merchant features are missing) or the model (rules and lists
+decide alone). Deciding again on ``recorded`` features (a backtest) reads no store, so it is
+not degraded by either store condition.
 """
 
 from __future__ import annotations
@@ -304,8 +307,10 @@ def _features(
     except FeatureStoreUnavailable:
         # Decide on what the request itself says; history-based features are missing.
         return compute_features(event, Snapshot()), None, True
-    cold_as_of = None if snapshot.cold is None else snapshot.cold.as_of
-    return compute_features(event, snapshot), cold_as_of, False
+    if snapshot.cold is None:
+        # No generation published yet (a fresh install): the cold features are all missing.
+        return compute_features(event, snapshot), None, True
+    return compute_features(event, snapshot), snapshot.cold.as_of, False
 
 
 def model_reasons(scorer: Scorer, features: Features, txn: TransactionFacts) -> list[Reason]:

@@ -12,12 +12,19 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import connection
 
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.features.store import MemoryFeatureStore, OnlineStore, RedisFeatureStore
+from scoring.features.store import (
+    FeatureStoreUnavailable,
+    MemoryFeatureStore,
+    OnlineStore,
+    RedisFeatureStore,
+)
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError
 from scoring.model import NoModelScorer, Score, Scorer, ScorerError
 
@@ -119,10 +126,14 @@ class _ActiveModel:
             active = ModelVersion.objects.filter(is_active=True).first()
             self._checked_at = time.monotonic()
             active_id = None if active is None else active.pk
-            if active_id == self._version_id:
+            # A refused file is tried again at every check: putting the right file back heals
+            # the worker without a restart (the hash check makes a retry harmless).
+            broken = isinstance(self._scorer, BrokenModelScorer)
+            if active_id == self._version_id and not broken:
                 return
+            previous = self._scorer if active_id == self._version_id else None
             self._version_id = active_id
-            self._scorer = NoModelScorer() if active is None else _load(active)
+            self._scorer = NoModelScorer() if active is None else _load(active, previous)
 
     def set(self, scorer: Scorer | None) -> None:
         self._override = scorer
@@ -133,7 +144,12 @@ class _ActiveModel:
             self._override = None
 
 
-def _load(version: object) -> Scorer:
+def _load(version: object, previous: Scorer | None = None) -> Scorer:
+    """The version's scorer, or a BrokenModelScorer saying why not (never raises).
+
+    ``previous`` is the failed attempt at the same version, if any: the same failure is
+    logged once, not at every retry.
+    """
     from scoring.models import ModelVersion
 
     assert isinstance(version, ModelVersion)
@@ -141,15 +157,19 @@ def _load(version: object) -> Scorer:
         scorer = LightGBMScorer.load(
             version.path,
             version=version.name,
+            sha256=version.sha256,
             features=[f["name"] for f in version.features],
             calibration=Calibration(
                 tuple(version.calibration["x"]), tuple(version.calibration["y"])
             ),
             known_features=FEATURE_NAMES,
         )
-    except ModelLoadError as exc:
-        logger.error("model %s not loaded, decisions are degraded: %s", version.name, exc)
-        return BrokenModelScorer(version.name, str(exc))
+    except (ModelLoadError, KeyError, TypeError, ValueError) as exc:
+        # KeyError...ValueError: a version record whose features or calibration are malformed.
+        error = str(exc) if isinstance(exc, ModelLoadError) else f"bad version record: {exc!r}"
+        if not (isinstance(previous, BrokenModelScorer) and previous.error == error):
+            logger.error("model %s not loaded, decisions are degraded: %s", version.name, error)
+        return BrokenModelScorer(version.name, error)
     logger.warning("model %s loaded", version.name)
     return scorer
 
@@ -187,6 +207,43 @@ def scorer_set(new: Scorer | None) -> None:
 def scorer_reset() -> None:
     _active.reset()
     _scorer_of_version.cache_clear()
+
+
+class ModelHealth(TypedDict):
+    """What this process scores with: ``state`` is loaded, degraded (``reason`` says why) or
+    none (no model promoted yet)."""
+
+    version: str | None
+    state: str
+    reason: str | None
+
+
+def model_health() -> ModelHealth:
+    current = scorer()
+    if isinstance(current, BrokenModelScorer):
+        return ModelHealth(version=current.version, state="degraded", reason=current.error)
+    if current.version is None:
+        return ModelHealth(version=None, state="none", reason=None)
+    return ModelHealth(version=current.version, state="loaded", reason=None)
+
+
+class ColdFeaturesHealth(TypedDict):
+    """Whether a cold-feature generation is published (decisions without one are degraded)."""
+
+    published: bool
+    as_of: str | None
+    error: str | None
+
+
+def cold_features_health() -> ColdFeaturesHealth:
+    try:
+        as_of = feature_store().cold_as_of()
+    except FeatureStoreUnavailable as exc:
+        return ColdFeaturesHealth(published=False, as_of=None, error=str(exc))
+    if as_of is None:
+        return ColdFeaturesHealth(published=False, as_of=None, error=None)
+    moment = datetime.fromtimestamp(as_of, UTC).isoformat()
+    return ColdFeaturesHealth(published=True, as_of=moment, error=None)
 
 
 def feature_store_health() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ from rest_framework.test import APIClient
 
 from rules.loader import policy_cache_clear
 from scoring import runtime
-from scoring.features.store import FeatureStore, MemoryFeatureStore, RedisFeatureStore
+from scoring.features.store import (
+    FeatureStore,
+    MemoryFeatureStore,
+    OnlineStore,
+    RedisFeatureStore,
+)
 from scoring.services import IssuedKey
 from tests import factories
 
@@ -73,21 +79,48 @@ def postgres() -> None:
         service_missing("needs PostgreSQL: set DATABASE_URL=postgres://…")
 
 
+@pytest.fixture
+def serving_store(request: pytest.FixtureRequest, settings: Any) -> OnlineStore:
+    """The feature store the API decides with in this test (of the configured kind)."""
+    if settings.FEATURE_STORE == "redis":
+        store: RedisFeatureStore = request.getfixturevalue("redis_store")
+        return store
+    return MemoryFeatureStore()
+
+
+# The moment of the cold generation tests publish (a fixed date, before any test's history).
+COLD_AS_OF = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def cold_published(serving_store: OnlineStore) -> datetime:
+    """A cold-feature generation (empty) is published: decisions are not degraded for the
+    want of one. Returns its moment."""
+    serving_store.cold_publish(COLD_AS_OF.timestamp(), [])
+    return COLD_AS_OF
+
+
+def published(store: FeatureStore) -> FeatureStore:
+    """``store`` (an in-process or Redis store) with an empty cold generation published."""
+    assert isinstance(store, MemoryFeatureStore | RedisFeatureStore)
+    store.cold_publish(COLD_AS_OF.timestamp(), [])
+    return store
+
+
 @pytest.fixture(autouse=True)
 def _fresh_runtime(
-    request: pytest.FixtureRequest, settings: Any, monkeypatch: pytest.MonkeyPatch
+    serving_store: OnlineStore, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
-    """Each test gets its own feature store (of the configured kind) and a cold policy cache."""
+    """Each test gets its own feature store (of the configured kind) and a cold policy cache.
+
+    No cold generation is published in it: a test that needs one says so (``cold_published``).
+    """
     settings.RULESET_REFRESH_SECONDS = 0
     # Explain approvals inline on commit, and no refresher thread: tests control both.
     settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
     settings.COLD_FEATURES_REFRESH_IN_PROCESS = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     policy_cache_clear()
-    if settings.FEATURE_STORE == "redis":
-        serving_store: FeatureStore = request.getfixturevalue("redis_store")
-    else:
-        serving_store = MemoryFeatureStore()
     monkeypatch.setattr(runtime, "feature_store", lambda: serving_store)
     runtime.scorer_reset()
     yield

@@ -4,15 +4,19 @@
    each row's features are the ones the live decision saw, and the rules' verdict comes along.
 2. A time split: the earliest 70% train, the next 15% choose the model size and calibrate
    (isotonic), the latest 15% measure — against rules alone on the same window.
-3. The model file is saved and registered as a :class:`~scoring.models.ModelVersion`.
+3. The model file is written atomically and registered, with its SHA-256, as a
+   :class:`~scoring.models.ModelVersion` (the file is removed if registering fails). A metric
+   the validation window cannot give (no fraud in it) is recorded as not computable.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from typing import Any
 import lightgbm
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -27,6 +32,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from rules.loader import current_policy
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import Calibration, LightGBMScorer
+from scoring.model_files import sha256_hex, write_atomic
 from scoring.models import LabelEvent, ModelVersion
 from scoring.pipeline import OUTCOME_APPROVE, OUTCOME_DECLINE
 from scoring.replay import replay, transactions_in_time_order
@@ -191,28 +197,66 @@ def rules_plus_model_recall(scores: np.ndarray, data: Dataset, budget: int) -> f
     return float(data.y[top].sum() / max(1, data.y.sum()))
 
 
-def evaluate(scores: np.ndarray, data: Dataset) -> dict[str, float]:
+NO_FRAUD = "the validation window has no fraud"
+NO_LEGIT = "the validation window has no legitimate transaction"
+NOT_FINITE = "not a finite number"
+
+Metrics = dict[str, float | None]
+
+
+@dataclass
+class Evaluation:
+    """Metrics on the validation window; one that cannot be computed is None, with a reason
+    in ``not_computable`` (never NaN: it means nothing, and PostgreSQL's jsonb refuses it)."""
+
+    values: Metrics
+    not_computable: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.values, "not_computable": self.not_computable}
+
+
+def evaluate(scores: np.ndarray, data: Dataset) -> Evaluation:
     """Model and rules on the same window; "rules + model" stops as many transactions as the
-    rules alone do (the same review rate), and at a 1% review rate."""
-    rules_rate = float(data.rules_flagged.mean())
-    rules_recall = float(data.y[data.rules_flagged].sum() / max(1, data.y.sum()))
+    rules alone do (the same review rate), and at a 1% review rate.
+
+    Every metric but the rates needs fraud in the window; the AUCs also need legit rows.
+    """
+    fraud = int(data.y.sum())
+    result = Evaluation({"rows": float(len(data)), "fraud": float(fraud)}, {})
+
+    def put(name: str, compute: Callable[[], float], *, needs_legit: bool = False) -> None:
+        why = NO_FRAUD if fraud == 0 else None
+        if needs_legit and fraud == len(data):
+            why = NO_LEGIT
+        value = None if why else float(compute())
+        if value is not None and not math.isfinite(value):
+            why, value = NOT_FINITE, None
+        result.values[name] = value
+        if why:
+            result.not_computable[name] = why
+
     rules_budget = int(data.rules_flagged.sum())
     one_percent = max(1, round(len(data) * REVIEW_RATE))
-    return {
-        "rows": float(len(data)),
-        "fraud": float(data.y.sum()),
-        "auc_roc": float(roc_auc_score(data.y, scores)),
-        "average_precision": float(average_precision_score(data.y, scores)),
-        "recall_at_1pct": recall_at_rate(scores, data.y, REVIEW_RATE),
-        "rules_only_review_rate": rules_rate,
-        "rules_only_recall": rules_recall,
-        "rules_only_auc_roc": float(roc_auc_score(data.y, data.rules_flagged)),
-        "rules_only_average_precision": float(average_precision_score(data.y, data.rules_flagged)),
-        "rules_plus_model_recall_at_rules_rate": rules_plus_model_recall(
-            scores, data, rules_budget
-        ),
-        "rules_plus_model_recall_at_1pct": rules_plus_model_recall(scores, data, one_percent),
-    }
+    put("auc_roc", lambda: roc_auc_score(data.y, scores), needs_legit=True)
+    put("average_precision", lambda: average_precision_score(data.y, scores))
+    put("recall_at_1pct", lambda: recall_at_rate(scores, data.y, REVIEW_RATE))
+    result.values["rules_only_review_rate"] = float(data.rules_flagged.mean())
+    put("rules_only_recall", lambda: data.y[data.rules_flagged].sum() / fraud)
+    put("rules_only_auc_roc", lambda: roc_auc_score(data.y, data.rules_flagged), needs_legit=True)
+    put(
+        "rules_only_average_precision",
+        lambda: average_precision_score(data.y, data.rules_flagged),
+    )
+    put(
+        "rules_plus_model_recall_at_rules_rate",
+        lambda: rules_plus_model_recall(scores, data, rules_budget),
+    )
+    put(
+        "rules_plus_model_recall_at_1pct",
+        lambda: rules_plus_model_recall(scores, data, one_percent),
+    )
+    return result
 
 
 def data_hash(data: Dataset) -> str:
@@ -226,7 +270,7 @@ def data_hash(data: Dataset) -> str:
 class TrainingResult:
     version: ModelVersion
     trials: list[SizeTrial]
-    metrics: dict[str, float] = field(default_factory=dict)
+    evaluation: Evaluation
 
 
 def model_train(*, seed: int = 7, progress: Progress | None = None) -> TrainingResult:
@@ -243,9 +287,27 @@ def model_train(*, seed: int = 7, progress: Progress | None = None) -> TrainingR
     booster, trials = choose_size(train, calib, seed=seed, progress=progress)
     calibration = calibrate(booster, calib)
     scores = np.array([calibration.apply(p) for p in booster.predict(valid.x)])
-    metrics = evaluate(scores, valid)
-    version = _register(booster, calibration, data, train, valid, metrics, now)
-    return TrainingResult(version, trials, metrics)
+    evaluation = evaluate(scores, valid)
+    version = _register(booster, calibration, data, train, valid, evaluation, now)
+    return TrainingResult(version, trials, evaluation)
+
+
+def model_file_register(
+    data: bytes, path: Path, register: Callable[[str], ModelVersion]
+) -> ModelVersion:
+    """Write the model file atomically, then ``register(its SHA-256)`` in a transaction.
+
+    If registering fails the file is removed: no file is left for a version that does not
+    exist. The transaction is durable (not nested in another), so once this returns the
+    version is committed and its file is there.
+    """
+    write_atomic(path, [data])
+    try:
+        with transaction.atomic(durable=True):
+            return register(sha256_hex(data))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
 
 
 def _register(
@@ -254,30 +316,40 @@ def _register(
     data: Dataset,
     train: Dataset,
     valid: Dataset,
-    metrics: dict[str, float],
+    evaluation: Evaluation,
     now: datetime,
 ) -> ModelVersion:
     name = f"lgbm-{now:%Y%m%d-%H%M%S}"
     directory = Path(settings.MODEL_DIR)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.txt"
-    booster.save_model(str(path))
-    LightGBMScorer.load(  # fails loudly now rather than at serving time
-        path,
-        version=name,
-        features=data.features,
-        calibration=calibration,
-        known_features=FEATURE_NAMES,
-    )
-    return ModelVersion.objects.create(
-        name=name,
-        path=str(path),
-        features=[{"name": n, "type": "number"} for n in data.features],
-        calibration={"x": list(calibration.x), "y": list(calibration.y)},
-        params={"trees": booster.num_trees(), "leaves": int(booster.params.get("num_leaves", 0))},
-        metrics=metrics,
-        trained_from=train.occurred_at[0],
-        trained_until=valid.occurred_at[-1],
-        data_hash=data_hash(data),
-        parent=ModelVersion.objects.filter(is_active=True).first(),
-    )
+    # A file name of its own: a failed registration (say, a name taken by a training in the
+    # same second) removes only this file, never another version's.
+    path = directory / f"{name}-{uuid.uuid4().hex[:8]}.txt"
+
+    def register(sha256: str) -> ModelVersion:
+        LightGBMScorer.load(  # fails loudly now rather than at serving time
+            path,
+            version=name,
+            sha256=sha256,
+            features=data.features,
+            calibration=calibration,
+            known_features=FEATURE_NAMES,
+        )
+        return ModelVersion.objects.create(
+            name=name,
+            path=str(path),
+            sha256=sha256,
+            features=[{"name": n, "type": "number"} for n in data.features],
+            calibration={"x": list(calibration.x), "y": list(calibration.y)},
+            params={
+                "trees": booster.num_trees(),
+                "leaves": int(booster.params.get("num_leaves", 0)),
+            },
+            metrics=evaluation.as_json(),
+            trained_from=train.occurred_at[0],
+            trained_until=valid.occurred_at[-1],
+            data_hash=data_hash(data),
+            parent=ModelVersion.objects.filter(is_active=True).first(),
+        )
+
+    return model_file_register(booster.model_to_string().encode("utf-8"), path, register)

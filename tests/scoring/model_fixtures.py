@@ -18,6 +18,7 @@ from scoring.features.definitions import FEATURE_NAMES
 from scoring.features.store import MemoryFeatureStore
 from scoring.lgbm import Calibration
 from scoring.model import NoModelScorer
+from scoring.model_files import sha256_hex
 from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds, decide
 from scoring.serializers import TransactionInSerializer
 from scoring.services import decision_request_from
@@ -29,6 +30,10 @@ from scoring.training.train import Dataset, _fit, calibrate, split_by_time
 class TrainedModel:
     path: Path
     calibration: Calibration
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.path.read_bytes())
 
 
 def demo_policy() -> Policy:

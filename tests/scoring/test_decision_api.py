@@ -425,3 +425,15 @@ def test_an_unreachable_feature_store_still_answers_with_a_degraded_decision(api
     assert response.status_code == 201
     assert response.json()["degraded"] is True
     assert Decision.objects.get().degraded is True
+
+
+def test_a_decision_without_a_published_cold_generation_is_degraded(api):
+    body = api.post("/api/v1/decisions", factories.payload(), format="json").json()
+
+    assert (body["degraded"], Decision.objects.get().cold_as_of) == (True, None)
+
+
+def test_a_decision_with_a_published_cold_generation_is_not_degraded(api, cold_published):
+    body = api.post("/api/v1/decisions", factories.payload(), format="json").json()
+
+    assert (body["degraded"], Decision.objects.get().cold_as_of) == (False, cold_published)

@@ -2,7 +2,9 @@
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
+import lightgbm
 import numpy as np
 import pytest
 import shap
@@ -11,7 +13,7 @@ from scoring import runtime
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer, ModelLoadError
 from scoring.models import Decision, ModelVersion
-from scoring.services import model_promote
+from scoring.services import ModelNotPromotable, model_promote
 from tests import factories
 
 
@@ -19,6 +21,7 @@ def version_for(model, name: str) -> ModelVersion:
     return ModelVersion.objects.create(
         name=name,
         path=str(model.path),
+        sha256=model.sha256,
         features=[{"name": n, "type": "number"} for n in FEATURE_NAMES],
         calibration={"x": list(model.calibration.x), "y": list(model.calibration.y)},
         trained_from="2026-08-01T00:00:00Z",
@@ -29,8 +32,8 @@ def version_for(model, name: str) -> ModelVersion:
 
 def scorer_for(model) -> LightGBMScorer:
     return LightGBMScorer.load(
-        model.path, version="m", features=FEATURE_NAMES, calibration=model.calibration,
-        known_features=FEATURE_NAMES,
+        model.path, version="m", sha256=model.sha256, features=FEATURE_NAMES,
+        calibration=model.calibration, known_features=FEATURE_NAMES,
     )  # fmt: skip
 
 
@@ -61,7 +64,8 @@ def test_a_missing_value_reaches_the_model_as_nan_not_zero(trained_model):
 def test_loading_fails_loudly_when_the_feature_list_does_not_match(trained_model):
     with pytest.raises(ModelLoadError, match="expects"):
         LightGBMScorer.load(
-            trained_model.path, version="m", features=FEATURE_NAMES[:-1],
+            trained_model.path, version="m", sha256=trained_model.sha256,
+            features=FEATURE_NAMES[:-1],
             calibration=trained_model.calibration, known_features=FEATURE_NAMES,
         )  # fmt: skip
 
@@ -143,3 +147,107 @@ def test_an_account_takeover_is_stopped_with_reasons_naming_the_new_device_and_c
     texts = " ".join(r["text"] for r in stopped["reasons"])
     assert "device never seen" in texts
     assert "(NG)" in texts
+
+
+def truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def tampered(data: bytes) -> bytes:
+    """The same size, one leaf value's leading digit changed: LightGBM parses it happily."""
+    text = data.decode()
+    at = text.index("leaf_value=") + len("leaf_value=")
+    at += text[at] == "-"
+    digit = text[at]
+    return (text[:at] + ("7" if digit != "7" else "3") + text[at + 1 :]).encode()
+
+
+def test_a_tampered_file_is_one_lightgbm_itself_would_serve(trained_model):
+    data = trained_model.path.read_bytes()
+
+    changed = lightgbm.Booster(model_str=tampered(data).decode())
+
+    assert len(tampered(data)) == len(data)
+    assert changed.num_trees() == lightgbm.Booster(model_str=data.decode()).num_trees()
+
+
+@pytest.mark.parametrize("damage", [truncated, tampered])
+def test_loading_refuses_a_file_whose_sha256_is_not_the_registered_one(
+    trained_model, tmp_path, damage
+):
+    copy = tmp_path / "model.txt"
+    copy.write_bytes(damage(trained_model.path.read_bytes()))
+
+    with pytest.raises(ModelLoadError, match=r"refused.*truncated or changed"):
+        LightGBMScorer.load(
+            copy, version="m", sha256=trained_model.sha256, features=FEATURE_NAMES,
+            calibration=trained_model.calibration, known_features=FEATURE_NAMES,
+        )  # fmt: skip
+
+
+def promoted_copy(model, tmp_path, name: str) -> tuple[ModelVersion, Path]:
+    copy = tmp_path / f"{name}.txt"
+    copy.write_bytes(model.path.read_bytes())
+    version = version_for(model, name)
+    version.path = str(copy)
+    version.save()
+    model_promote(version=version)
+    return version, copy
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("damage", [truncated, tampered])
+def test_a_damaged_model_file_gives_degraded_decisions_and_healthz_says_why(
+    api, trained_model, tmp_path, settings, cold_published, caplog, damage
+):
+    settings.MODEL_REFRESH_SECONDS = 0  # every decision checks the model again: still one log
+    _, copy = promoted_copy(trained_model, tmp_path, "m-damaged")
+    copy.write_bytes(damage(copy.read_bytes()))
+
+    responses = [
+        api.post("/api/v1/decisions", factories.payload(), format="json") for _ in range(3)
+    ]
+    health = api.get("/healthz")
+
+    assert [r.status_code for r in responses] == [201, 201, 201]
+    assert {
+        (r.json()["degraded"], r.json()["model_version"], r.json()["score"]) for r in responses
+    } == {(True, None, None)}
+    assert health.status_code == 200
+    model = health.json()["model"]
+    assert (health.json()["status"], model["version"], model["state"]) == (
+        "degraded", "m-damaged", "degraded",
+    )  # fmt: skip
+    assert "refused" in model["reason"]
+    refusals = [
+        r for r in caplog.records if r.name == "scoring.runtime" and "not loaded" in r.message
+    ]
+    assert len(refusals) == 1
+
+
+@pytest.mark.django_db
+def test_putting_the_right_file_back_heals_the_worker_without_a_restart(
+    api, trained_model, tmp_path, settings, cold_published
+):
+    settings.MODEL_REFRESH_SECONDS = 0
+    _, copy = promoted_copy(trained_model, tmp_path, "m-healed")
+    good = copy.read_bytes()
+    copy.write_bytes(truncated(good))
+    assert api.post("/api/v1/decisions", factories.payload(), format="json").json()["degraded"]
+
+    copy.write_bytes(good)
+    body = api.post("/api/v1/decisions", factories.payload(), format="json").json()
+
+    assert (body["degraded"], body["model_version"]) == (False, "m-healed")
+
+
+@pytest.mark.django_db
+def test_a_version_without_a_registered_sha256_cannot_be_promoted(trained_model):
+    version = version_for(trained_model, "m-legacy")
+    version.sha256 = ""
+    version.save()
+
+    with pytest.raises(ModelNotPromotable, match="no SHA-256"):
+        model_promote(version=version)
+
+    assert not ModelVersion.objects.filter(is_active=True).exists()

@@ -10,6 +10,7 @@ from scoring.features.store import MemoryFeatureStore
 from scoring.model import ConstantScorer, NoModelScorer, ScorerError
 from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds, decide
 from tests import factories
+from tests.conftest import COLD_AS_OF, published
 
 
 class ExplodingScorer:
@@ -40,7 +41,7 @@ def run(txn, pol, scorer=None, store=None):
         txn,
         ref=txn.transaction_id,
         scope="s",
-        store=store or MemoryFeatureStore(),
+        store=store or published(MemoryFeatureStore()),
         policy=pol,
         scorer=scorer or NoModelScorer(),
     )
@@ -111,8 +112,32 @@ def test_a_failing_model_falls_back_to_rules_and_is_marked_degraded():
     assert (result.outcome, result.score, result.degraded) == ("review", None, True)
 
 
+def test_without_a_published_cold_generation_a_decision_is_degraded():
+    result = run(factories.facts(), policy(), store=MemoryFeatureStore())
+
+    assert (result.outcome, result.degraded, result.cold_as_of) == ("approve", True, None)
+    assert result.features["customer_amount_mean_30d"] is None
+
+
+def test_with_a_published_cold_generation_a_decision_is_not_degraded():
+    result = run(factories.facts(), policy(), store=published(MemoryFeatureStore()))
+
+    assert (result.degraded, result.cold_as_of) == (False, COLD_AS_OF.timestamp())
+
+
+def test_deciding_again_on_recorded_features_is_not_degraded_by_the_stores():
+    recorded = run(factories.facts(), policy(), store=MemoryFeatureStore()).features
+
+    again = decide(
+        factories.facts(), ref="again", scope="s", store=MemoryFeatureStore(), policy=policy(),
+        scorer=ConstantScorer(0.1), recorded=recorded,
+    )  # fmt: skip
+
+    assert (again.degraded, again.score) == (False, 0.1)
+
+
 def test_the_features_it_used_are_in_the_result():
-    store = MemoryFeatureStore()
+    store = published(MemoryFeatureStore())
     pol = policy()
     run(factories.facts(transaction_id="a"), pol, store=store)
 

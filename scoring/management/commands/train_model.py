@@ -2,8 +2,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.services import model_promote
-from scoring.training.train import NotEnoughLabels, model_train
+from scoring.services import ModelNotPromotable, model_promote
+from scoring.training.train import Metrics, NotEnoughLabels, model_train
+
+
+def _figure(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 class Command(BaseCommand):
@@ -18,37 +22,44 @@ class Command(BaseCommand):
             result = model_train(seed=options["seed"], progress=self.stdout.write)
         except NotEnoughLabels as exc:
             raise CommandError(f"Not enough labels to train: {exc}") from exc
-        m = result.metrics
         version = result.version
         self.stdout.write(f"\nModel {version.name}: {version.params}")
+        self._table(result.evaluation.values, version.trained_until.strftime("%Y-%m-%d"))
+        for name, why in sorted(result.evaluation.not_computable.items()):
+            self.stdout.write(f"  {name}: not computable, {why}")
+        if options["promote"]:
+            try:
+                model_promote(version=version)
+            except ModelNotPromotable as exc:
+                raise CommandError(f"{exc} (it is registered, inactive)") from exc
+            self.stdout.write(f"Promoted {version.name}: live decisions use it within seconds.")
+
+    def _table(self, m: Metrics, until: str) -> None:
         self.stdout.write(
-            f"Validation window ({int(m['rows'])} rows, {int(m['fraud'])} fraud, "
-            f"from {version.trained_until:%Y-%m-%d} back):"
+            f"Validation window ({int(m['rows'] or 0)} rows, {int(m['fraud'] or 0)} fraud, "
+            f"from {until} back):"
         )
         rows = [
             ("", "rules only", "model", "rules + model"),
-            ("AUC ROC", f"{m['rules_only_auc_roc']:.3f}", f"{m['auc_roc']:.3f}", ""),
+            ("AUC ROC", _figure(m["rules_only_auc_roc"], ".3f"), _figure(m["auc_roc"], ".3f"), ""),
             (
                 "average precision",
-                f"{m['rules_only_average_precision']:.3f}",
-                f"{m['average_precision']:.3f}",
+                _figure(m["rules_only_average_precision"], ".3f"),
+                _figure(m["average_precision"], ".3f"),
                 "",
             ),
             (
-                f"recall at rules' rate ({m['rules_only_review_rate']:.2%})",
-                f"{m['rules_only_recall']:.1%}",
+                f"recall at rules' rate ({_figure(m['rules_only_review_rate'], '.2%')})",
+                _figure(m["rules_only_recall"], ".1%"),
                 "",
-                f"{m['rules_plus_model_recall_at_rules_rate']:.1%}",
+                _figure(m["rules_plus_model_recall_at_rules_rate"], ".1%"),
             ),
             (
                 "recall at 1% review rate",
                 "",
-                f"{m['recall_at_1pct']:.1%}",
-                f"{m['rules_plus_model_recall_at_1pct']:.1%}",
+                _figure(m["recall_at_1pct"], ".1%"),
+                _figure(m["rules_plus_model_recall_at_1pct"], ".1%"),
             ),
         ]
         for row in rows:
             self.stdout.write(f"  {row[0]:<34}{row[1]:>12}{row[2]:>10}{row[3]:>15}")
-        if options["promote"]:
-            model_promote(version=version)
-            self.stdout.write(f"Promoted {version.name}: live decisions use it within seconds.")
