@@ -54,7 +54,7 @@ def envlist(name: str, default: str) -> list[str]:
 
 # Public development values: `make` and pytest pass these (DEBUG off, as in production);
 # `manage.py check --deploy` flags both.
-DEV_SECRET_KEY = "django-insecure-fraudops-dev-only"
+DEV_SECRET_KEY = "django-insecure-fraudops-dev-only"  # noqa: S105 (public on purpose)
 DEV_PII_HASH_KEY = "fraudops-dev-only-pii-key"
 
 
