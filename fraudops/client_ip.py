@@ -15,7 +15,7 @@ def client_ip(request: HttpRequest | Request) -> str:
     """
     proxies = settings.NUM_PROXIES
     if proxies > 0:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
         addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
         if addresses:
             return addresses[-min(proxies, len(addresses))]
