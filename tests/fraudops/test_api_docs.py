@@ -29,7 +29,12 @@ def test_redoc_renders_in_a_browser_without_a_request_leaving_the_server(
     page = chromium.new_page()
     sent: list[str] = []  # what went to the network
     blocked: list[tuple[str, str | None]] = []
-    page.route("**/*", lambda route: (sent.append(route.request.url), route.continue_()))
+
+    def through(route):
+        sent.append(route.request.url)
+        route.continue_()
+
+    page.route("**/*", through)
     page.on("requestfailed", lambda request: blocked.append((request.url, request.failure)))
 
     page.goto(f"{live_server_url}/api/redoc/")
