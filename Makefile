@@ -4,6 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# settings.py refuses to start without these when DEBUG is off (the default, as in production).
+# The demo, tests and checks run on public development values unless the environment has its own.
+export SECRET_KEY ?= django-insecure-fraudops-dev-only
+export PII_HASH_KEY ?= fraudops-dev-only-pii-key
+
 .PHONY: venv demo test check fmt lint types migrations-check bench clean
 
 $(STAMP): pyproject.toml

@@ -277,6 +277,9 @@ def app_env(services: Services) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
+    env.setdefault("SECRET_KEY", "bench-only-secret-key")
+    env.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
     return env
 
 

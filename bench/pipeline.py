@@ -124,6 +124,9 @@ def django_setup(tmp: Path) -> str:
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     # The bench publishes the cold generation itself, once, before timing.
     os.environ["COLD_FEATURES_REFRESH_IN_PROCESS"] = "0"
+    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
     os.environ["DJANGO_SETTINGS_MODULE"] = "fraudops.settings"
     sys.path.insert(0, str(ROOT))
     import django

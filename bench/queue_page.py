@@ -61,6 +61,9 @@ def database(sqlite: bool) -> Iterator[str]:
 
 def django_setup() -> None:
     os.environ.pop("REDIS_URL", None)
+    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     os.environ["DJANGO_SETTINGS_MODULE"] = "fraudops.settings"
     sys.path.insert(0, str(ROOT))

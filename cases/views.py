@@ -26,6 +26,7 @@ from cases.charts import shap_bar_json
 from cases.forms import BulkVerdictForm, CommentForm, ReasonForm, ReassignForm, VerdictForm
 from cases.models import Case, Queue
 from cases.roles import can_lead, can_see_kpis, can_work
+from cases.spreadsheet import csv_row_safe
 
 View = Callable[..., HttpResponseBase]
 
@@ -258,12 +259,12 @@ def queue_export(request: HttpRequest, queue_id: int) -> StreamingHttpResponse:
         for case in selectors.cases_active(user=request.user, queue=queue).iterator():
             txn = case.decision.transaction
             yield writer.writerow(
-                [
+                csv_row_safe([
                     case.pk, case.status, case.priority, case.sla_due_at.isoformat(),
                     case.assignee.get_username() if case.assignee else "", txn.transaction_id,
                     txn.customer_id, txn.amount, txn.currency, case.decision.outcome,
                     case.decision.score, case.created_at.isoformat(),
-                ]
+                ])
             )  # fmt: skip
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")

@@ -7,6 +7,7 @@ With both set, PostgreSQL and Redis serve everything: that is the production pat
 
 import importlib.util
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,66 @@ def envint(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r}: expected an integer") from None
 
 
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
+# Public development values: `make` and pytest pass these (DEBUG off, as in production);
+# `manage.py check --deploy` flags both.
+DEV_SECRET_KEY = "django-insecure-fraudops-dev-only"  # noqa: S105 (public on purpose)
+DEV_PII_HASH_KEY = "fraudops-dev-only-pii-key"
+
+
+def envsecret(name: str, *, debug: bool, dev_value: str) -> str:
+    """A secret from the environment; only with DEBUG on may it fall back to a public one.
+
+    DEBUG is off by default, so a production host that forgot a secret stops here instead of
+    running on a key anyone can read in this file. `make` and pytest pass development values.
+    """
+    value = os.getenv(name, "")
+    if value:
+        return value
+    if debug:
+        return dev_value
+    raise ImproperlyConfigured(
+        f"{name} is not set and DEBUG is off. Set {name} to a long random value, e.g. the output "
+        "of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or set DEBUG=1 on a "
+        "development machine (`make demo` and `make test` pass development values). "
+        "See docs/deployment.md."
+    )
+
+
 DEBUG = envbool("DEBUG", "0")
-# The insecure defaults exist for `make demo` and tests; `manage.py check --deploy` flags them.
-SECRET_KEY = os.getenv("SECRET_KEY", "django-insecure-fraudops-dev-only")
+SECRET_KEY = envsecret("SECRET_KEY", debug=DEBUG, dev_value=DEV_SECRET_KEY)
 # Key for the HMAC that replaces e-mail addresses before they are stored or matched.
-PII_HASH_KEY = os.getenv("PII_HASH_KEY", "fraudops-dev-only-pii-key")
-ALLOWED_HOSTS = [h for h in os.getenv("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+PII_HASH_KEY = envsecret("PII_HASH_KEY", debug=DEBUG, dev_value=DEV_PII_HASH_KEY)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 SITE_ROOT = os.getenv("SITE_ROOT", "http://127.0.0.1:8000")
+
+# --- HTTPS ---------------------------------------------------------------------------------
+# HTTPS=1: the site is served over HTTPS, so cookies are Secure, plain HTTP is redirected and
+# browsers are told (HSTS) never to use plain HTTP. Each part can be overridden on its own.
+HTTPS = envbool("HTTPS", "0")
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", str(int(HTTPS)))
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", str(int(HTTPS)))
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", str(int(HTTPS)))
+# Load balancers and Prometheus often probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", str(int(HTTPS)))
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", str(int(HTTPS)))
+# Behind a TLS-terminating proxy, name the header it sets (e.g. X-Forwarded-Proto) so Django
+# knows a request came over HTTPS. Only when the proxy overwrites that header from clients.
+_proxy_ssl_header = os.getenv("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
+# Origins (scheme://host[:port]) allowed to POST forms, e.g. https://fraudops.example.com.
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+# How many reverse proxies append to X-Forwarded-For in front of the app; the client IP that
+# login lockouts and the API-key throttle count is the one the outermost proxy saw. 0: the
+# TCP peer (REMOTE_ADDR), which a client cannot forge.
+NUM_PROXIES = envint("NUM_PROXIES", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -69,6 +123,8 @@ INSTALLED_APPS = [
     "rules",
     "scoring",
     "cases",
+    # Last, as its docs ask: it wraps the authentication of every app above.
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +136,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a lockout raised during authentication into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fraudops.urls"
@@ -192,6 +250,32 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/cases/"
 
+# --- login lockouts (django-axes) ------------------------------------------------------------
+# Axes checks before any password is hashed, so a locked-out flood costs a query, not a hash.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one IP lock that pair out for
+# LOGIN_LOCKOUT_MINUTES; a colleague on the same IP, or the same user elsewhere, still logs in.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "fraudops.client_ip.client_ip"
+
+# --- API keys -------------------------------------------------------------------------------
+# API_KEY_FAILURE_LIMIT failed authentications from one client IP within
+# API_KEY_FAILURE_WINDOW_SECONDS answer 429 (with Retry-After) until the window ends.
+API_KEY_FAILURE_LIMIT = envint("API_KEY_FAILURE_LIMIT", 20)
+API_KEY_FAILURE_WINDOW_SECONDS = envint("API_KEY_FAILURE_WINDOW_SECONDS", 60)
+
+# --- /metrics -------------------------------------------------------------------------------
+# Prometheus scrapes with `authorization: {credentials: <METRICS_TOKEN>}` (a Bearer token).
+# Unset: /metrics answers 403, except with DEBUG on.
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+
 # A decision request is small; anything bigger than this is refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
@@ -203,6 +287,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "scoring.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -155,6 +157,24 @@ class LabelCreateApi(APIView):
         return Response(LabelOutSerializer(added.label).data, status=status.HTTP_201_CREATED)
 
 
+def metrics_allowed(request: HttpRequest) -> bool:
+    """Prometheus with ``Authorization: Bearer <METRICS_TOKEN>``, a staff user, or DEBUG.
+
+    The figures (decision counts per outcome, latencies) tell an attacker how the fraud
+    policy behaves, so an unset token closes the endpoint rather than opening it.
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if settings.METRICS_TOKEN and scheme.lower() == "bearer":
+        # Constant time: the comparison must not reveal how much of a guess was right.
+        return hmac.compare_digest(token.strip().encode(), settings.METRICS_TOKEN.encode())
+    return bool(request.user.is_staff) or settings.DEBUG
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not metrics_allowed(request):
+        return HttpResponseForbidden(
+            "Metrics need 'Authorization: Bearer <METRICS_TOKEN>' or a staff login.\n",
+            content_type="text/plain",
+        )
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)

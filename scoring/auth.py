@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from fraudops.client_ip import client_ip
 from scoring.models import ApiKey, Integrator
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,90 @@ def api_key_forget(hashed: str) -> None:
     cache.delete(_cache_key(hashed))
 
 
+# --- failed authentications ------------------------------------------------------------------
+# A hash found invalid is remembered this long, so a flood of one bad key does not reach the
+# database. Issuing a key clears its hash's entry; the short life bounds any race with that.
+INVALID_KEY_CACHE_SECONDS = 30
+
+
+def _invalid_cache_key(hashed: str) -> str:
+    return f"fraudops:apikey-invalid:{hashed}"
+
+
+def _failures_cache_key(address: str) -> str:
+    return f"fraudops:apikey-failures:{address}"
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """What the cache knows about a key and the client sending it."""
+
+    api_key: ApiKey | None
+    known_invalid: bool
+    failures: int
+
+
+def _cached(hashed: str, address: str) -> _Cached:
+    # One round trip (MGET on Redis): a valid cached key pays no more than before.
+    names = [_cache_key(hashed), _invalid_cache_key(hashed), _failures_cache_key(address)]
+    try:
+        found = cache.get_many(names)
+    except Exception:  # the cache is down: the database still answers, unthrottled
+        logger.warning("API-key cache unavailable", exc_info=True)
+        found = {}
+    api_key = found.get(names[0])
+    return _Cached(
+        api_key if isinstance(api_key, ApiKey) else None,
+        names[1] in found,
+        int(found.get(names[2], 0)),
+    )
+
+
+def _failure_recorded(hashed: str, address: str) -> None:
+    window = settings.API_KEY_FAILURE_WINDOW_SECONDS
+    failures = _failures_cache_key(address)
+    try:
+        cache.set(_invalid_cache_key(hashed), True, INVALID_KEY_CACHE_SECONDS)
+        # The window starts at the first failure and is not extended by later ones.
+        cache.add(failures, 0, window)
+        try:
+            cache.incr(failures)
+        except ValueError:  # the window ended between add and incr
+            cache.set(failures, 1, window)
+    except Exception:
+        logger.warning("API-key cache unavailable", exc_info=True)
+
+
+def api_key_invalid_forget(hashed: str) -> None:
+    """Drop a hash's negative entry (a key with this hash was just issued)."""
+    cache.delete(_invalid_cache_key(hashed))
+
+
+def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:
+    """The active key with this hash, for a request from ``address``.
+
+    Raises ``AuthenticationFailed`` (401) for an unknown or revoked key, and ``Throttled``
+    (429 with Retry-After) once ``API_KEY_FAILURE_LIMIT`` failures came from the address
+    within ``API_KEY_FAILURE_WINDOW_SECONDS``: then only keys already in the cache pass, and
+    nothing reaches the database until the window ends.
+    """
+    cached = _cached(hashed, address)
+    if cached.api_key is not None:
+        return cached.api_key
+    if cached.failures >= settings.API_KEY_FAILURE_LIMIT:
+        raise exceptions.Throttled(
+            wait=settings.API_KEY_FAILURE_WINDOW_SECONDS,
+            detail="Too many failed API-key authentications from this address.",
+        )
+    if not cached.known_invalid:
+        # A second cache read on this (rare) path: api_key_active stays the one lookup.
+        api_key = api_key_active(hashed)
+        if api_key is not None:
+            return api_key
+    _failure_recorded(hashed, address)
+    raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Token"
 
@@ -77,9 +164,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
-        api_key = api_key_active(key_hash(key))
-        if api_key is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        api_key = api_key_authenticate(hashed=key_hash(key), address=client_ip(request))
         return api_key.integrator, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -21,7 +21,13 @@ from django.utils import timezone
 
 from rules.loader import current_policy
 from scoring import metrics, runtime
-from scoring.auth import KEY_PREFIX, api_key_forget, key_generate, key_hash
+from scoring.auth import (
+    KEY_PREFIX,
+    api_key_forget,
+    api_key_invalid_forget,
+    key_generate,
+    key_hash,
+)
 from scoring.errors import IdempotencyConflict, TransactionNotFound
 from scoring.features.store import SEEN_TTL_MS, RefConflict
 from scoring.model import ScorerError
@@ -339,6 +345,9 @@ def api_key_issue(*, integrator: Integrator) -> IssuedKey:
     api_key = ApiKey.objects.create(
         integrator=integrator, prefix=key[: len(KEY_PREFIX) + 6], key_hash=key_hash(key)
     )
+    # No earlier failed try with this key may refuse it (now, and after commit as well).
+    api_key_invalid_forget(api_key.key_hash)
+    transaction.on_commit(lambda: api_key_invalid_forget(api_key.key_hash))
     return IssuedKey(api_key, key)
 
 

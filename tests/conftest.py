@@ -120,6 +120,9 @@ def _fresh_runtime(
     settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
     settings.COLD_FEATURES_REFRESH_IN_PROCESS = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Failed-key counters live in the cache, which on Redis outlives a run: only the tests
+    # of the throttle (tests/scoring/test_auth.py) lower the limit.
+    settings.API_KEY_FAILURE_LIMIT = 1_000_000
     policy_cache_clear()
     monkeypatch.setattr(runtime, "feature_store", lambda: serving_store)
     runtime.scorer_reset()

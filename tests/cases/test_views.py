@@ -147,6 +147,17 @@ def test_a_lead_exports_the_queue_as_csv(reviewing, lead):
     assert rows[1]["amount"] == "10.000"
 
 
+def test_the_csv_export_neutralises_formulas_an_integrator_sent(reviewing, lead):
+    formula = '=HYPERLINK("https://evil.example/","open")'
+    case = factories.case_via_api(reviewing, customer_id=formula, transaction_id="@SUM(1,2)")
+
+    response = browser(lead).get(reverse("cases:export", args=[case.queue_id]))
+
+    body = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    (row,) = csv.DictReader(io.StringIO(body.decode()))
+    assert (row["customer_id"], row["transaction_id"]) == ("'" + formula, "'@SUM(1,2)")
+
+
 def test_a_row_that_left_the_queue_answers_204(reviewing, lead):
     case = factories.case_via_api(reviewing)
     client = browser(lead)

@@ -1,0 +1,67 @@
+"""Logins (workbench and admin) lock out a username on an address after repeated failures."""
+
+import pytest
+from django.test import Client
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "pw-" + "x" * 8
+
+
+@pytest.fixture
+def lena(db):
+    user = factories.user("lena", "lead", password=PASSWORD)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    return user
+
+
+def wrong_tries(client: Client, url: str, username: str, times: int) -> list[int]:
+    return [
+        client.post(url, {"username": username, "password": f"wrong-{n}"}).status_code
+        for n in range(times)
+    ]
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+def test_wrong_passwords_in_a_row_lock_the_login_with_a_clear_429_page(settings, lena, url):
+    client = Client()
+
+    tries = wrong_tries(client, url, "lena", settings.AXES_FAILURE_LIMIT)
+    locked = client.post(url, {"username": "lena", "password": PASSWORD})
+
+    # The form again with its error, until the limit-th wrong password locks the pair out.
+    assert tries == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+    assert locked.status_code == 429
+    assert b"Too many failed logins" in locked.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_lockout_leaves_another_user_on_the_same_address_free_to_log_in(settings, lena):
+    factories.user("alice", "analyst", password=PASSWORD)
+    client = Client()
+    wrong_tries(client, "/accounts/login/", "lena", settings.AXES_FAILURE_LIMIT)
+
+    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+
+    assert response.status_code == 302
+
+
+def test_the_right_password_before_the_limit_logs_in_and_resets_the_count(settings, lena):
+    client = Client()
+    wrong_tries(client, "/accounts/login/", "lena", settings.AXES_FAILURE_LIMIT - 1)
+    assert (
+        client.post("/accounts/login/", {"username": "lena", "password": PASSWORD}).status_code
+        == 302
+    )
+    client.logout()
+
+    tries = wrong_tries(client, "/accounts/login/", "lena", settings.AXES_FAILURE_LIMIT - 1)
+
+    assert tries == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+    assert (
+        client.post("/accounts/login/", {"username": "lena", "password": PASSWORD}).status_code
+        == 302
+    )
