@@ -131,7 +131,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.getenv("REDIS_URL", "")
 # What a request waits for Redis before it goes on without it (seconds), to connect or for an
 # answer: the feature store (the decision is then degraded) and the API-key cache (the database
-# answers). The cache and the channel layer are skipped while down, tried every 2 s.
+# answers). While down, the cache is tried every 5 s, the channel layer every 2 s.
 REDIS_TIMEOUT_SECONDS = float(os.getenv("REDIS_TIMEOUT_SECONDS", "0.25"))
 # The longest a decision that opens a case waits to tell the analysts' pages about it.
 CHANNEL_SEND_TIMEOUT_SECONDS = float(os.getenv("CHANNEL_SEND_TIMEOUT_SECONDS", "0.25"))

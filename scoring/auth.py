@@ -34,10 +34,10 @@ def key_generate() -> str:
 API_KEY_CACHE_SECONDS = 60
 
 
-# While the cache is down, requests skip it and ask the database, and one every 2 s tries it
-# again: a hung cache costs one timeout every 2 s, not one per request.
+# While the cache is down, requests skip it and ask the database, and one every 5 s tries it
+# again: a hung cache costs one timeout every 5 s, not one per request.
 KEY_CACHE_OUTAGE = Outage(
-    "API-key cache", consequence="requests authenticated from the database", probe_every=2.0
+    "API-key cache", consequence="requests authenticated from the database", probe_every=5.0
 )
 
 
