@@ -2,6 +2,8 @@
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 from prometheus_client import REGISTRY
@@ -21,8 +23,19 @@ class Clock:
         return self.now
 
 
-def outage(name: str = "feature store", **options: object) -> Outage:
-    return Outage(name, consequence="decisions degraded", log=logging.getLogger(LOGGER), **options)  # type: ignore[arg-type]
+def outage(
+    name: str = "feature store",
+    *,
+    probe_every: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Outage:
+    return Outage(
+        name,
+        consequence="decisions degraded",
+        probe_every=probe_every,
+        clock=clock,
+        log=logging.getLogger(LOGGER),
+    )
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
