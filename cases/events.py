@@ -6,14 +6,25 @@ nothing else a browser could be tempted to trust.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TypedDict
+from typing import Any, TypedDict
 
+import redis
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
+from scoring.outage import Outage
+
 logger = logging.getLogger(__name__)
+
+# Events are sent from the request that changed the case (a decision that opens one, too), so
+# while the layer is down they are dropped without waiting; one every 2 s tries the layer again.
+CHANNEL_OUTAGE = Outage("channel layer", consequence="case events not sent", probe_every=2.0)
+# What a hung or unreachable Redis raises under the send's time bound.
+_UNAVAILABLE = (TimeoutError, redis.RedisError, OSError)
 
 
 class CaseChanged(TypedDict):
@@ -41,8 +52,21 @@ def _send(group: str, message: CaseChanged) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # The change is committed; a page that missed the event shows it on its next load.
+    if not CHANNEL_OUTAGE.should_try():
+        CHANNEL_OUTAGE.skipped()
+        return
     try:
-        async_to_sync(layer.group_send)(group, dict(message))
+        async_to_sync(_group_send)(layer, group, dict(message))
+    except _UNAVAILABLE as exc:
+        CHANNEL_OUTAGE.failed(exc)
     except Exception:
-        # The change is committed; a page that missed it shows it on its next load.
         logger.exception("could not send %s to %s", message, group)
+    else:
+        CHANNEL_OUTAGE.succeeded()
+
+
+async def _group_send(layer: BaseChannelLayer, group: str, message: dict[str, Any]) -> None:
+    # The layer's own socket timeout is long (its consumers block on purpose): bound the send.
+    async with asyncio.timeout(settings.CHANNEL_SEND_TIMEOUT_SECONDS):
+        await layer.group_send(group, message)

@@ -187,14 +187,41 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.getenv("REDIS_URL", "")
+# What a request waits for Redis before it goes on without it (seconds), to connect or for an
+# answer: the feature store (the decision is then degraded) and the API-key cache (the database
+# answers). While down, the cache is tried every 5 s, the channel layer every 2 s.
+REDIS_TIMEOUT_SECONDS = float(os.getenv("REDIS_TIMEOUT_SECONDS", "0.25"))
+# The longest a decision that opens a case waits to tell the analysts' pages about it.
+CHANNEL_SEND_TIMEOUT_SECONDS = float(os.getenv("CHANNEL_SEND_TIMEOUT_SECONDS", "0.25"))
+# Read timeout of the connections that block on purpose: the channel layer's (WebSocket
+# consumers pop for 5 s) and Celery's (BRPOP for 1 s). It must exceed those waits.
+REDIS_BLOCKING_TIMEOUT_SECONDS = float(os.getenv("REDIS_BLOCKING_TIMEOUT_SECONDS", "10"))
 if REDIS_URL:
+    _redis_timeouts = {
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    }
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": _redis_timeouts,
+        }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "fraudops:channels"},
+            "CONFIG": {
+                # A dict host passes these to redis-py's ConnectionPool.from_url.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                        "socket_timeout": REDIS_BLOCKING_TIMEOUT_SECONDS,
+                    }
+                ],
+                "prefix": "fraudops:channels",
+            },
         }
     }
     FEATURE_STORE = "redis"
@@ -206,6 +233,11 @@ else:
 # Celery: the Redis broker in production, tasks run inline (eager) in the embedded default.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
+# Without a socket timeout a publish to a hung broker waits forever (kombu's default).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_timeout": REDIS_BLOCKING_TIMEOUT_SECONDS,
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+}
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True

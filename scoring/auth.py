@@ -16,6 +16,7 @@ from rest_framework.request import Request
 
 from fraudops.client_ip import client_ip
 from scoring.models import ApiKey, Integrator
+from scoring.outage import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -36,17 +37,31 @@ def key_generate() -> str:
 API_KEY_CACHE_SECONDS = 60
 
 
+# While the cache is down, requests skip it and ask the database, and one every 5 s tries it
+# again: a hung cache costs one timeout every 5 s, not one per request.
+KEY_CACHE_OUTAGE = Outage(
+    "API-key cache", consequence="requests authenticated from the database", probe_every=5.0
+)
+
+
 def _cache_key(hashed: str) -> str:
     return f"fraudops:apikey:{hashed}"
 
 
 def api_key_active(hashed: str) -> ApiKey | None:
     """The unrevoked key with this hash (its integrator loaded), from the cache if there."""
-    try:
-        cached = cache.get(_cache_key(hashed))
-    except Exception:  # the cache is down: the database still answers
-        logger.warning("API-key cache unavailable", exc_info=True)
-        cached = None
+    cached = None
+    cache_up = KEY_CACHE_OUTAGE.should_try()
+    if cache_up:
+        try:
+            cached = cache.get(_cache_key(hashed))
+        except Exception as exc:  # the cache is down: the database still answers
+            KEY_CACHE_OUTAGE.failed(exc)
+            cache_up = False
+        else:
+            KEY_CACHE_OUTAGE.succeeded()
+    else:
+        KEY_CACHE_OUTAGE.skipped()
     if isinstance(cached, ApiKey):
         return cached
     api_key = (
@@ -54,17 +69,24 @@ def api_key_active(hashed: str) -> ApiKey | None:
         .filter(key_hash=hashed, revoked_at__isnull=True)
         .first()
     )
-    if api_key is not None:
+    if api_key is not None and cache_up:
         try:
             cache.set(_cache_key(hashed), api_key, API_KEY_CACHE_SECONDS)
-        except Exception:
-            logger.warning("API-key cache unavailable", exc_info=True)
+        except Exception as exc:
+            KEY_CACHE_OUTAGE.failed(exc)
     return api_key
 
 
 def api_key_forget(hashed: str) -> None:
     """Drop a key from the cache (it was revoked): the next request asks the database."""
-    cache.delete(_cache_key(hashed))
+    try:
+        cache.delete(_cache_key(hashed))
+    except Exception:
+        # The revocation is committed; only a copy cached before it can still be accepted.
+        logger.exception(
+            "revoked API key not dropped from the cache: accepted for up to %d s more",
+            API_KEY_CACHE_SECONDS,
+        )
 
 
 # --- failed authentications ------------------------------------------------------------------

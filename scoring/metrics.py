@@ -8,6 +8,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -23,6 +24,19 @@ LATENCY = Histogram(
     "Server time to decide, before the write",
     buckets=(0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
 )
+
+# 1 while this process reaches the dependency, 0 during an outage (scoring/outage.py). Under
+# gunicorn the merged value is the lowest of the live workers': 0 if any of them is cut off.
+DEPENDENCY_UP = Gauge(
+    "fraudops_dependency_up",
+    "Whether this process reaches the dependency (feature store, API-key cache, channel layer)",
+    ["dependency"],
+    multiprocess_mode="livemin",
+)
+
+
+def dependency_up_set(name: str, *, up: bool) -> None:
+    DEPENDENCY_UP.labels(dependency=name).set(1 if up else 0)
 
 
 def decision_observed(outcome: str, latency_ms: float, *, degraded: bool) -> None:

@@ -18,8 +18,9 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
-from scoring.features.definitions import FEATURE_NAMES
+from scoring.features.definitions import FEATURE_NAMES, Event, Snapshot
 from scoring.features.store import (
+    FeatureStore,
     FeatureStoreUnavailable,
     MemoryFeatureStore,
     OnlineStore,
@@ -27,6 +28,7 @@ from scoring.features.store import (
 )
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError
 from scoring.model import NoModelScorer, Score, Scorer, ScorerError
+from scoring.outage import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,9 @@ logger = logging.getLogger(__name__)
 def feature_store() -> OnlineStore:
     """Redis when ``REDIS_URL`` is set, else this process's memory (the embedded default)."""
     if settings.FEATURE_STORE == "redis":
-        return RedisFeatureStore.from_url(settings.REDIS_URL)
+        return RedisFeatureStore.from_url(
+            settings.REDIS_URL, timeout=settings.REDIS_TIMEOUT_SECONDS
+        )
     from scoring.batch import cold_features_refresh, cold_refresher_start
     from scoring.replay import store_warm
 
@@ -51,6 +55,33 @@ def feature_store() -> OnlineStore:
         cold_features_refresh(store=store)
         cold_refresher_start(store)
     return store
+
+
+# Never skipped while down: every decision tries the store, so none goes without history a
+# moment longer than Redis is away (the store's own timeout bounds what a try costs).
+FEATURE_STORE_OUTAGE = Outage("feature store", consequence="decisions degraded")
+
+
+class TrackedStore:
+    """A store whose outages are logged once each, with the decisions they degraded."""
+
+    def __init__(self, store: FeatureStore, outage: Outage) -> None:
+        self._store = store
+        self._outage = outage
+
+    def observe(self, event: Event, *, scope: str) -> Snapshot:
+        try:
+            snapshot = self._store.observe(event, scope=scope)
+        except FeatureStoreUnavailable as exc:
+            self._outage.failed(exc)
+            raise
+        self._outage.succeeded()
+        return snapshot
+
+
+def decision_store() -> FeatureStore:
+    """The feature store as the decision path uses it: outages are tracked and logged."""
+    return TrackedStore(feature_store(), FEATURE_STORE_OUTAGE)
 
 
 _background: ThreadPoolExecutor | None = None

@@ -115,7 +115,7 @@ def decision_create(
             request.facts,
             ref=request.facts.transaction_id,
             scope=str(integrator.pk),
-            store=runtime.feature_store(),
+            store=runtime.decision_store(),
             policy=current_policy(),
             scorer=runtime.scorer(),
             fingerprint=fingerprint,

@@ -1,0 +1,81 @@
+"""Servers a test starts for itself, to put them in states the shared ones must never be in.
+
+Each is started on a port of the test's own, and stopped by its PID, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from tests.conftest import service_missing
+
+
+class PrivateRedis:
+    """A redis-server of the test's own: it can be hung (SIGSTOP) and resumed."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    @contextmanager
+    def hung(self) -> Iterator[None]:
+        """Redis stops answering (the process is stopped; its sockets stay open)."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.process.pid, signal.SIGCONT)
+
+
+@contextmanager
+def private_redis(port: int, log: Path) -> Iterator[PrivateRedis]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        service_missing("redis-server is not installed")
+    assert binary is not None
+    args = [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
+    with log.open("wb") as out:
+        process = subprocess.Popen([*args, "--bind", "127.0.0.1"], stdout=out, stderr=out)
+    try:
+        _wait_for_ping(process, port)
+        yield PrivateRedis(process, port)
+    finally:
+        stop(process)
+
+
+def _wait_for_ping(process: subprocess.Popen[bytes], port: int) -> None:
+    client = redis.Redis(port=port, socket_timeout=0.5)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.RedisError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no private redis-server on port {port}") from None
+            time.sleep(0.05)
+        finally:
+            client.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process this test started (resumed first, in case the test left it stopped)."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGCONT)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
