@@ -48,33 +48,43 @@ def _cache_key(hashed: str) -> str:
     return f"fraudops:apikey:{hashed}"
 
 
-def api_key_active(hashed: str) -> ApiKey | None:
-    """The unrevoked key with this hash (its integrator loaded), from the cache if there."""
-    cached = None
-    cache_up = KEY_CACHE_OUTAGE.should_try()
-    if cache_up:
-        try:
-            cached = cache.get(_cache_key(hashed))
-        except Exception as exc:  # the cache is down: the database still answers
-            KEY_CACHE_OUTAGE.failed(exc)
-            cache_up = False
-        else:
-            KEY_CACHE_OUTAGE.succeeded()
-    else:
+def _cache_read(names: list[str]) -> dict[str, Any] | None:
+    """The cache's values for ``names`` in one round trip, or None while it is down (then
+    requests skip it, and one every few seconds tries it again)."""
+    if not KEY_CACHE_OUTAGE.should_try():
         KEY_CACHE_OUTAGE.skipped()
-    if isinstance(cached, ApiKey):
-        return cached
+        return None
+    try:
+        found: dict[str, Any] = cache.get_many(names)
+    except Exception as exc:  # the cache is down: the database still answers
+        KEY_CACHE_OUTAGE.failed(exc)
+        return None
+    KEY_CACHE_OUTAGE.succeeded()
+    return found
+
+
+def _api_key_loaded(hashed: str, *, cache_usable: bool) -> ApiKey | None:
+    """The unrevoked key with this hash from the database, then remembered in the cache."""
     api_key = (
         ApiKey.objects.select_related("integrator")
         .filter(key_hash=hashed, revoked_at__isnull=True)
         .first()
     )
-    if api_key is not None and cache_up:
+    if api_key is not None and cache_usable:
         try:
             cache.set(_cache_key(hashed), api_key, API_KEY_CACHE_SECONDS)
         except Exception as exc:
             KEY_CACHE_OUTAGE.failed(exc)
     return api_key
+
+
+def api_key_active(hashed: str) -> ApiKey | None:
+    """The unrevoked key with this hash (its integrator loaded), from the cache if there."""
+    found = _cache_read([_cache_key(hashed)])
+    cached = None if found is None else found.get(_cache_key(hashed))
+    if isinstance(cached, ApiKey):
+        return cached
+    return _api_key_loaded(hashed, cache_usable=found is not None)
 
 
 def api_key_forget(hashed: str) -> None:
@@ -110,25 +120,27 @@ class _Cached:
     api_key: ApiKey | None
     known_invalid: bool
     failures: int
+    usable: bool  # False while the cache is down
 
 
 def _cached(hashed: str, address: str) -> _Cached:
     # One round trip (MGET on Redis): a valid cached key pays no more than before.
     names = [_cache_key(hashed), _invalid_cache_key(hashed), _failures_cache_key(address)]
-    try:
-        found = cache.get_many(names)
-    except Exception:  # the cache is down: the database still answers, unthrottled
-        logger.warning("API-key cache unavailable", exc_info=True)
-        found = {}
+    found = _cache_read(names)
+    if found is None:  # down: the database answers, unthrottled
+        return _Cached(None, known_invalid=False, failures=0, usable=False)
     api_key = found.get(names[0])
     return _Cached(
         api_key if isinstance(api_key, ApiKey) else None,
-        names[1] in found,
-        int(found.get(names[2], 0)),
+        known_invalid=names[1] in found,
+        failures=int(found.get(names[2], 0)),
+        usable=True,
     )
 
 
 def _failure_recorded(hashed: str, address: str) -> None:
+    if KEY_CACHE_OUTAGE.down:
+        return  # counted again once the cache is back
     window = settings.API_KEY_FAILURE_WINDOW_SECONDS
     failures = _failures_cache_key(address)
     try:
@@ -139,8 +151,8 @@ def _failure_recorded(hashed: str, address: str) -> None:
             cache.incr(failures)
         except ValueError:  # the window ended between add and incr
             cache.set(failures, 1, window)
-    except Exception:
-        logger.warning("API-key cache unavailable", exc_info=True)
+    except Exception as exc:
+        KEY_CACHE_OUTAGE.failed(exc)
 
 
 def api_key_invalid_forget(hashed: str) -> None:
@@ -165,8 +177,7 @@ def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:
             detail="Too many failed API-key authentications from this address.",
         )
     if not cached.known_invalid:
-        # A second cache read on this (rare) path: api_key_active stays the one lookup.
-        api_key = api_key_active(hashed)
+        api_key = _api_key_loaded(hashed, cache_usable=cached.usable)
         if api_key is not None:
             return api_key
     _failure_recorded(hashed, address)
