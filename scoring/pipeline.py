@@ -208,6 +208,9 @@ class DecisionResult:
     cold_as_of: float | None = None
     # A model scored but did not explain (an approval): explain it after storing it.
     reasons_pending: bool = False
+    # This call recorded the transaction in the feature store (not a retry, not degraded):
+    # if it is not stored after all, the store must forget it.
+    observed: bool = False
 
     @property
     def needs_case(self) -> bool:
@@ -239,7 +242,7 @@ def decide(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    features, cold_as_of, degraded = _features(txn, ref, scope, store, recorded)
+    features, cold_as_of, degraded, observed = _features(txn, ref, scope, store, recorded)
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn)
@@ -279,6 +282,7 @@ def decide(
         timings_ms=timings,
         cold_as_of=cold_as_of,
         reasons_pending=score is not None and not explain_now,
+        observed=observed,
     )
 
 
@@ -288,18 +292,18 @@ def _features(
     scope: str,
     store: FeatureStore,
     recorded: Mapping[str, FeatureValue] | None,
-) -> tuple[Features, float | None, bool]:
-    """(features, the cold generation they came from, degraded)."""
+) -> tuple[Features, float | None, bool, bool]:
+    """(features, the cold generation they came from, degraded, observed by this call)."""
     if recorded is not None:
-        return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False
+        return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False, False
     event = txn.event(ref)
     try:
         snapshot = store.observe(event, scope=scope)
     except FeatureStoreUnavailable:
         # Decide on what the request itself says; history-based features are missing.
-        return compute_features(event, Snapshot()), None, True
+        return compute_features(event, Snapshot()), None, True, False
     cold_as_of = None if snapshot.cold is None else snapshot.cold.as_of
-    return compute_features(event, snapshot), cold_as_of, False
+    return compute_features(event, snapshot), cold_as_of, False, not snapshot.replayed
 
 
 def model_reasons(scorer: Scorer, features: Features, txn: TransactionFacts) -> list[Reason]:
