@@ -1,6 +1,7 @@
 """A decision the database does not store leaves no count in the feature store."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import DataError, IntegrityError
@@ -8,13 +9,13 @@ from django.db import DataError, IntegrityError
 from scoring import runtime
 from scoring.features.store import FeatureStoreUnavailable
 from scoring.models import Transaction
-from scoring.services import DecisionRequest, decision_create, transaction_row
+from scoring.services import DecisionCreated, DecisionRequest, decision_create, transaction_row
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def decide(issued, transaction_id: str, **facts) -> object:
+def decide(issued, transaction_id: str, **facts) -> DecisionCreated:
     request = DecisionRequest(factories.facts(transaction_id=transaction_id, **facts))
     return decision_create(integrator=issued.api_key.integrator, request=request)
 
@@ -26,7 +27,7 @@ def orphan_transaction(issued, transaction_id: str) -> None:
     transaction_row(issued.api_key.integrator, request, "0" * 64).save()
 
 
-def card_count(issued, transaction_id: str) -> float:
+def card_count(issued, transaction_id: str) -> Any:
     created = decide(issued, transaction_id, occurred_at=factories.facts().occurred_at)
     return created.decision.features["card_txn_count_1m"]
 
@@ -71,9 +72,7 @@ class ForgetFails:
         raise FeatureStoreUnavailable("connection refused")
 
 
-def test_a_forget_that_fails_is_logged_and_the_storing_error_is_raised(
-    issued, monkeypatch, caplog
-):
+def test_a_forget_that_fails_is_logged_and_the_storing_error_is_raised(issued, monkeypatch, caplog):
     store = ForgetFails(runtime.feature_store())
     monkeypatch.setattr(runtime, "feature_store", lambda: store)
     orphan_transaction(issued, "t-1")
