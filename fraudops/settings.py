@@ -77,6 +77,16 @@ def envsecret(name: str, *, debug: bool, dev_value: str) -> str:
     )
 
 
+def envfloat(name: str, default: float) -> float:
+    raw = os.getenv(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a number") from None
+
+
 DEBUG = envbool("DEBUG", "0")
 SECRET_KEY = envsecret("SECRET_KEY", debug=DEBUG, dev_value=DEV_SECRET_KEY)
 # Key for the HMAC that replaces e-mail addresses before they are stored or matched.
@@ -165,12 +175,21 @@ if DATABASE_URL:
     if _db["ENGINE"] == "django.db.backends.postgresql":
         # psycopg's pool: a worker reuses open connections instead of paying a
         # PostgreSQL backend start-up on every request (several times the cost of a decision).
+        # When PostgreSQL is down a request waits for a connection at most DB_POOL_TIMEOUT,
+        # then answers 503: a client retries faster than a stuck request would answer, and a
+        # sync worker waiting longer only queues the requests behind it. A lost connection is
+        # retried with backoff for DB_POOL_RECONNECT_TIMEOUT, then again on the next request,
+        # so the pool is back within seconds of PostgreSQL (docs/deployment.md).
         _db["OPTIONS"] = {
             "pool": {
                 "min_size": envint("DB_POOL_MIN", 1),
                 "max_size": envint("DB_POOL_MAX", 8),
-                "timeout": 5,
-            }
+                "timeout": envfloat("DB_POOL_TIMEOUT", 0.5),
+                "reconnect_timeout": envfloat("DB_POOL_RECONNECT_TIMEOUT", 5.0),
+            },
+            # libpq's limit on one connection attempt (2 s is its minimum): an unreachable
+            # host does not hold a pool worker for the operating system's TCP timeout.
+            "connect_timeout": envint("DB_CONNECT_TIMEOUT", 2),
         }
         _db["CONN_MAX_AGE"] = 0
     DATABASES = {"default": _db}

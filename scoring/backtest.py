@@ -177,5 +177,8 @@ class _NoStore:
     def observe(self, event: Any, *, scope: str) -> Any:
         raise AssertionError("a backtest must not read or write the feature store")
 
+    def forget(self, event: Any, *, scope: str) -> bool:
+        raise AssertionError("a backtest must not read or write the feature store")
+
 
 _NO_STORE = _NoStore()

@@ -212,6 +212,9 @@ class DecisionResult:
     cold_as_of: float | None = None
     # A model scored but did not explain (an approval): explain it after storing it.
     reasons_pending: bool = False
+    # This call recorded the transaction in the feature store (not a retry, not degraded):
+    # if it is not stored after all, the store must forget it.
+    observed: bool = False
 
     @property
     def needs_case(self) -> bool:
@@ -247,7 +250,9 @@ def decide(
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
-    features, cold_as_of, degraded = _features(txn, ref, scope, store, recorded, fingerprint)
+    features, cold_as_of, degraded, observed = _features(
+        txn, ref, scope, store, recorded, fingerprint
+    )
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn)
@@ -287,6 +292,7 @@ def decide(
         timings_ms=timings,
         cold_as_of=cold_as_of,
         reasons_pending=score is not None and not explain_now,
+        observed=observed,
     )
 
 
@@ -297,20 +303,21 @@ def _features(
     store: FeatureStore,
     recorded: Mapping[str, FeatureValue] | None,
     fingerprint: str,
-) -> tuple[Features, float | None, bool]:
-    """(features, the cold generation they came from, degraded)."""
+) -> tuple[Features, float | None, bool, bool]:
+    """(features, the cold generation they came from, degraded, observed by this call)."""
     if recorded is not None:
-        return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False
+        return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False, False
     event = txn.event(ref, fingerprint)
     try:
         snapshot = store.observe(event, scope=scope)
     except FeatureStoreUnavailable:
         # Decide on what the request itself says; history-based features are missing.
-        return compute_features(event, Snapshot()), None, True
+        return compute_features(event, Snapshot()), None, True, False
+    observed = not snapshot.replayed
     if snapshot.cold is None:
         # No generation published yet (a fresh install): the cold features are all missing.
-        return compute_features(event, snapshot), None, True
-    return compute_features(event, snapshot), snapshot.cold.as_of, False
+        return compute_features(event, snapshot), None, True, observed
+    return compute_features(event, snapshot), snapshot.cold.as_of, False, observed
 
 
 def model_reasons(scorer: Scorer, features: Features, txn: TransactionFacts) -> list[Reason]:

@@ -78,6 +78,10 @@ class TrackedStore:
         self._outage.succeeded()
         return snapshot
 
+    def forget(self, event: Event, *, scope: str) -> bool:
+        # Not tracked: a forget follows an observe that just worked.
+        return self._store.forget(event, scope=scope)
+
 
 def decision_store() -> FeatureStore:
     """The feature store as the decision path uses it: outages are tracked and logged."""

@@ -12,6 +12,8 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +31,8 @@ from scoring.auth import (
     key_hash,
 )
 from scoring.errors import IdempotencyConflict, TransactionNotFound
-from scoring.features.store import SEEN_TTL_MS, RefConflict
+from scoring.features.definitions import Event
+from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
 from scoring.model import ScorerError
 from scoring.models import (
     ApiKey,
@@ -110,12 +113,13 @@ def decision_create(
         )
         if existing is not None:
             return _replay(existing, fingerprint)
+    ref, scope, store = request.facts.transaction_id, str(integrator.pk), runtime.decision_store()
     try:
         result = decide(
             request.facts,
-            ref=request.facts.transaction_id,
-            scope=str(integrator.pk),
-            store=runtime.decision_store(),
+            ref=ref,
+            scope=scope,
+            store=store,
             policy=current_policy(),
             scorer=runtime.scorer(),
             fingerprint=fingerprint,
@@ -124,17 +128,18 @@ def decision_create(
         # The store saw this id with another body: refused before anything was counted.
         raise IdempotencyConflict(request.facts.transaction_id) from None
     latency_ms = round((time.perf_counter() - started) * 1000, 3)
-    try:
-        with transaction.atomic():
-            decision = _store(integrator, request, fingerprint, result, latency_ms)
-    except IntegrityError:
-        # A retry, or a concurrent duplicate that won the insert: answer with its decision.
-        winner = decision_for_transaction(
-            integrator=integrator, transaction_id=request.facts.transaction_id
-        )
-        if winner is None:
-            raise
-        return _replay(winner, fingerprint)
+    with _forgotten_unless_stored(store, request.facts.event(ref), scope, result.observed):
+        try:
+            with transaction.atomic():
+                decision = _store(integrator, request, fingerprint, result, latency_ms)
+        except IntegrityError:
+            # A retry, or a concurrent duplicate that won the insert: answer with its decision.
+            winner = decision_for_transaction(
+                integrator=integrator, transaction_id=request.facts.transaction_id
+            )
+            if winner is None:
+                raise
+            return _replay(winner, fingerprint)
     metrics.decision_observed(decision.outcome, latency_ms, degraded=decision.degraded)
     if decision.reasons_pending:
         decision_id = decision.pk
@@ -142,6 +147,27 @@ def decision_create(
             lambda: runtime.after_response(lambda: decision_explain(decision_id=decision_id))
         )
     return DecisionCreated(decision, replayed=False)
+
+
+@contextmanager
+def _forgotten_unless_stored(
+    store: FeatureStore, event: Event, scope: str, observed: bool
+) -> Iterator[None]:
+    """Take the transaction back out of the feature store if storing it fails, for any reason.
+
+    Otherwise a transaction that was never stored (the database refused it or was down) would
+    still count in later decisions. Only a call that recorded it forgets it. A forget that
+    fails itself is logged; the error that matters is the one re-raised.
+    """
+    try:
+        yield
+    except BaseException:  # a worker being stopped mid-store has not stored it either
+        if observed:
+            try:
+                store.forget(event, scope=scope)
+            except Exception:
+                logger.exception("transaction %s: the feature store did not forget it", event.ref)
+        raise
 
 
 def _replay(decision: Decision, fingerprint: str) -> DecisionCreated:

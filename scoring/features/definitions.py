@@ -84,6 +84,14 @@ class RunningStats:
         mean = self.mean + delta / n
         return RunningStats(n, mean, self.m2 + delta * (x - mean))
 
+    def remove(self, x: float) -> RunningStats:
+        """The stats without one ``x`` that was added (Welford's update in reverse)."""
+        if self.n <= 1:
+            return RunningStats()
+        n = self.n - 1
+        mean = (self.n * self.mean - x) / n
+        return RunningStats(n, mean, max(0.0, self.m2 - (x - mean) * (x - self.mean)))
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -12,14 +12,17 @@
 -- KEYS[8]  payee's recent payers zset         (used when ARGV[13] ~= '')
 -- KEYS[9]  payee's first payment per payer    (used when ARGV[13] ~= '')
 -- KEYS[10] pointer to the current cold generation (its as_of); read only
--- KEYS[11..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref"
+-- KEYS[11] undo record of this event: what forget.lua needs to reverse it (short TTL)
+-- KEYS[12..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref",
+--          the count zero-padded so that members of equal score sort in arrival order
 -- ARGV: 1 ts (s)  2 amount (milli-units, integer)  3 ref  4 windows "60,3600,86400"
 --       5 trim horizon (s)  6 ttl velocity (ms)  7 has card  8 merchant  9 device  10 country
 --       11 ttl profile (ms)  12 ttl seen (ms)  13 payee  14 customer  15 card
 --       16 cold generation hash prefix ("<pointer>:")  17..20 cold fields of the customer,
 --       merchant, device and IP address (the hash is named from the pointer's value: one
---       Redis instance, not a cluster)  21 the request's fingerprint (kept in the seen
---       marker before the payload, "<fingerprint>#<payload>": a retry is compared with it)
+--       Redis instance, not a cluster)  21 ttl undo (ms)  22 the request's fingerprint
+--       (kept in the seen marker before the payload, "<fingerprint>#<payload>": a retry is
+--       compared with it)
 local cached = redis.call('GET', KEYS[1])
 if cached then
   return {'1', cached}
@@ -50,7 +53,11 @@ end
 local TRIM_EVERY = 16
 
 local out = {}
-for i = 11, #KEYS do
+-- The undo record, '|'-joined: each velocity member's score; the previous score of each
+-- distinct member this event raised ('-': not raised, '': absent); whether it added the
+-- device, the country and the payee's first payer; the profile as it was.
+local undo = {}
+for i = 12, #KEYS do
   local key = KEYS[i]
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   local last_score = nil
@@ -89,8 +96,9 @@ for i = 11, #KEYS do
     lc, ls = parse(last[1])
     score = math.max(ts, last_score)
   end
-  local member = string.format('%.0f:%.0f:%.0f:', lc + 1, ls + amount, amount) .. ref
+  local member = string.format('%012.0f:%.0f:%.0f:', lc + 1, ls + amount, amount) .. ref
   redis.call('ZADD', key, score, member)
+  undo[#undo + 1] = fmt(score)
   if (lc + 1) % TRIM_EVERY == 0 then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(score - trim))
   end
@@ -98,10 +106,23 @@ for i = 11, #KEYS do
 end
 
 local longest = windows[#windows]
+-- Set the member's score to ts unless it is later already; note what it was for the undo.
+local function raise(key, member)
+  local before = redis.call('ZSCORE', key, member)
+  if before and tonumber(before) >= ts then
+    undo[#undo + 1] = '-'
+    return
+  end
+  redis.call('ZADD', key, ts, member)
+  undo[#undo + 1] = before or ''
+end
+
 local function distinct(key, member)
   local n = redis.call('ZCOUNT', key, '(' .. fmt(ts - longest), fmt(ts))
   if member ~= '' then
-    redis.call('ZADD', key, 'GT', ts, member)
+    raise(key, member)
+  else
+    undo[#undo + 1] = '-'
   end
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(ts - trim))
   redis.call('PEXPIRE', key, ttl_velocity)
@@ -114,6 +135,8 @@ if ARGV[7] == '1' then
 else
   out[#out + 1] = ''
   out[#out + 1] = ''
+  undo[#undo + 1] = '-'
+  undo[#undo + 1] = '-'
 end
 
 local profile = redis.call('HMGET', KEYS[2], 'last_ts', 'n', 'mean', 'm2')
@@ -138,28 +161,34 @@ redis.call('HSET', KEYS[2], 'last_ts', fmt(new_last), 'n', tostring(n1), 'mean',
   'm2', fmt(m21))
 redis.call('PEXPIRE', KEYS[2], ttl_profile)
 
+local device_added = '0'
 if ARGV[9] ~= '' then
-  out[#out + 1] = tostring(redis.call('SADD', KEYS[3], ARGV[9]) == 0 and 1 or 0)
+  device_added = tostring(redis.call('SADD', KEYS[3], ARGV[9]))
+  out[#out + 1] = device_added == '1' and '0' or '1'
   redis.call('PEXPIRE', KEYS[3], ttl_profile)
 else
   out[#out + 1] = ''
 end
 
+local country_added = '0'
 if ARGV[10] ~= '' then
-  out[#out + 1] = tostring(redis.call('SADD', KEYS[6], ARGV[10]) == 0 and 1 or 0)
+  country_added = tostring(redis.call('SADD', KEYS[6], ARGV[10]))
+  out[#out + 1] = country_added == '1' and '0' or '1'
   redis.call('PEXPIRE', KEYS[6], ttl_profile)
 else
   out[#out + 1] = ''
 end
 
 local hour = windows[2]
+local first_payer = '0'
 if ARGV[9] ~= '' and ARGV[7] == '1' then
   out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[7], '(' .. fmt(ts - hour), fmt(ts)))
-  redis.call('ZADD', KEYS[7], 'GT', ts, ARGV[15])
+  raise(KEYS[7], ARGV[15])
   redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. fmt(ts - trim))
   redis.call('PEXPIRE', KEYS[7], ttl_velocity)
 else
   out[#out + 1] = ''
+  undo[#undo + 1] = '-'
 end
 
 if ARGV[13] ~= '' then
@@ -175,14 +204,15 @@ if ARGV[13] ~= '' then
   end
   out[#out + 1] = tostring(#recent)
   out[#out + 1] = tostring(new)
-  redis.call('ZADD', KEYS[8], 'GT', ts, ARGV[14])
+  raise(KEYS[8], ARGV[14])
   redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. fmt(ts - trim))
   redis.call('PEXPIRE', KEYS[8], ttl_velocity)
-  redis.call('HSETNX', KEYS[9], ARGV[14], fmt(ts))
+  first_payer = tostring(redis.call('HSETNX', KEYS[9], ARGV[14], fmt(ts)))
   redis.call('PEXPIRE', KEYS[9], ttl_profile)
 else
   out[#out + 1] = ''
   out[#out + 1] = ''
+  undo[#undo + 1] = '-'
 end
 
 local as_of = redis.call('GET', KEYS[10])
@@ -199,5 +229,13 @@ else
 end
 
 local payload = table.concat(out, '|')
-redis.call('SET', KEYS[1], ARGV[21] .. '#' .. payload, 'PX', ARGV[12])
+redis.call('SET', KEYS[1], ARGV[22] .. '#' .. payload, 'PX', ARGV[12])
+undo[#undo + 1] = device_added
+undo[#undo + 1] = country_added
+undo[#undo + 1] = first_payer
+undo[#undo + 1] = last_ts or ''
+undo[#undo + 1] = profile[2] or ''
+undo[#undo + 1] = profile[3] or ''
+undo[#undo + 1] = profile[4] or ''
+redis.call('SET', KEYS[11], table.concat(undo, '|'), 'PX', ARGV[21])
 return {'0', payload}

@@ -6,6 +6,11 @@ duplicate gets the first snapshot back and is never counted twice. The Redis sto
 one Lua script (one round trip); the in-process store mirrors that script line for line, and the
 same tests run against both.
 
+``forget(event)`` takes an event back when its decision could not be stored, so that a
+transaction nobody stored is not counted ("ghost counts"): observe leaves an undo record next to
+its seen marker (written by the same script, kept :data:`UNDO_TTL_MS`), and forget reverses
+exactly that, in one script too. Events recorded in between keep their own contribution.
+
 Events may arrive slightly out of order. A late event is read exactly, and recorded at the
 latest time already seen for its entity, so the stored series stays sorted; state older than
 the longest window plus :data:`LATE_MARGIN` is dropped, which bounds how late an event can be
@@ -42,6 +47,9 @@ TRIM_EVERY = 16
 VELOCITY_TTL_MS = TRIM_HORIZON * 1000
 PROFILE_TTL_MS = 180 * 86400 * 1000
 SEEN_TTL_MS = 48 * 3600 * 1000
+# A forget comes from the request that observed the event, within seconds; the record is
+# kept a little longer than any request can take, and no longer (it is not needed after).
+UNDO_TTL_MS = 10 * 60 * 1000
 
 
 class FeatureStoreUnavailable(Exception):
@@ -97,6 +105,15 @@ class FeatureStore(Protocol):
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         """State of the event's entities before it; then record it (once per ``event.ref``).
 
+        Raises :class:`FeatureStoreUnavailable` when the store cannot answer.
+        """
+        ...
+
+    def forget(self, event: Event, *, scope: str) -> bool:
+        """Reverse what ``observe`` recorded for ``event`` (the same event), as if it never came.
+
+        Later events keep their own contribution. Returns False when there was nothing to
+        reverse (unknown ref, already forgotten, or observed longer than UNDO_TTL ago).
         Raises :class:`FeatureStoreUnavailable` when the store cannot answer.
         """
         ...
@@ -162,8 +179,9 @@ class RedisFeatureStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "fo:f") -> None:
         self._client = client
         self._prefix = prefix
-        script = resources.files("scoring.features").joinpath("observe.lua").read_text()
-        self._script = client.register_script(script)
+        scripts = resources.files("scoring.features")
+        self._script = client.register_script(scripts.joinpath("observe.lua").read_text())
+        self._forget = client.register_script(scripts.joinpath("forget.lua").read_text())
         # The current cold generation's as_of; the generation is the hash "<pointer>:<as_of>".
         self._cold_pointer = f"{prefix}:cold"
 
@@ -223,6 +241,23 @@ class RedisFeatureStore:
         return f"{self._prefix}:{scope}:{kind}:{value}"
 
     def observe(self, event: Event, *, scope: str) -> Snapshot:
+        try:
+            replayed, payload = self._script(
+                keys=self._keys(event, scope), args=self._args(event, scope)
+            )
+        except redis.RedisError as exc:
+            raise FeatureStoreUnavailable(str(exc)) from exc
+        return _payload_to_snapshot(payload.decode(), event, replayed=replayed == b"1")
+
+    def forget(self, event: Event, *, scope: str) -> bool:
+        try:
+            done = self._forget(keys=self._keys(event, scope), args=self._args(event, scope))
+        except redis.RedisError as exc:
+            raise FeatureStoreUnavailable(str(exc)) from exc
+        return bool(done)
+
+    def _keys(self, event: Event, scope: str) -> list[str]:
+        """The keys of observe.lua (and forget.lua) for an event."""
         key = self._key
         keys = [
             key(scope, "seen", event.ref),
@@ -235,11 +270,15 @@ class RedisFeatureStore:
             key(scope, "payee-payers", event.payee_id or ""),
             key(scope, "payee-first", event.payee_id or ""),
             self._cold_pointer,
+            key(scope, "undo", event.ref),
         ]
         for entity, value in event.entity_values().items():
             if value is not None:
                 keys.append(key(scope, entity, value))
-        args = [
+        return keys
+
+    def _args(self, event: Event, scope: str) -> list[str]:
+        return [
             _fmt(event.ts),
             str(to_milli(event.amount)),
             event.ref,
@@ -257,15 +296,9 @@ class RedisFeatureStore:
             event.card_id or "",
             f"{self._cold_pointer}:",
             *_cold_fields(event, scope),
+            str(UNDO_TTL_MS),
             _seen_fingerprint(event),
         ]
-        try:
-            replayed, payload = self._script(keys=keys, args=args)
-        except redis.RedisError as exc:
-            raise FeatureStoreUnavailable(str(exc)) from exc
-        if replayed == b"1":
-            return _replayed_snapshot(payload.decode(), event)
-        return _payload_to_snapshot(payload.decode(), event, replayed=False)
 
 
 # --- in-process ----------------------------------------------------------------------------
@@ -279,6 +312,7 @@ class _Series:
     cum_counts: list[int] = field(default_factory=list)
     cum_sums: list[int] = field(default_factory=list)
     amounts: list[int] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
 
     def cum_at(self, x: float) -> tuple[int, int]:
         i = bisect.bisect_right(self.scores, x)
@@ -288,7 +322,8 @@ class _Series:
             return 0, 0
         return self.cum_counts[0] - 1, self.cum_sums[0] - self.amounts[0]
 
-    def add(self, ts: float, amount: int) -> None:
+    def add(self, ts: float, amount: int, ref: str) -> float:
+        """Record an event; returns the score it got."""
         last_count, last_sum, score = 0, 0, ts
         if self.scores:
             last_count, last_sum = self.cum_counts[-1], self.cum_sums[-1]
@@ -297,12 +332,31 @@ class _Series:
         self.cum_counts.append(last_count + 1)
         self.cum_sums.append(last_sum + amount)
         self.amounts.append(amount)
+        self.refs.append(ref)
         if (last_count + 1) % TRIM_EVERY:
-            return
+            return score
         cut = bisect.bisect_left(self.scores, score - TRIM_HORIZON)
         if cut:
-            for column in (self.scores, self.cum_counts, self.cum_sums, self.amounts):
+            for column in self._columns():
                 del column[:cut]
+        return score
+
+    def remove(self, ref: str, score: float) -> None:
+        """Drop the event ``ref`` (recorded at ``score``); the ones after it count it no more."""
+        i = bisect.bisect_left(self.scores, score)
+        while i < len(self.refs) and self.refs[i] != ref:
+            i += 1
+        if i == len(self.refs):
+            return
+        amount = self.amounts[i]
+        for column in self._columns():
+            del column[i]
+        for j in range(i, len(self.scores)):
+            self.cum_counts[j] -= 1
+            self.cum_sums[j] -= amount
+
+    def _columns(self) -> tuple[list[float], list[int], list[int], list[int], list[str]]:
+        return self.scores, self.cum_counts, self.cum_sums, self.amounts, self.refs
 
 
 @dataclass
@@ -313,12 +367,31 @@ class _Profile:
     countries: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Undo:
+    """What one observe changed (observe.lua's undo record)."""
+
+    scores: dict[str, float] = field(default_factory=dict)  # velocity series → its score
+    # (distinct table, member, score before or None when absent) for each member raised
+    raised: list[tuple[str, str, float | None]] = field(default_factory=list)
+    device_added: bool = False
+    country_added: bool = False
+    first_payer: bool = False
+    last_ts: float | None = None
+    stats: RunningStats = field(default_factory=RunningStats)
+
+
+# The in-process store keeps the undo records of this many latest events (Redis: a TTL).
+UNDO_KEPT = 10_000
+
+
 class MemoryFeatureStore:
     """The same state in this process's memory (no expiry by wall clock: replays use it too)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[str, str] = {}
+        self._undo: dict[str, _Undo] = {}
         self._series: dict[str, _Series] = {}
         self._distinct: dict[str, dict[str, float]] = {}
         self._profiles: dict[str, _Profile] = {}
@@ -341,11 +414,25 @@ class MemoryFeatureStore:
             cached = self._seen.get(seen_key)
             if cached is not None:
                 return _replayed_snapshot(cached, event)
-            payload = "|".join(self._observe(event, scope))
+            undo = _Undo()
+            payload = "|".join(self._observe(event, scope, undo))
             self._seen[seen_key] = _seen_value(event, payload)
+            self._undo[seen_key] = undo
+            if len(self._undo) > UNDO_KEPT:
+                del self._undo[next(iter(self._undo))]
         return _payload_to_snapshot(payload, event, replayed=False)
 
-    def _observe(self, event: Event, scope: str) -> list[str]:
+    def forget(self, event: Event, *, scope: str) -> bool:
+        seen_key = f"{scope}:{event.ref}"
+        with self._lock:
+            undo = self._undo.pop(seen_key, None)
+            if undo is None:
+                return False
+            del self._seen[seen_key]
+            self._forget(event, scope, undo)
+        return True
+
+    def _observe(self, event: Event, scope: str, undo: _Undo) -> list[str]:
         out: list[str] = []
         amount = to_milli(event.amount)
         for entity, value in event.entity_values().items():
@@ -357,18 +444,19 @@ class MemoryFeatureStore:
             for seconds in WINDOWS.values():
                 count_w, sum_w = series.cum_at(event.ts - seconds)
                 out += [str(count_now - count_w), str(sum_now - sum_w)]
-            series.add(event.ts, amount)
+            undo.scores[key] = series.add(event.ts, amount, event.ref)
         if event.card_id is not None:
-            out.append(self._distinct_add(f"{scope}:m:{event.card_id}", event.merchant_id, event))
-            out.append(self._distinct_add(f"{scope}:c:{event.card_id}", event.country or "", event))
+            card = event.card_id
+            out.append(self._distinct_add(f"{scope}:m:{card}", event.merchant_id, event, undo))
+            out.append(self._distinct_add(f"{scope}:c:{card}", event.country or "", event, undo))
         else:
             out += ["", ""]
         key = f"{scope}:{event.customer_id}"
         profile = self._profiles.get(key) or self._profiles.setdefault(key, _Profile())
-        out += self._profile_update(profile, event, amount)
-        out.append(self._country_seen(profile, event))
-        out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event))
-        out += self._payee_payers(f"{scope}:{event.payee_id}", event)
+        out += self._profile_update(profile, event, amount, undo)
+        out.append(self._country_seen(profile, event, undo))
+        out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event, undo))
+        out += self._payee_payers(f"{scope}:{event.payee_id}", event, undo)
         if self._cold_as_of is None:
             out += ["", "", "", "", ""]
         else:
@@ -376,26 +464,35 @@ class MemoryFeatureStore:
             out += [self._cold.get(name, "") for name in _cold_fields(event, scope)]
         return out
 
-    def _country_seen(self, profile: _Profile, event: Event) -> str:
+    def _raise(self, key: str, member: str, ts: float, undo: _Undo) -> None:
+        """Set the member's score to ts unless it is later already (observe.lua's raise)."""
+        seen = self._distinct.setdefault(key, {})
+        before = seen.get(member)
+        if before is not None and before >= ts:
+            return
+        seen[member] = ts
+        undo.raised.append((key, member, before))
+
+    def _country_seen(self, profile: _Profile, event: Event, undo: _Undo) -> str:
         if event.country is None:
             return ""
         known = event.country in profile.countries
         profile.countries.add(event.country)
+        undo.country_added = not known
         return "1" if known else "0"
 
-    def _device_cards(self, key: str, event: Event) -> str:
+    def _device_cards(self, key: str, event: Event, undo: _Undo) -> str:
         if event.device_id is None or event.card_id is None:
             return ""
         seen = self._distinct.setdefault(key, {})
         ts = event.ts
         n = sum(1 for last in seen.values() if ts - WINDOWS["1h"] < last <= ts)
-        if seen.get(event.card_id, float("-inf")) < ts:
-            seen[event.card_id] = ts
+        self._raise(key, event.card_id, ts, undo)
         for stale in [m for m, last in seen.items() if last < ts - TRIM_HORIZON]:
             del seen[stale]
         return str(n)
 
-    def _payee_payers(self, key: str, event: Event) -> list[str]:
+    def _payee_payers(self, key: str, event: Event, undo: _Undo) -> list[str]:
         if event.payee_id is None:
             return ["", ""]
         recent = self._distinct.setdefault(f"pr:{key}", {})
@@ -404,35 +501,80 @@ class MemoryFeatureStore:
         window = [p for p, last in recent.items() if ts - LONGEST_WINDOW < last <= ts]
         new = sum(1 for p in window if p in firsts and firsts[p] > ts - LONGEST_WINDOW)
         payer = event.customer_id
-        if recent.get(payer, float("-inf")) < ts:
-            recent[payer] = ts
+        self._raise(f"pr:{key}", payer, ts, undo)
         for stale in [p for p, last in recent.items() if last < ts - TRIM_HORIZON]:
             del recent[stale]
+        undo.first_payer = payer not in firsts
         firsts.setdefault(payer, ts)
         return [str(len(window)), str(new)]
 
-    def _distinct_add(self, key: str, member: str, event: Event) -> str:
+    def _distinct_add(self, key: str, member: str, event: Event, undo: _Undo) -> str:
         seen = self._distinct.setdefault(key, {})
         ts = event.ts
         n = sum(1 for last in seen.values() if ts - LONGEST_WINDOW < last <= ts)
-        if member and seen.get(member, float("-inf")) < ts:
-            seen[member] = ts
+        if member:
+            self._raise(key, member, ts, undo)
         for stale in [m for m, last in seen.items() if last < ts - TRIM_HORIZON]:
             del seen[stale]
         return str(n)
 
-    def _profile_update(self, profile: _Profile, event: Event, amount: int) -> list[str]:
+    def _profile_update(
+        self, profile: _Profile, event: Event, amount: int, undo: _Undo
+    ) -> list[str]:
         stats = profile.stats
+        undo.last_ts, undo.stats = profile.last_ts, stats
         last = "" if profile.last_ts is None else _fmt(profile.last_ts)
         out = [last, str(stats.n), _fmt(stats.mean), _fmt(stats.m2)]
         profile.stats = stats.add(amount / 1000)
         profile.last_ts = event.ts if profile.last_ts is None else max(event.ts, profile.last_ts)
         if event.device_id is not None:
-            out.append("1" if event.device_id in profile.devices else "0")
+            known = event.device_id in profile.devices
+            out.append("1" if known else "0")
             profile.devices.add(event.device_id)
+            undo.device_added = not known
         else:
             out.append("")
         return out
+
+    def _forget(self, event: Event, scope: str, undo: _Undo) -> None:
+        """forget.lua's steps, in its order."""
+        for key, score in undo.scores.items():
+            self._series[key].remove(event.ref, score)
+        for key, member, before in undo.raised:
+            seen = self._distinct[key]
+            if seen.get(member) != event.ts:
+                continue  # a later event holds it now
+            if before is None:
+                del seen[member]
+            else:
+                seen[member] = before
+        profile = self._profiles[f"{scope}:{event.customer_id}"]
+        if undo.device_added and event.device_id is not None:
+            profile.devices.discard(event.device_id)
+        if undo.country_added and event.country is not None:
+            profile.countries.discard(event.country)
+        if undo.first_payer and event.payee_id is not None:
+            firsts = self._payee_first[f"{scope}:{event.payee_id}"]
+            if firsts.get(event.customer_id) == event.ts:
+                del firsts[event.customer_id]
+        customer = self._series[f"{scope}:customer:{event.customer_id}"]
+        self._profile_forget(profile, event, undo, customer.scores[-1:])
+
+    def _profile_forget(
+        self, profile: _Profile, event: Event, undo: _Undo, customer_last: list[float]
+    ) -> None:
+        """Restore the profile if nothing changed it since, else take the amount out."""
+        x = to_milli(event.amount) / 1000
+        wrote_last = event.ts if undo.last_ts is None else max(event.ts, undo.last_ts)
+        if profile.stats == undo.stats.add(x) and profile.last_ts == wrote_last:
+            profile.stats, profile.last_ts = undo.stats, undo.last_ts
+            return
+        profile.stats = profile.stats.remove(x)
+        # The latest time of the customer's remaining events is its series' last score.
+        if customer_last:
+            profile.last_ts = customer_last[0]
+        elif undo.last_ts is not None:
+            profile.last_ts = undo.last_ts
 
 
 # The stores that serve: both can also hold a cold generation.
@@ -470,6 +612,9 @@ class ColdOverlay:
                 as_of=self._as_of,
             )
         return replace(snapshot, cold=values)
+
+    def forget(self, event: Event, *, scope: str) -> bool:
+        return self._store.forget(event, scope=scope)
 
 
 __all__ = [

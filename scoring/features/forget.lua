@@ -1,0 +1,149 @@
+-- Reverse what observe.lua recorded for one event, atomically, in one round trip: later reads
+-- are as if the event never came. Mirrors MemoryFeatureStore.forget in store.py.
+--
+-- KEYS and ARGV are observe.lua's for the same event. The undo record (KEYS[11]) holds what
+-- the event changed; without it (never observed, already forgotten, or older than its TTL)
+-- nothing happens. Returns 1 when the event was forgotten, else 0.
+--
+-- Events recorded since are kept exactly: velocity members after the event's have their
+-- cumulative count and sum lowered; a profile changed since loses the amount by reverse
+-- Welford instead of being restored; a "last seen" score is restored only while it is still
+-- the event's own (a later event that raised it keeps it).
+local undo = redis.call('GET', KEYS[11])
+if not undo then
+  return 0
+end
+redis.call('DEL', KEYS[1], KEYS[11])
+
+local ts = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local ref = ARGV[3]
+
+local function fmt(x)
+  return string.format('%.17g', x)
+end
+
+local fields = {}
+for part in string.gmatch(undo .. '|', '([^|]*)|') do
+  fields[#fields + 1] = part
+end
+
+local function parse(member)
+  local c, s, a, r = string.match(member, '^(%-?%d+):(%-?%d+):(%-?%d+):(.*)$')
+  return tonumber(c), tonumber(s), tonumber(a), r
+end
+
+-- Velocity: drop the event's member; every member after it counts one event and its amount
+-- less. Scores are kept (a later event recorded at this one's time stays there).
+local customer_last = nil
+local customer_index = ARGV[7] == '1' and 13 or 12
+for i = 12, #KEYS do
+  local key = KEYS[i]
+  local tail = redis.call('ZRANGEBYSCORE', key, fields[i - 11], '+inf', 'WITHSCORES')
+  local own, own_amount = nil, nil
+  for j = 1, #tail, 2 do
+    local c, _, a, r = parse(tail[j])
+    if r == ref then
+      own, own_amount = c, a
+      redis.call('ZREM', key, tail[j])
+      break
+    end
+  end
+  if own then
+    for j = 1, #tail, 2 do
+      local c, s, a, r = parse(tail[j])
+      if c > own then
+        redis.call('ZREM', key, tail[j])
+        local member = string.format('%012.0f:%.0f:%.0f:', c - 1, s - own_amount, a) .. r
+        redis.call('ZADD', key, tail[j + 1], member)
+      end
+    end
+  end
+  if i == customer_index then
+    local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    if #last > 0 then
+      customer_last = last[2]
+    end
+  end
+end
+
+local pos = #KEYS - 11
+local function field()
+  pos = pos + 1
+  return fields[pos]
+end
+
+-- A distinct member goes back to its score before the event, if the event still holds it.
+local function lower(key, member)
+  local before = field()
+  if before == '-' then
+    return
+  end
+  local now = redis.call('ZSCORE', key, member)
+  if not now or tonumber(now) ~= ts then
+    return
+  end
+  if before == '' then
+    redis.call('ZREM', key, member)
+  else
+    redis.call('ZADD', key, before, member)
+  end
+end
+
+lower(KEYS[4], ARGV[8])
+lower(KEYS[5], ARGV[10])
+lower(KEYS[7], ARGV[15])
+lower(KEYS[8], ARGV[14])
+
+if field() == '1' then
+  redis.call('SREM', KEYS[3], ARGV[9])
+end
+if field() == '1' then
+  redis.call('SREM', KEYS[6], ARGV[10])
+end
+if field() == '1' and redis.call('HGET', KEYS[9], ARGV[14]) == fmt(ts) then
+  redis.call('HDEL', KEYS[9], ARGV[14])
+end
+
+-- The profile: restored as it was if nothing changed it since (what observe wrote is
+-- recomputed the same way), else the amount is taken out of the running stats.
+local last_ts, n_s, mean_s, m2_s = field(), field(), field(), field()
+local n = tonumber(n_s ~= '' and n_s or '0')
+local mean = tonumber(mean_s ~= '' and mean_s or '0')
+local m2 = tonumber(m2_s ~= '' and m2_s or '0')
+local x = amount / 1000
+local n1 = n + 1
+local delta = x - mean
+local mean1 = mean + delta / n1
+local m21 = m2 + delta * (x - mean1)
+local new_last = ts
+if last_ts ~= '' then
+  new_last = math.max(ts, tonumber(last_ts))
+end
+local now = redis.call('HMGET', KEYS[2], 'last_ts', 'n', 'mean', 'm2')
+if now[1] == fmt(new_last) and now[2] == tostring(n1) and now[3] == fmt(mean1)
+    and now[4] == fmt(m21) then
+  if n_s == '' then
+    redis.call('DEL', KEYS[2])
+  else
+    redis.call('HSET', KEYS[2], 'last_ts', last_ts, 'n', n_s, 'mean', mean_s, 'm2', m2_s)
+  end
+  return 1
+end
+if not now[2] then
+  return 1
+end
+local cn = tonumber(now[2])
+local cmean = tonumber(now[3])
+local cm2 = tonumber(now[4])
+local rn, rmean, rm2 = 0, 0, 0
+if cn > 1 then
+  rn = cn - 1
+  rmean = (cn * cmean - x) / rn
+  rm2 = math.max(0, cm2 - (x - rmean) * (x - cmean))
+end
+-- The latest time of the customer's remaining events is its series' last score.
+local rlast = customer_last or (last_ts ~= '' and last_ts) or now[1]
+redis.call('HSET', KEYS[2], 'last_ts', rlast, 'n', tostring(rn), 'mean', fmt(rmean), 'm2',
+  fmt(rm2))
+return 1
