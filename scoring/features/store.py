@@ -247,7 +247,9 @@ class RedisFeatureStore:
             )
         except redis.RedisError as exc:
             raise FeatureStoreUnavailable(str(exc)) from exc
-        return _payload_to_snapshot(payload.decode(), event, replayed=replayed == b"1")
+        if replayed == b"1":
+            return _replayed_snapshot(payload.decode(), event)
+        return _payload_to_snapshot(payload.decode(), event, replayed=False)
 
     def forget(self, event: Event, *, scope: str) -> bool:
         try:
