@@ -105,12 +105,12 @@ def _novelty(features: Mapping[str, FeatureValue], country_code: str) -> str | N
     where = f"country ({country_code})" if country_code else "country"
     parts = []
     if device:
-        parts.append("a device")
+        parts.append("a device never seen")
     if country:
-        parts.append(f"a {where}")
+        parts.append(f"a {where} never seen")
     if not parts:
         return None
-    sentence = " and ".join(parts) + " never seen for this customer."
+    sentence = " and ".join(parts) + " for this customer."
     return sentence[0].upper() + sentence[1:]
 
 

@@ -30,7 +30,7 @@ DEFAULT_FRAUD_BOOST = 3.0
 
 @dataclass(frozen=True)
 class SimulatedTransaction:
-    pattern: str  # "normal" or one of FRAUD_PER_DAY
+    pattern: str  # "normal", "big_purchase" (legitimate) or one of FRAUD_PER_DAY
     payload: dict[str, Any]
 
     def stamp(self, now: datetime) -> None:

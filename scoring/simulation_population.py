@@ -23,6 +23,8 @@ FAR_COUNTRIES = ["NG", "BR", "VN", "ID", "RU", "US"]
 EVERYDAY_CATEGORIES = ["5411", "5812", "5999", "4121", "5541"]
 CASH_OUT_CATEGORIES = ["5732", "5944", "7995"]
 DEFAULT_MERCHANTS = 300
+# The share of everyday payments that are a legitimate big purchase.
+BIG_PURCHASE_SHARE = 0.04
 # How often each fraud pattern starts, per day, whatever the population's size (a mule
 # fan-in is one payee and many payers).
 FRAUD_PER_DAY: dict[str, float] = {
@@ -111,7 +113,9 @@ class Patterns:
     - account takeover: a new device in a new country, a high amount;
     - stolen card: used at night, far from home, at a cash-out merchant;
     - mule fan-in: many scammed customers pay one new payee;
-    - ordinary-looking fraud (friendly fraud): indistinguishable from the customer's habits.
+    - ordinary-looking fraud (friendly fraud): indistinguishable from the customer's habits;
+
+    and, among everyday payments, a legitimate big purchase now and then: the false alarms.
     """
 
     def __init__(self, population: Population, rng: random.Random, *, tag: str) -> None:
@@ -160,9 +164,16 @@ class Patterns:
         return local_midnight + timedelta(hours=hour)
 
     def normal(self, customer: Profile, at: datetime) -> None:
-        if customer.payees and self._rng.random() < 0.08:
-            payee = self._rng.choice(customer.payees)
+        rng = self._rng
+        roll = rng.random()
+        if customer.payees and roll < 0.08:
+            payee = rng.choice(customer.payees)
             self.emit("normal", customer, at, fraud=False, channel="transfer", payee_id=payee)
+        elif roll > 1 - BIG_PURCHASE_SHARE:
+            # The payments that keep a fraud team busy: legitimate, but far above the
+            # customer's habit (a laptop, a holiday), from their own device, at home.
+            amount = customer.typical_amount * rng.uniform(6, 18)
+            self.emit("big_purchase", customer, at, fraud=False, amount=f"{amount:.2f}")
         else:
             self.emit("normal", customer, at, fraud=False)
 

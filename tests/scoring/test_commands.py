@@ -62,7 +62,7 @@ def test_the_simulator_sends_every_pattern_as_valid_requests(settings):
     stream = simulator.stream(datetime.now(tz=UTC), rate=100)
     sample = [next(stream) for _ in range(3000)]
 
-    assert {t.pattern for t in sample} == {"normal", *FRAUD_PER_DAY}
+    assert {t.pattern for t in sample} == {"normal", "big_purchase", *FRAUD_PER_DAY}
     for txn in sample[:300]:
         serializer = TransactionInSerializer(data=txn.payload)
         assert serializer.is_valid(), serializer.errors
