@@ -9,19 +9,41 @@ STAMP := $(VENV)/.installed
 export SECRET_KEY ?= django-insecure-fraudops-dev-only
 export PII_HASH_KEY ?= fraudops-dev-only-pii-key
 
-.PHONY: venv demo test check fmt lint types migrations-check bench clean
+# Options for the demo, e.g. make demo ARGS="--port 8001 --rate 5" (python manage.py demo -h).
+ARGS ?=
 
+.PHONY: venv demo demo-reset test check fmt lint types migrations-check bench clean
+
+# pip is quiet for a minute or more on a first install: this filter turns its log into a line
+# per ten packages resolved, one when installing starts and one at the end, and says "still
+# working" after 15 s without news (pipefail keeps pip's exit status).
+PIP_PROGRESS = n=0; while true; do \
+	if IFS= read -r -t 15 line; then case "$$line" in \
+	Collecting*) n=$$((n + 1)); if [ $$((n % 10)) = 0 ]; then echo "  $$n packages resolved ($${SECONDS} s)"; fi ;; \
+	"Installing collected packages"*) echo "  $$n packages resolved; installing them ($${SECONDS} s)" ;; \
+	"Successfully installed"*) echo "  installed ($${SECONDS} s)" ;; \
+	esac; elif [ $$? -gt 128 ]; then echo "  still working ($${SECONDS} s)"; else break; fi; done
+
+$(STAMP): SHELL := /bin/bash
+$(STAMP): .SHELLFLAGS := -o pipefail -c
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) (log: $(VENV)/install.log)"
-	@$(BIN)/pip install --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
-	@$(BIN)/pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(BIN)/pip install --progress-bar off --upgrade pip 2>&1 | tee $(VENV)/install.log \
+		| { $(PIP_PROGRESS); } || (tail -40 $(VENV)/install.log; exit 1)
+	@$(BIN)/pip install --progress-bar off -e '.[dev]' 2>&1 | tee -a $(VENV)/install.log \
+		| { $(PIP_PROGRESS); } || (tail -40 $(VENV)/install.log; exit 1)
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo $(ARGS)
+
+# The demo keeps its database and models in var/ (the embedded default): remove them to start
+# again from an empty database, a new history and a new model.
+demo-reset:
+	rm -rf var/fraudops.sqlite3 var/models
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -1,150 +1,95 @@
-"""Simulated payment traffic with a few fraud patterns (pure, deterministic for a seed).
+"""Simulated live traffic from the history's population (pure, deterministic for a seed and run).
 
-Customers have a card, a device, a home country and a typical amount. Most traffic is their
-ordinary spending; mixed in are the patterns a fraud team sees every week:
+The customers, cards, devices and merchants are the ones the history (``simulation_history``)
+was drawn from: the same :class:`~scoring.simulation_population.Population` for the same seed
+and size, and the same :class:`~scoring.simulation_population.Patterns` emit the payments. A
+live payment is therefore one of a known customer, on their card, from one of their devices,
+at one of their favourite merchants, for about their usual amount; the fraud patterns are the
+history's (card testing, account takeover, stolen card, friendly fraud, mule fan-in), in the
+history's proportions times ``fraud_boost``.
 
-- card testing: a stolen card tried for tiny amounts many times within a minute;
-- compromised merchant: a burst of different cards at one merchant;
-- stolen card: a customer's card used for a high amount from a new device in another country.
+Each run has its own transaction ids (``live-<run>-<n>``), so a second run is new traffic, not
+a replay of the first.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-COUNTRIES = ["DE", "FR", "NL", "ES", "IT", "GB", "PL", "SE"]
-FAR_COUNTRIES = ["NG", "BR", "VN", "ID", "RU"]
-MERCHANT_CATEGORIES = ["5411", "5812", "5999", "4121", "5732", "7995"]
+from scoring.simulation_population import FRAUD_PER_DAY, Patterns, Population
 
-
-@dataclass(frozen=True)
-class Customer:
-    id: str
-    card_id: str
-    device_id: str
-    country: str
-    ip: str
-    email: str
-    typical_amount: float
+# The demo shows more fraud than a real day has, so that a few minutes show every pattern.
+DEFAULT_FRAUD_BOOST = 3.0
 
 
 @dataclass(frozen=True)
 class SimulatedTransaction:
-    pattern: str  # "normal" | "card_testing" | "compromised_merchant" | "stolen_card"
+    pattern: str  # "normal", "big_purchase" (legitimate) or one of FRAUD_PER_DAY
     payload: dict[str, Any]
+
+    def stamp(self, now: datetime) -> None:
+        """Set ``occurred_at`` to ``now``, in the customer's own offset (their local time)."""
+        offset = datetime.fromisoformat(self.payload["occurred_at"]).tzinfo
+        self.payload["occurred_at"] = now.astimezone(offset).isoformat()
 
 
 class TrafficSimulator:
-    def __init__(self, *, seed: int = 7, customers: int = 500, merchants: int = 250) -> None:
-        self._rng = random.Random(seed)
-        self._ids = itertools.count(1)
-        self._run = f"{seed}-{self._rng.randrange(16**6):06x}"
-        self.customers = [self._customer(i) for i in range(customers)]
-        self.merchants = [f"m-{i:03d}" for i in range(merchants)]
-        # Everyday spending spreads over the first 80% of merchants; small merchants (the
-        # rest) see little traffic, which is what makes a compromised one stand out.
-        self._busy = self.merchants[: merchants * 4 // 5]
-        self._small = self.merchants[merchants * 4 // 5 :]
-        self._pending: list[SimulatedTransaction] = []
-
-    def _customer(self, i: int) -> Customer:
-        rng = self._rng
-        return Customer(
-            id=f"c-{i:05d}",
-            card_id=f"card-{i:05d}",
-            device_id=f"dev-{i:05d}",
-            country=rng.choice(COUNTRIES),
-            ip=f"198.51.{i // 250}.{i % 250 + 1}",
-            email=f"customer{i}@example.com",
-            typical_amount=round(rng.lognormvariate(3.3, 0.6), 2),
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        customers: int = 1000,
+        run: str | None = None,
+        fraud_boost: float = DEFAULT_FRAUD_BOOST,
+    ) -> None:
+        self.population = Population.of_seed(seed, customers=customers)
+        self.run = run or secrets.token_hex(4)
+        self._rng = random.Random(f"{seed}:{self.run}")
+        self._patterns = Patterns(self.population, self._rng, tag=f"live-{self.run}")
+        # A customer who pays three times a day is six times as likely as one who pays twice a
+        # week to be the next payer, as in the history.
+        self._by_habit = list(itertools.accumulate(c.per_day for c in self.population.customers))
+        # One draw picks what happens next, weighted by how often it happens in a day.
+        self._kinds = ["normal", *FRAUD_PER_DAY]
+        self._kind_weights = list(
+            itertools.accumulate(
+                [self._by_habit[-1], *(n * fraud_boost for n in FRAUD_PER_DAY.values())]
+            )
         )
 
     def stream(self, start: datetime, *, rate: float) -> Iterator[SimulatedTransaction]:
         """An endless stream, about ``rate`` transactions per second of simulated time."""
         now = start
+        pending: list[SimulatedTransaction] = []
         while True:
-            if not self._pending:
-                self._pending = self._next_batch()
-            txn = self._pending.pop(0)
+            if not pending:
+                pending = self._next_batch(now)
+            txn = pending.pop(0)
             now += timedelta(seconds=self._rng.expovariate(rate))
-            txn.payload["occurred_at"] = now.isoformat()
+            txn.stamp(now)
             yield txn
 
-    def _next_batch(self) -> list[SimulatedTransaction]:
-        roll = self._rng.random()
-        if roll < 0.01:
-            return self._card_testing()
-        if roll < 0.015:
-            return self._compromised_merchant()
-        if roll < 0.03:
-            return [self._stolen_card()]
-        return [self._normal()]
-
-    def _payload(self, customer: Customer, **overrides: Any) -> dict[str, Any]:
-        rng = self._rng
-        amount = max(1.0, rng.gauss(customer.typical_amount, customer.typical_amount / 3))
-        body: dict[str, Any] = {
-            "transaction_id": f"sim-{self._run}-{next(self._ids)}",
-            "amount": f"{amount:.2f}",
-            "currency": "EUR",
-            "customer_id": customer.id,
-            "merchant_id": rng.choice(self._busy),
-            "merchant_category": rng.choice(MERCHANT_CATEGORIES),
-            "channel": rng.choice(["ecom", "ecom", "pos", "wallet"]),
-            "card_id": customer.card_id,
-            "country": customer.country,
-            "ip": customer.ip,
-            "device_id": customer.device_id,
-            "email": customer.email,
-        }
-        body.update(overrides)
-        return body
-
-    def _normal(self) -> SimulatedTransaction:
-        return SimulatedTransaction("normal", self._payload(self._rng.choice(self.customers)))
-
-    def _card_testing(self) -> list[SimulatedTransaction]:
-        victim = self._rng.choice(self.customers)
-        bot_device = f"bot-{self._rng.randrange(10**6)}"
-        return [
-            SimulatedTransaction(
-                "card_testing",
-                self._payload(
-                    victim,
-                    amount=f"{self._rng.uniform(0.5, 2.0):.2f}",
-                    merchant_id=self._rng.choice(self.merchants),
-                    channel="ecom",
-                    device_id=bot_device,
-                    ip=f"192.0.2.{self._rng.randrange(60, 70)}",
-                ),
-            )
-            for _ in range(self._rng.randint(6, 10))
-        ]
-
-    def _compromised_merchant(self) -> list[SimulatedTransaction]:
-        merchant = self._rng.choice(self._small)
-        return [
-            SimulatedTransaction(
-                "compromised_merchant", self._payload(customer, merchant_id=merchant, channel="pos")
-            )
-            for customer in self._rng.sample(self.customers, 25)
-        ]
-
-    def _stolen_card(self) -> SimulatedTransaction:
-        victim = self._rng.choice(self.customers)
-        return SimulatedTransaction(
-            "stolen_card",
-            self._payload(
-                victim,
-                amount=f"{victim.typical_amount * self._rng.uniform(15, 40):.2f}",
-                device_id=f"dev-new-{self._rng.randrange(10**6)}",
-                country=self._rng.choice(FAR_COUNTRIES),
-                ip=f"203.0.113.{self._rng.randrange(1, 255)}",
-                channel="ecom",
-            ),
-        )
+    def _next_batch(self, now: datetime) -> list[SimulatedTransaction]:
+        rng, patterns = self._rng, self._patterns
+        kind = rng.choices(self._kinds, cum_weights=self._kind_weights)[0]
+        customer = rng.choices(self.population.customers, cum_weights=self._by_habit)[0]
+        patterns.out = []
+        if kind == "normal":
+            patterns.normal(customer, now)
+        elif kind == "card_testing":
+            patterns.card_testing(now, within_hours=0)
+        elif kind == "account_takeover":
+            patterns.account_takeover(customer, now)
+        elif kind == "stolen_card":
+            patterns.stolen_card(customer, now)
+        elif kind == "friendly_fraud":
+            patterns.friendly_fraud(customer, now)
+        else:
+            patterns.mule_fan_in(now, within_hours=0, spread_hours=0)
+        return [SimulatedTransaction(t.pattern, t.payload) for t in patterns.out]

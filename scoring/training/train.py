@@ -84,13 +84,17 @@ def labels_known_by(moment: datetime) -> dict[int, int]:
     return labels
 
 
+# A line every few seconds of replay, so a first demo never looks stuck.
+REPLAY_PROGRESS_EVERY = 5000
+
+
 def dataset_build(*, labels: dict[int, int], progress: Progress | None = None) -> Dataset:
     """Replay every transaction; keep the labelled ones as rows."""
     policy = current_policy()
     rows, ys, flagged, declined, times, pks = [], [], [], [], [], []
     for i, replayed in enumerate(replay(transactions_in_time_order(), policy=policy), start=1):
         txn, result = replayed.transaction, replayed.result
-        if progress and i % 20000 == 0:
+        if progress and i % REPLAY_PROGRESS_EVERY == 0:
             progress(f"  replayed {i} transactions")
         if txn.pk not in labels:
             continue

@@ -6,6 +6,7 @@ database: the history is replayed through ``decide()`` with an in-process store.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +20,18 @@ from scoring.features.store import MemoryFeatureStore
 from scoring.lgbm import Calibration
 from scoring.model import NoModelScorer
 from scoring.model_files import sha256_hex
-from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds, decide
+from scoring.pipeline import (
+    RULE_FACTS,
+    DecisionResult,
+    Lists,
+    Policy,
+    Thresholds,
+    TransactionFacts,
+    decide,
+)
 from scoring.serializers import TransactionInSerializer
 from scoring.services import decision_request_from
-from scoring.simulation_history import HistorySimulator
+from scoring.simulation_history import HistoricalTransaction, HistorySimulator
 from scoring.training.train import Dataset, _fit, calibrate, split_by_time
 
 
@@ -41,12 +50,11 @@ def demo_policy() -> Policy:
     return Policy(0, RuleSet(specs, RULE_FACTS), Lists(), Thresholds(0.5, 0.9))
 
 
-def train_small_model(directory: Path, *, seed: int = 11, trees: int = 60) -> TrainedModel:
-    history = HistorySimulator(seed=seed, customers=300).generate(
-        start=datetime(2026, 8, 1, tzinfo=UTC), days=25
-    )
+def replayed(
+    history: list[HistoricalTransaction],
+) -> Iterator[tuple[HistoricalTransaction, TransactionFacts, DecisionResult]]:
+    """Each transaction of ``history`` decided in order (rules only), as the API would."""
     store, policy = MemoryFeatureStore(), demo_policy()
-    rows, ys, flagged, declined, times = [], [], [], [], []
     for txn in history:
         serializer = TransactionInSerializer(data=txn.payload)
         assert serializer.is_valid(), serializer.errors
@@ -55,6 +63,15 @@ def train_small_model(directory: Path, *, seed: int = 11, trees: int = 60) -> Tr
             facts, ref=facts.transaction_id, scope="1", store=store, policy=policy,
             scorer=NoModelScorer(),
         )  # fmt: skip
+        yield txn, facts, result
+
+
+def train_small_model(directory: Path, *, seed: int = 11, trees: int = 60) -> TrainedModel:
+    history = HistorySimulator(seed=seed, customers=300).generate(
+        start=datetime(2026, 8, 1, tzinfo=UTC), days=25
+    )
+    rows, ys, flagged, declined, times = [], [], [], [], []
+    for txn, _, result in replayed(history):
         rows.append([np.nan if (v := result.features[n]) is None else v for n in FEATURE_NAMES])
         ys.append(int(txn.is_fraud))
         flagged.append(result.outcome != "approve")

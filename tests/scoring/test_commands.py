@@ -14,6 +14,7 @@ from scoring.auth import key_hash
 from scoring.models import ApiKey
 from scoring.serializers import TransactionInSerializer
 from scoring.simulation import TrafficSimulator
+from scoring.simulation_population import FRAUD_PER_DAY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,23 +36,33 @@ def test_the_simulator_is_deterministic_for_a_seed():
 
     start = datetime(2026, 11, 24, tzinfo=UTC)
 
-    def first(seed):
-        stream = TrafficSimulator(seed=seed, customers=50).stream(start, rate=10)
+    def first(seed, run="r"):
+        stream = TrafficSimulator(seed=seed, customers=50, run=run).stream(start, rate=10)
         return [next(stream).payload for _ in range(200)]
 
     assert first(3) == first(3)
     assert first(3) != first(4)
+    assert first(3) != first(3, run="another")
+
+
+def test_each_live_run_has_transaction_ids_of_its_own():
+    from datetime import UTC, datetime
+
+    def ids():
+        stream = TrafficSimulator(seed=3, customers=50).stream(datetime.now(tz=UTC), rate=10)
+        return {next(stream).payload["transaction_id"] for _ in range(100)}
+
+    assert ids().isdisjoint(ids())
 
 
 def test_the_simulator_sends_every_pattern_as_valid_requests(settings):
     from datetime import UTC, datetime
 
-    stream = TrafficSimulator(seed=1, customers=100).stream(datetime.now(tz=UTC), rate=100)
+    simulator = TrafficSimulator(seed=1, customers=100, run="r", fraud_boost=20)
+    stream = simulator.stream(datetime.now(tz=UTC), rate=100)
     sample = [next(stream) for _ in range(3000)]
 
-    assert {t.pattern for t in sample} == {
-        "normal", "card_testing", "compromised_merchant", "stolen_card",
-    }  # fmt: skip
+    assert {t.pattern for t in sample} == {"normal", "big_purchase", *FRAUD_PER_DAY}
     for txn in sample[:300]:
         serializer = TransactionInSerializer(data=txn.payload)
         assert serializer.is_valid(), serializer.errors
@@ -73,7 +84,7 @@ def test_the_demo_runs_end_to_end_on_the_embedded_default(tmp_path):
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert "SQLite + in-process store" in result.stdout
-    summary = result.stdout.strip().splitlines()[-1]
+    summary = [line for line in result.stdout.splitlines() if " sent | " in line][-1]
     assert "sent" in summary
     assert "normal: approve" in summary
     assert "HTTP" not in summary, summary

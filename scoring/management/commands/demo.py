@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,16 +20,34 @@ from cases.demo import DEMO_PEOPLE, demo_workbench_seed
 from rules.demo import demo_policy_seed
 from scoring.models import Integrator, Transaction
 from scoring.services import api_key_issue
+from scoring.simulation import DEFAULT_FRAUD_BOOST
 
 ADMIN_USER = "admin"
+# History and live traffic are drawn from one population: the same seed and size for both.
+DEMO_SEED = 7
+DEMO_CUSTOMERS = 500
+DEFAULT_RATE = 2.0
+# How long a stopping server may take before it is killed.
+STOP_TIMEOUT_SECONDS = 10
+
+
+class PortTaken(CommandError):
+    pass
 
 
 class Command(BaseCommand):
     help = "Run the demo: migrate, seed, start the server and send live simulated traffic."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--port", type=int, default=int(os.getenv("PORT", "8000")))
-        parser.add_argument("--rate", type=float, default=10.0)
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.getenv("PORT", "8000")),
+            help="Serve on 127.0.0.1:PORT (default 8000, or $PORT).",
+        )
+        parser.add_argument(
+            "--rate", type=float, default=DEFAULT_RATE, help="Live transactions per second."
+        )
         parser.add_argument("--duration", type=float, default=0, help="Seconds (0: until ^C).")
         parser.add_argument(
             "--history-days",
@@ -35,18 +55,47 @@ class Command(BaseCommand):
             default=30,
             help="Days of simulated history to train the first model on (0: rules only).",
         )
+        parser.add_argument(
+            "--fraud-boost",
+            type=float,
+            default=DEFAULT_FRAUD_BOOST,
+            help="Live fraud patterns, times their share in the history.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self._started = time.monotonic()
+        # Held from now on and handed to the server: a busy port fails here, before the slow
+        # work, and no other server can take it in between.
+        listener = _listen(options["port"])
+        # SIGTERM stops the demo like ^C does: through the finally blocks that stop the server.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            key, password = self._prepare(options)
+            self._run(listener, key, password, options)
+        except KeyboardInterrupt:
+            self.stdout.write("stopped")
+        finally:
+            listener.close()
+
+    def _prepare(self, options: dict[str, Any]) -> tuple[str, str]:
+        self._phase("migrating the database")
         call_command("migrate", interactive=False, verbosity=0)
+        self._phase("seeding the rules, lists, queues and people")
         demo_policy_seed()
         if options["history_days"] and not Transaction.objects.exists():
             self._history_and_model(options["history_days"])
         password = self._admin()
         demo_workbench_seed(password=password)
         integrator, _ = Integrator.objects.get_or_create(name="simulator")
-        key = api_key_issue(integrator=integrator).key
+        return api_key_issue(integrator=integrator).key, password
+
+    def _run(
+        self, listener: socket.socket, key: str, password: str, options: dict[str, Any]
+    ) -> None:
         url = f"http://127.0.0.1:{options['port']}"
-        server = self._serve(options["port"])
+        self._phase(f"starting the server on {url} (it loads the history into memory)")
+        server = self._serve(listener)
+        listener.close()
         try:
             self._wait_healthy(url, server)
             self._announce(url, password)
@@ -57,18 +106,21 @@ class Command(BaseCommand):
                 key=key,
                 rate=options["rate"],
                 duration=options["duration"],
+                seed=DEMO_SEED,
+                customers=DEMO_CUSTOMERS,
+                fraud_boost=options["fraud_boost"],
             )
-        except KeyboardInterrupt:
-            self.stdout.write("stopping")
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            self.stdout.write("stopping the server")
+            _stop(server)
+
+    def _phase(self, what: str) -> None:
+        self.stdout.write(f"[{time.monotonic() - self._started:5.1f} s] {what}")
 
     def _history_and_model(self, days: int) -> None:
-        call_command("simulate", days=days, customers=500)
+        self._phase(f"first run: simulating {days} days of history")
+        call_command("simulate", days=days, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+        self._phase("first run: training a model on the history")
         try:
             call_command("train_model", promote=True)
         except CommandError as exc:
@@ -84,13 +136,14 @@ class Command(BaseCommand):
             user_model.objects.create_superuser(ADMIN_USER, "", password)
         return password
 
-    def _serve(self, port: int) -> subprocess.Popen[bytes]:
+    def _serve(self, listener: socket.socket) -> subprocess.Popen[bytes]:
         # One ASGI process: the embedded default keeps features and the channel layer in memory.
+        fd = listener.fileno()
         command = [
             sys.executable, "-m", "uvicorn", "fraudops.asgi:application",
-            "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+            "--fd", str(fd), "--no-access-log", "--timeout-graceful-shutdown", "5",
         ]  # fmt: skip
-        return subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603 - fixed argv
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, pass_fds=[fd])  # noqa: S603
 
     def _wait_healthy(self, url: str, server: subprocess.Popen[bytes]) -> None:
         # The first health check warms the in-process feature store from the history.
@@ -109,8 +162,10 @@ class Command(BaseCommand):
     def _announce(self, url: str, password: str) -> None:
         people = ", ".join(f"{name} ({role})" for name, role in DEMO_PEOPLE)
         backend = "PostgreSQL + Redis" if settings.REDIS_URL else "SQLite + in-process store"
+        served = time.monotonic() - self._started
         self.stdout.write(
-            f"\nFraudOps demo is running on {backend}. Look here:\n"
+            f"\nFraudOps demo is running on {backend}, served {served:.0f} s after start. "
+            "Look here:\n"
             f"  {url}/cases/                     the analysts' queues, live "
             f"(log in as {people}, each with the password {password})\n"
             f"  {url}/decisions/live             decisions as they happen "
@@ -121,3 +176,38 @@ class Command(BaseCommand):
             f"  {url}/metrics                    Prometheus metrics\n"
             "Sending simulated traffic; a summary follows every 5 s. Ctrl-C stops.\n"
         )
+
+
+def _listen(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:``port``; PortTaken when another process holds it."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As uvicorn does: a port left in TIME_WAIT by the previous demo is free again.
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        raise PortTaken(
+            f"Port {port} is already in use ({exc.strerror}): another demo or server holds it. "
+            f"Stop it, or run on another port: make demo ARGS='--port {port + 1}' "
+            f"(python manage.py demo --port {port + 1})."
+        ) from exc
+    return listener
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Terminate the server and wait for it; kill it when it takes too long."""
+    # A second ^C or SIGTERM must not cut the wait short and leave the server behind.
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if server.poll() is None:
+            server.terminate()
+        try:
+            server.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

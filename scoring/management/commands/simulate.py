@@ -18,8 +18,10 @@ from rules.models import Rule
 from scoring.history import history_load
 from scoring.models import Integrator
 from scoring.services import api_key_issue
-from scoring.simulation import TrafficSimulator
+from scoring.simulation import DEFAULT_FRAUD_BOOST, TrafficSimulator
 from scoring.simulation_history import HistorySimulator
+
+PROGRESS_EVERY_SECONDS = 5
 
 
 class Command(BaseCommand):
@@ -37,7 +39,18 @@ class Command(BaseCommand):
         parser.add_argument("--count", type=int, default=0, help="Stop after N (0: no limit).")
         parser.add_argument("--duration", type=float, default=0, help="Stop after S seconds.")
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--customers", type=int, default=0, help="default: 1000 / 2000")
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=1000,
+            help="The population's size; live traffic must use the history's seed and size.",
+        )
+        parser.add_argument(
+            "--fraud-boost",
+            type=float,
+            default=DEFAULT_FRAUD_BOOST,
+            help="Live fraud patterns, times their share in the history.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["days"] > 0:
@@ -45,14 +58,17 @@ class Command(BaseCommand):
         if options["live"]:
             key = options["key"] or self._simulator_key()
             sender = _Sender(options["url"], key)
-            customers = options["customers"] or 2000
-            simulator = TrafficSimulator(seed=options["seed"], customers=customers)
+            simulator = TrafficSimulator(
+                seed=options["seed"],
+                customers=options["customers"],
+                fraud_boost=options["fraud_boost"],
+            )
             self._run(sender, simulator, options)
         elif options["days"] <= 0:
             raise CommandError("Say --days N (history), --live (traffic), or both.")
 
     def _history(self, options: dict[str, Any]) -> None:
-        days, customers = options["days"], options["customers"] or 1000
+        days, customers = options["days"], options["customers"]
         end = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0)
         simulator = HistorySimulator(seed=options["seed"], customers=customers)
         self.stdout.write(
@@ -65,12 +81,18 @@ class Command(BaseCommand):
             self.stdout.write("  no rules yet: created the demo rules (see the admin)")
         history = simulator.generate(start=end - timedelta(days=days), days=days)
         frauds = sum(t.is_fraud for t in history)
-        self.stdout.write(f"  {len(history)} transactions, {frauds} fraudulent; writing them")
+        self.stdout.write(
+            f"  {len(history)} transactions, {frauds} fraudulent; deciding and writing them"
+        )
         integrator, _ = Integrator.objects.get_or_create(name="simulator")
+        started = last = time.monotonic()
 
         def progress(done: int, total: int) -> None:
-            if done % 20000 < 2000 or done == total:
-                self.stdout.write(f"  {done}/{total}")
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY_SECONDS or done == total:
+                self.stdout.write(f"  {done}/{total} written ({now - started:.0f} s)")
+                last = now
 
         loaded = history_load(integrator=integrator, history=history, progress=progress)
         self.stdout.write(
@@ -87,8 +109,13 @@ class Command(BaseCommand):
         tally: Counter[tuple[str, str]] = Counter()
         started = last_report = time.monotonic()
         stream = simulator.stream(datetime.now(tz=UTC), rate=rate)
+        self.stdout.write(
+            f"Live traffic: run {simulator.run}, {len(simulator.population.customers)} "
+            f"customers of seed {options['seed']}, {rate:g} per second"
+        )
         for sent, txn in enumerate(stream, start=1):
-            txn.payload["occurred_at"] = datetime.now(tz=UTC).isoformat()
+            # Sent now: the stream's own clock only orders a burst.
+            txn.stamp(datetime.now(tz=UTC))
             status, body = sender.post(txn.payload)
             outcome = body.get("outcome", f"HTTP {status}") if isinstance(body, dict) else "?"
             tally[(txn.pattern, outcome)] += 1
