@@ -116,6 +116,7 @@ def explained(trained_model) -> list[list[str]]:
     scorer = LightGBMScorer.load(
         trained_model.path,
         version="m",
+        sha256=trained_model.sha256,
         features=FEATURE_NAMES,
         calibration=trained_model.calibration,
         known_features=FEATURE_NAMES,

@@ -174,6 +174,8 @@ def test_a_hung_redis_gives_degraded_decisions_fast_and_its_outage_is_logged_onc
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         env.update(database, REDIS_URL=redis_server.url, LOG_LEVEL="WARNING")
         manage(env, "migrate", "-v", "0")
+        # A published cold generation: decisions are whole until Redis hangs.
+        manage(env, "refresh_cold_features")
 
         with gunicorn(env, log) as started:
             with ThreadPoolExecutor(2) as pool:
