@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+from channels.layers import channel_layers
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -126,6 +127,9 @@ def _fresh_runtime(
     No cold generation is published in it: a test that needs one says so (``cold_published``).
     """
     settings.RULESET_REFRESH_SECONDS = 0
+    # A channel layer of its own: one a server thread of an earlier test received on stays
+    # bound to that thread's event loop.
+    channel_layers.backends = {}
     # Explain approvals inline on commit, and no refresher thread: tests control both.
     settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
     settings.COLD_FEATURES_REFRESH_IN_PROCESS = False
