@@ -337,6 +337,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "scoring.errors.api_exception_handler",
+    # ASCII with \u escapes: an error that repeats a lone surrogate someone sent (an unknown
+    # field's name, a refused choice) still renders instead of failing to encode (a 500).
+    "UNICODE_JSON": False,
     "UNAUTHENTICATED_USER": None,
     "NUM_PROXIES": NUM_PROXIES,
 }

@@ -279,3 +279,39 @@ def test_the_explanation_sweep_skips_a_row_that_does_not_read_back(api, settings
     assert explained == 1
     assert not Decision.objects.filter(reasons_pending=True).exists()
     assert "the sweep skips it" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        '"channel": "\\ud800"',
+        '"\\ud800": 1',
+        '"metadata": {"\\udc00": "x"}',
+        '"currency": "\\udc00EU"',
+    ],
+)
+def test_a_lone_surrogate_anywhere_is_a_400_never_a_500(api, fragment):
+    body = {k: v for k, v in factories.payload().items() if k != "channel"}
+    text = (
+        json.dumps(body)[:-1]
+        + ", "
+        + fragment
+        + ("" if "channel" in fragment else ', "channel": "ecom"')
+        + "}"
+    )
+
+    response = post_raw(api, text)
+
+    assert response.status_code == 400, response.content
+    assert_nothing_was_counted(api)
+
+
+def test_a_lone_surrogate_in_a_label_is_a_400(api):
+    body = factories.payload()
+    post(api, body)
+    text = json.dumps({"transaction_id": body["transaction_id"], "source": "chargeback"})
+    response = api.post(
+        "/api/v1/labels", text[:-1] + ', "label": "\\ud800"}', content_type="application/json"
+    )
+
+    assert response.status_code == 400, response.content
