@@ -8,11 +8,46 @@ import re
 
 from django.conf import settings
 
-# A run of digits in which any characters other than letters and digits may separate the
-# digits ("4111 1111-1111.1111", "pan:4111111111111111"): how card numbers are written.
-_DIGIT_RUN = re.compile(r"\d(?:[^0-9A-Za-z]{0,3}\d)*")
-_DIGIT_GROUP = re.compile(r"\d+")
-PAN_LENGTHS = range(12, 20)
+# Digit groups joined by single separators, as card numbers are written ("4111 1111 1111 1111",
+# "4111.1111…", "3782-822463-10005"); letters end a run ("pan:4111…" starts at the digits).
+_DIGIT_RUN = re.compile(r"\d+(?:[ ./_-]\d+)*")
+_GROUP_SEPARATOR = re.compile(r"[ ./_-]")
+
+# Issuer ranges (ISO/IEC 7812 IINs) and the lengths of their card numbers. A number outside
+# them is not a payment card, which keeps ordinary numeric ids (timestamps, order numbers,
+# phone numbers) from being taken for one: the Luhn check alone passes one in ten of those.
+_ANY = frozenset(range(12, 20))
+_ISSUERS: tuple[tuple[str, str, frozenset[int]], ...] = (
+    ("4", "4", frozenset({13, 16, 19})),  # Visa
+    ("51", "55", frozenset({16})),  # Mastercard
+    ("2221", "2720", frozenset({16})),  # Mastercard
+    ("34", "34", frozenset({15})),  # American Express
+    ("37", "37", frozenset({15})),
+    ("300", "305", frozenset(range(14, 20))),  # Diners Club
+    ("36", "36", frozenset(range(14, 20))),
+    ("38", "39", frozenset(range(14, 20))),
+    ("6011", "6011", frozenset(range(16, 20))),  # Discover
+    ("644", "649", frozenset(range(16, 20))),
+    ("65", "65", frozenset(range(16, 20))),
+    ("62", "62", frozenset(range(16, 20))),  # UnionPay
+    ("3528", "3589", frozenset(range(16, 20))),  # JCB
+    ("2200", "2204", frozenset(range(16, 20))),  # Mir
+    ("50", "50", _ANY),  # Maestro
+    ("56", "58", _ANY),
+    ("639", "639", _ANY),
+    ("67", "67", _ANY),
+)
+# How grouped card numbers are laid out: 4-4-4-4 (with 1-3 more digits for 17-19), 4-6-5
+# (American Express), 4-6-4 (Diners Club), 4-4-4-1 (13-digit Visa).
+_LAYOUTS: tuple[tuple[int, ...], ...] = (
+    (4, 4, 4, 4),
+    (4, 4, 4, 4, 1),
+    (4, 4, 4, 4, 2),
+    (4, 4, 4, 4, 3),
+    (4, 6, 5),
+    (4, 6, 4),
+    (4, 4, 4, 1),
+)
 
 
 def keyed_hash(value: str, key: str) -> str:
@@ -38,22 +73,33 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def contains_pan(value: str) -> bool:
-    """True when ``value`` holds a card number anywhere: 12–19 Luhn-valid digits, separators
-    (anything but letters and digits) ignored.
+def is_card_number(digits: str) -> bool:
+    """An issuer's range and length, and the Luhn check digit."""
+    return any(
+        len(digits) in lengths and low <= digits[: len(low)] <= high
+        for low, high, lengths in _ISSUERS
+    ) and luhn_valid(digits)
 
-    Within a run of separated digit groups, every span of whole groups is tried, so a card
-    number followed by an expiry date ("4111 1111 1111 1111 12/27") is found too. A single
-    unbroken string of more than 19 digits is not a card number.
-    """
+
+def _candidates(groups: list[str]) -> list[str]:
+    """Each group on its own, and every run of groups laid out as a card number is written."""
+    found = [group for group in groups if len(group) in _ANY]
+    sizes = [len(group) for group in groups]
+    for first, size in enumerate(sizes):
+        if size != 4:  # every layout starts with four digits
+            continue
+        for layout in _LAYOUTS:
+            if tuple(sizes[first : first + len(layout)]) == layout:
+                found.append("".join(groups[first : first + len(layout)]))
+    return found
+
+
+def contains_pan(value: str) -> bool:
+    """True when ``value`` holds a payment card number: an issuer's range and length, Luhn
+    valid, written unbroken or in the usual groups ("4111 1111 1111 1111", "4111.1111…",
+    "pan:4111111111111111", also followed by an expiry date)."""
     for run in _DIGIT_RUN.finditer(value):
-        groups = _DIGIT_GROUP.findall(run.group())
-        for first in range(len(groups)):
-            digits = ""
-            for group in groups[first:]:
-                digits += group
-                if len(digits) > PAN_LENGTHS.stop - 1:
-                    break
-                if len(digits) in PAN_LENGTHS and luhn_valid(digits):
-                    return True
+        groups = _GROUP_SEPARATOR.split(run.group())
+        if any(is_card_number(digits) for digits in _candidates(groups)):
+            return True
     return False
