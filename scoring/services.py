@@ -45,10 +45,14 @@ from scoring.models import (
 from scoring.pii import email_hash
 from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_reasons
 from scoring.selectors import decision_for_transaction
+from scoring.serializers import MAX_FUTURE
 
 logger = logging.getLogger(__name__)
 
-RETRIES_REMEMBERED = timedelta(milliseconds=SEEN_TTL_MS) - timedelta(hours=1)
+# The store remembers a ref for SEEN_TTL after it was observed, and a transaction may be
+# observed up to MAX_FUTURE before it occurs: an occurred_at older than this may be a retry
+# the store forgot, and is looked up first (else it would be counted again).
+RETRIES_REMEMBERED = timedelta(milliseconds=SEEN_TTL_MS) - MAX_FUTURE - timedelta(hours=1)
 
 
 @dataclass(frozen=True)

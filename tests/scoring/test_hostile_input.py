@@ -315,3 +315,25 @@ def test_a_lone_surrogate_in_a_label_is_a_400(api):
     )
 
     assert response.status_code == 400, response.content
+
+
+def test_a_retry_the_store_has_forgotten_is_not_counted_again(api, monkeypatch):
+    # Observed up to 24 h before it occurs, a transaction's seen marker (48 h) can expire while
+    # its occurred_at is only a day old: such a retry is looked up before the store is asked.
+    occurred = timezone.now() - timedelta(hours=30)
+    body = factories.payload(card_id="card-f", occurred_at=occurred.isoformat())
+    assert post(api, body).status_code == 201
+    forgetful = MemoryFeatureStore()  # as after the marker expired
+    monkeypatch.setattr(runtime, "feature_store", lambda: forgetful)
+
+    again = post(api, body)
+    later = post(
+        api,
+        factories.payload(
+            card_id="card-f", occurred_at=(occurred + timedelta(minutes=1)).isoformat()
+        ),
+    )
+
+    assert again.status_code == 200
+    features = Decision.objects.get(pk=later.json()["decision_id"]).features
+    assert features["card_txn_count_1m"] == 0.0
