@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 from rest_framework.request import Request
@@ -18,5 +20,15 @@ def client_ip(request: HttpRequest | Request) -> str:
         forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR", ""))
         addresses = [a.strip() for a in forwarded.split(",") if a.strip()]
         if addresses:
-            return addresses[-min(proxies, len(addresses))]
+            candidate = addresses[-min(proxies, len(addresses))]
+            if _is_address(candidate):  # not "unknown" or "ip:port": the column is an inet
+                return candidate
     return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def _is_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

@@ -156,8 +156,14 @@ def _failure_recorded(hashed: str, address: str) -> None:
 
 
 def api_key_invalid_forget(hashed: str) -> None:
-    """Drop a hash's negative entry (a key with this hash was just issued)."""
-    cache.delete(_invalid_cache_key(hashed))
+    """Drop a hash's negative entry (a key with this hash was just issued).
+
+    With the cache down there is nothing to drop that a request could read: issuing goes on.
+    """
+    try:
+        cache.delete(_invalid_cache_key(hashed))
+    except Exception as exc:
+        KEY_CACHE_OUTAGE.failed(exc)
 
 
 def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:

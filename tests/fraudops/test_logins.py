@@ -65,3 +65,15 @@ def test_the_right_password_before_the_limit_logs_in_and_resets_the_count(settin
         client.post("/accounts/login/", {"username": "lena", "password": PASSWORD}).status_code
         == 302
     )
+
+
+@pytest.mark.parametrize("forwarded", ["unknown", "203.0.113.9:4711", "not an address"])
+def test_a_malformed_forwarded_address_behind_a_proxy_is_a_login_error_not_a_500(
+    settings, lena, forwarded
+):
+    settings.NUM_PROXIES = 1
+    client = Client(HTTP_X_FORWARDED_FOR=forwarded)
+
+    tries = wrong_tries(client, "/accounts/login/", "lena", 2)
+
+    assert tries == [200, 200]
