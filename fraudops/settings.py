@@ -209,12 +209,15 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 # What a request waits for Redis before it goes on without it (seconds), to connect or for an
 # answer: the feature store (the decision is then degraded) and the API-key cache (the database
 # answers). While down, the cache is tried every 5 s, the channel layer every 2 s.
-REDIS_TIMEOUT_SECONDS = float(os.getenv("REDIS_TIMEOUT_SECONDS", "0.25"))
+REDIS_TIMEOUT_SECONDS = envfloat("REDIS_TIMEOUT_SECONDS", 0.25)
 # The longest a decision that opens a case waits to tell the analysts' pages about it.
-CHANNEL_SEND_TIMEOUT_SECONDS = float(os.getenv("CHANNEL_SEND_TIMEOUT_SECONDS", "0.25"))
+CHANNEL_SEND_TIMEOUT_SECONDS = envfloat("CHANNEL_SEND_TIMEOUT_SECONDS", 0.25)
+# While the feature store is down, one decision per this many seconds tries it again; the
+# others are decided degraded at once.
+FEATURE_STORE_PROBE_SECONDS = envfloat("FEATURE_STORE_PROBE_SECONDS", 1.0)
 # Read timeout of the connections that block on purpose: the channel layer's (WebSocket
 # consumers pop for 5 s) and Celery's (BRPOP for 1 s). It must exceed those waits.
-REDIS_BLOCKING_TIMEOUT_SECONDS = float(os.getenv("REDIS_BLOCKING_TIMEOUT_SECONDS", "10"))
+REDIS_BLOCKING_TIMEOUT_SECONDS = envfloat("REDIS_BLOCKING_TIMEOUT_SECONDS", 10.0)
 if REDIS_URL:
     _redis_timeouts = {
         "socket_timeout": REDIS_TIMEOUT_SECONDS,
@@ -266,7 +269,7 @@ CELERY_BEAT_SCHEDULE = {
     # more often than that only makes a missed period catch up sooner.
     "cold-features": {
         "task": "scoring.tasks.cold_features_refresh_task",
-        "schedule": float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60")),
+        "schedule": envfloat("COLD_FEATURES_CHECK_SECONDS", 60.0),
     },
     "case-leases": {"task": "cases.tasks.case_leases_release_task", "schedule": 30.0},
     "drift": {"task": "scoring.tasks.drift_check_task", "schedule": 6 * 3600.0},
@@ -364,7 +367,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # How often a worker checks whether rules, lists or thresholds changed (seconds).
-RULESET_REFRESH_SECONDS = float(os.getenv("RULESET_REFRESH_SECONDS", "1.0"))
+RULESET_REFRESH_SECONDS = envfloat("RULESET_REFRESH_SECONDS", 1.0)
 # Mount the benchmark's floor endpoints (bench/decisions.py sets this on its own server only).
 BENCH_FLOOR_ENDPOINTS = envbool("BENCH_FLOOR_ENDPOINTS", "0")
 
@@ -378,14 +381,14 @@ LOGGING = {
 # Where trained LightGBM model files are kept (a shared volume when several hosts serve).
 MODEL_DIR = os.getenv("MODEL_DIR", str(BASE_DIR / "var" / "models"))
 # How often a worker checks which model version is active (seconds).
-MODEL_REFRESH_SECONDS = float(os.getenv("MODEL_REFRESH_SECONDS", "2.0"))
+MODEL_REFRESH_SECONDS = envfloat("MODEL_REFRESH_SECONDS", 2.0)
 # Cold (batch) features are computed as of the start of each period of this length.
-COLD_FEATURES_PERIOD_SECONDS = float(os.getenv("COLD_FEATURES_PERIOD_SECONDS", "3600"))
-COLD_FEATURES_CHECK_SECONDS = float(os.getenv("COLD_FEATURES_CHECK_SECONDS", "60"))
+COLD_FEATURES_PERIOD_SECONDS = envfloat("COLD_FEATURES_PERIOD_SECONDS", 3600.0)
+COLD_FEATURES_CHECK_SECONDS = envfloat("COLD_FEATURES_CHECK_SECONDS", 60.0)
 # The embedded default (no Redis) refreshes them on a thread of the server instead of beat.
 COLD_FEATURES_REFRESH_IN_PROCESS = envbool("COLD_FEATURES_REFRESH_IN_PROCESS", "1")
 # How long a claimed case stays with its analyst without activity (minutes).
-CASE_LEASE_MINUTES = float(os.getenv("CASE_LEASE_MINUTES", "15"))
+CASE_LEASE_MINUTES = envfloat("CASE_LEASE_MINUTES", 15.0)
 # Explain approvals on a thread after the response (else inline, right after commit).
 EXPLAIN_APPROVALS_IN_BACKGROUND = envbool("EXPLAIN_APPROVALS_IN_BACKGROUND", "1")
 # How far in the past a transaction's occurred_at may be (back-filled history); further back

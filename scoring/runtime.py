@@ -59,7 +59,13 @@ def feature_store() -> OnlineStore:
 
 # Never skipped while down: every decision tries the store, so none goes without history a
 # moment longer than Redis is away (the store's own timeout bounds what a try costs).
-FEATURE_STORE_OUTAGE = Outage("feature store", consequence="decisions degraded")
+# While the store is down, decisions skip it (degraded at once, instead of each waiting out
+# the timeout) and one per FEATURE_STORE_PROBE_SECONDS tries it again.
+FEATURE_STORE_OUTAGE = Outage(
+    "feature store",
+    consequence="decisions degraded",
+    probe_every=settings.FEATURE_STORE_PROBE_SECONDS,
+)
 
 
 class TrackedStore:
@@ -70,6 +76,9 @@ class TrackedStore:
         self._outage = outage
 
     def observe(self, event: Event, *, scope: str) -> Snapshot:
+        if not self._outage.should_try():
+            self._outage.skipped()
+            raise FeatureStoreUnavailable("skipped while the feature store is down")
         try:
             snapshot = self._store.observe(event, scope=scope)
         except FeatureStoreUnavailable as exc:
