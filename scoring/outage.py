@@ -59,11 +59,21 @@ class Outage:
         self._since = 0.0
         self._last_try = 0.0
         self._count = 0
+        self._skips = 0
         metrics.dependency_up_set(name, up=True)
 
     @property
     def down(self) -> bool:
         return self._down
+
+    @property
+    def probe_every(self) -> float | None:
+        return self._probe_every
+
+    @property
+    def skips(self) -> int:
+        """Calls not made at all in the current outage (no time spent waiting on them)."""
+        return self._skips
 
     @property
     def count(self) -> int:
@@ -100,6 +110,7 @@ class Outage:
         """A call was not made because the dependency is down; it counts as failed."""
         with self._lock:
             self._count += 1
+            self._skips += 1
 
     def succeeded(self) -> None:
         """A call worked: if the dependency was down, log the outage's end and its cost."""
@@ -109,7 +120,7 @@ class Outage:
             if not self._down:
                 return
             self._down = False
-            count, self._count = self._count, 0
+            count, self._count, self._skips = self._count, 0, 0
             seconds, since = self._clock() - self._since, self._since_wall
         metrics.dependency_up_set(self.name, up=True)
         self._log.warning(

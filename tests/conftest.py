@@ -19,14 +19,16 @@ from channels.layers import channel_layers
 from django.db import connection
 from rest_framework.test import APIClient
 
+from cases import events
 from rules.loader import policy_cache_clear
-from scoring import runtime
+from scoring import auth, runtime
 from scoring.features.store import (
     FeatureStore,
     MemoryFeatureStore,
     OnlineStore,
     RedisFeatureStore,
 )
+from scoring.outage import Outage
 from scoring.services import IssuedKey
 from tests import factories
 
@@ -131,6 +133,15 @@ def _fresh_runtime(
     # A channel layer of its own: one a server thread of an earlier test received on stays
     # bound to that thread's event loop.
     channel_layers.backends = {}
+    # Outages are per process: one an earlier test caused must not skip this test's calls.
+    for module, name in ((runtime, "FEATURE_STORE_OUTAGE"), (auth, "KEY_CACHE_OUTAGE"),
+                         (events, "CHANNEL_OUTAGE")):  # fmt: skip
+        tracker = getattr(module, name)
+        monkeypatch.setattr(
+            module,
+            name,
+            Outage(tracker.name, consequence=tracker.consequence, probe_every=tracker.probe_every),
+        )
     # Explain approvals inline on commit, and no refresher thread: tests control both.
     settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
     settings.COLD_FEATURES_REFRESH_IN_PROCESS = False

@@ -73,9 +73,11 @@ def test_a_decision_that_opens_a_case_answers_quickly_while_the_channel_layer_is
     assert [r.status_code for r in responses] == [201] * 5
     assert {r.json()["outcome"] for r in responses} == {"review"}
     assert Case.objects.count() == 5
-    # The first send waits out its bound; the others skip the layer while it is down.
-    assert max(timings) < 0.25 + 0.5
-    assert sum(timings) < 0.25 * 2 + 5 * 0.2
+    # The first send waits out its bound; the others skip the layer while it is down (counted,
+    # not timed: a loaded machine makes any request slow). The wall-time bound is only sanity.
+    # At most one send per probe period tries the hung layer; the first is the failure.
+    assert channel_outage.skips >= 5 - 1 - 1 - int(sum(timings) / PROBE_EVERY)
+    assert max(timings) < 0.25 + 2.0
     assert [r.levelname for r in outage_lines(caplog)] == ["ERROR"]
     assert all(r.exc_info is None for r in caplog.records)
 

@@ -297,7 +297,7 @@ def test_a_label_is_appended_for_a_known_transaction(api):
     response = api.post(
         "/api/v1/labels",
         {"transaction_id": "t-9", "label": "fraud", "source": "chargeback",
-         "reported_at": "2026-11-20T10:00:00Z"},
+         "reported_at": (timezone.now() - timedelta(days=2)).isoformat()},
         format="json",
     )  # fmt: skip
 
@@ -314,13 +314,14 @@ def test_a_retried_label_is_recorded_once(api):
     post(api, factories.payload(transaction_id="t-r"))
     body = {
         "transaction_id": "t-r", "label": "fraud", "source": "chargeback",
-        "reported_at": "2026-11-20T10:00:00+00:00",
+        "reported_at": (timezone.now() - timedelta(days=2)).isoformat(),
     }  # fmt: skip
 
     first = api.post("/api/v1/labels", body, format="json")
     again = api.post("/api/v1/labels", body, format="json")
     reversed_later = api.post(
-        "/api/v1/labels", {**body, "label": "legit", "reported_at": "2026-11-21T10:00:00+00:00"},
+        "/api/v1/labels",
+        {**body, "label": "legit", "reported_at": (timezone.now() - timedelta(days=1)).isoformat()},
         format="json",
     )  # fmt: skip
 
