@@ -37,6 +37,18 @@ class PrivateRedis:
             os.kill(self.process.pid, signal.SIGCONT)
 
 
+def real_clock_env() -> dict[str, str]:
+    """This environment without libfaketime, for servers we did not write (redis-server,
+    PostgreSQL): they keep the machine's clock, as the shared ones do, when the suite runs
+    under ``faketime`` (which also stops redis-server from starting)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
+    preload = [p for p in env.get("LD_PRELOAD", "").split(":") if p and "faketime" not in p]
+    env["LD_PRELOAD"] = ":".join(preload)
+    if not env["LD_PRELOAD"]:
+        del env["LD_PRELOAD"]
+    return env
+
+
 @contextmanager
 def private_redis(port: int, log: Path) -> Iterator[PrivateRedis]:
     binary = shutil.which("redis-server")
@@ -45,7 +57,9 @@ def private_redis(port: int, log: Path) -> Iterator[PrivateRedis]:
     assert binary is not None
     args = [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
     with log.open("wb") as out:
-        process = subprocess.Popen([*args, "--bind", "127.0.0.1"], stdout=out, stderr=out)
+        process = subprocess.Popen(
+            [*args, "--bind", "127.0.0.1"], stdout=out, stderr=out, env=real_clock_env()
+        )
     try:
         _wait_for_ping(process, port)
         yield PrivateRedis(process, port)

@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from tests.conftest import service_missing
+from tests.servers import real_clock_env
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT, API_PORT, REDIS_PORT = 55440, 16400, 16401
@@ -96,6 +97,7 @@ class Postgres:
             ],
             check=True,
             capture_output=True,
+            env=real_clock_env(),
         )
         return self.pid()
 
@@ -134,6 +136,7 @@ def postgres_cluster() -> Iterator[Postgres]:
             ],
             check=True,
             capture_output=True,
+            env=real_clock_env(),
         )
         cluster.start()
         subprocess.run(
@@ -149,6 +152,7 @@ def postgres_cluster() -> Iterator[Postgres]:
             ],
             check=True,
             capture_output=True,
+            env=real_clock_env(),
         )
         yield cluster
     finally:
@@ -173,6 +177,7 @@ def private_redis() -> Iterator[str]:
             "no",
         ],
         stdout=subprocess.DEVNULL,
+        env=real_clock_env(),
     )
     url = f"redis://127.0.0.1:{REDIS_PORT}/0"
     try:
