@@ -40,7 +40,13 @@ def describe(
     if name == "amount":
         return _amount(features, currency)
     if name in _COLD_SENTENCES:
+        if features.get("customer_txn_count_90d") is None:
+            return None  # no cold generation was read: its values are unknown, not zero
         return _COLD_SENTENCES[name](features)
+    if value is None and features.get("customer_txn_count_1m") is None:
+        # The feature store did not answer (a degraded decision): a missing value is unknown,
+        # not "not sent" or "never seen".
+        return None
     if name.startswith("channel_"):
         return _channel(name.removeprefix("channel_"), value)
     if name == "local_hour":

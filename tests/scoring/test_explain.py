@@ -24,7 +24,9 @@ MISLEADING = re.compile(
 
 
 def features(**values: float | None) -> dict[str, float | None]:
-    return {name: values.get(name) for name in FEATURE_NAMES}
+    """Features of a decision whose store answered (the customer, always sent, has counts)."""
+    answered = {"customer_txn_count_1m": 0.0, **values}
+    return {name: answered.get(name) for name in FEATURE_NAMES}
 
 
 def test_no_spending_in_the_last_day_reads_as_no_earlier_spending_not_as_zero_euros():
@@ -149,3 +151,21 @@ def test_a_real_model_still_gives_reasons_for_nearly_every_transaction(explained
     without = sum(1 for texts in explained if not texts)
 
     assert without / len(explained) < 0.05
+
+
+def test_a_degraded_decision_states_nothing_about_history_it_could_not_read():
+    # The store and the cold generation did not answer: every history feature is missing,
+    # though the payment came with a card, a device and a known customer.
+    features = {name: None for name in FEATURE_NAMES}
+    features.update(amount=50.0, channel_ecom=1.0)
+    contributions = {
+        "card_txn_count_1h": 0.9,
+        "device_distinct_cards_1h": 0.8,
+        "customer_seconds_since_last": 0.7,
+        "merchant_fraud_rate_28d": 0.6,
+        "customer_txn_count_90d": 0.5,
+    }
+
+    reasons = top_reasons(contributions, features, "EUR")
+
+    assert reasons == []

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases.demo import DEMO_PEOPLE, demo_workbench_seed
 from rules.demo import demo_policy_seed
-from scoring.models import Integrator, Transaction
+from scoring.models import Integrator, ModelVersion, Transaction
 from scoring.services import api_key_issue
 from scoring.simulation import DEFAULT_FRAUD_BOOST
 
@@ -82,8 +82,14 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self._phase("seeding the rules, lists, queues and people")
         demo_policy_seed()
-        if options["history_days"] and not Transaction.objects.exists():
+        # Gated on the model, not on the history: a first run stopped half-way (history partly
+        # written, or no model yet) is completed by the next one instead of left on rules only.
+        if options["history_days"] and not ModelVersion.objects.filter(is_active=True).exists():
             self._history_and_model(options["history_days"])
+        if settings.FEATURE_STORE == "redis":
+            # No beat runs in the demo (the in-process store publishes its own on start-up),
+            # and a Redis that restarted since the last run holds no generation.
+            call_command("refresh_cold_features")
         password = self._admin()
         demo_workbench_seed(password=password)
         integrator, _ = Integrator.objects.get_or_create(name="simulator")
@@ -118,16 +124,16 @@ class Command(BaseCommand):
         self.stdout.write(f"[{time.monotonic() - self._started:5.1f} s] {what}")
 
     def _history_and_model(self, days: int) -> None:
-        self._phase(f"first run: simulating {days} days of history")
-        call_command("simulate", days=days, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
-        self._phase("first run: training a model on the history")
+        if Transaction.objects.exists():
+            self._phase("no model yet: training one on the history there is")
+        else:
+            self._phase(f"first run: simulating {days} days of history")
+            call_command("simulate", days=days, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+            self._phase("first run: training a model on the history")
         try:
             call_command("train_model", promote=True)
         except CommandError as exc:
             self.stdout.write(f"No model: {exc}. Decisions rest on rules and lists.")
-        if settings.FEATURE_STORE == "redis":
-            # No beat runs in the demo; the in-process store publishes its own on start-up.
-            call_command("refresh_cold_features")
 
     def _admin(self) -> str:
         password = os.getenv("DEMO_ADMIN_PASSWORD", "fraudops-demo")
