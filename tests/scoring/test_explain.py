@@ -156,7 +156,7 @@ def test_a_real_model_still_gives_reasons_for_nearly_every_transaction(explained
 def test_a_degraded_decision_states_nothing_about_history_it_could_not_read():
     # The store and the cold generation did not answer: every history feature is missing,
     # though the payment came with a card, a device and a known customer.
-    features = {name: None for name in FEATURE_NAMES}
+    features: dict[str, float | None] = dict.fromkeys(FEATURE_NAMES)
     features.update(amount=50.0, channel_ecom=1.0)
     contributions = {
         "card_txn_count_1h": 0.9,
