@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from rules import services as rule_services
 from rules.models import Rule
+from scoring.features.definitions import Event, Features, compute_features
+from scoring.features.store import FeatureStore
 from scoring.pipeline import TransactionFacts
 from scoring.services import IssuedKey, integrator_create
 
@@ -62,6 +64,18 @@ def facts(**overrides: Any) -> TransactionFacts:
     }
     values.update(overrides)
     return TransactionFacts(**values)
+
+
+def event(ref: str, ts: float, amount: float = 10.0, **fields: Any) -> Event:
+    """What the feature store sees of a transaction (customer c1 at merchant m1 with card k1)."""
+    values: dict[str, Any] = {"customer_id": "c1", "merchant_id": "m1", "card_id": "k1"}
+    values.update(fields)
+    return Event(ref=ref, ts=ts, amount=amount, **values)
+
+
+def observed_features(store: FeatureStore, e: Event) -> Features:
+    """The features of ``e`` as a decision computes them; the store records it."""
+    return compute_features(e, store.observe(e, scope="s"))
 
 
 def rule(name: str, expression: str, action: str = "decline", **fields: Any) -> Rule:

@@ -4,20 +4,14 @@ import threading
 
 import pytest
 
-from scoring.features.definitions import FEATURE_NAMES, Event, Snapshot, compute_features
-from scoring.features.store import FeatureStore
+from scoring.features.definitions import FEATURE_NAMES, Snapshot, compute_features
+from tests import factories
 
 T0 = 1_800_000_000.0
 
 
-def event(ref: str, ts: float, amount: float = 10.0, **fields) -> Event:
-    values: dict = {"customer_id": "c1", "merchant_id": "m1", "card_id": "k1"}
-    values.update(fields)
-    return Event(ref=ref, ts=ts, amount=amount, **values)
-
-
-def features(store: FeatureStore, e: Event) -> dict:
-    return compute_features(e, store.observe(e, scope="s"))
+features = factories.observed_features
+event = factories.event
 
 
 def test_features_have_every_name_in_order():
