@@ -22,7 +22,7 @@ from scoring import runtime
 from scoring.drift import SHIFTED, psi
 from scoring.features.cold import HISTORY_WINDOW, as_of_for
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.features.store import OnlineStore
+from scoring.features.online import OnlineStore
 from scoring.models import Decision, DriftReport, ModelVersion
 from scoring.replay import cold_history_load
 

@@ -238,13 +238,12 @@ def decide(
     recorded: Mapping[str, FeatureValue] | None = None,
     fingerprint: str = "",
 ) -> DecisionResult:
-    """Decide one transaction. ``ref`` identifies it in the store (retries share it).
-
-    ``fingerprint`` identifies the request: the store raises :class:`RefConflict` for a ref
-    it recorded with another fingerprint, before reading or counting anything.
+    """Decide one transaction. ``ref`` identifies it in the store (retries share it), and
+    ``fingerprint`` the request: the store raises :class:`RefConflict` for a ref it recorded
+    with another fingerprint, before reading or counting anything.
 
     With ``explain_approvals`` an approval gets the model's reasons in the call too. With
-    ``recorded`` (a stored decision's features), the store is not read: a backtest decides
+    ``recorded`` (a stored decision's features) the store is not read: a backtest decides
     again on exactly what the decision saw.
     """
     timings: dict[str, float] = {}
@@ -262,11 +261,8 @@ def decide(
     outcome = _rule_outcome(list_hits, rules)
     score: Score | None = None
     if outcome is None:
-        try:
-            score = scorer.predict(features)
-        except ScorerError:
-            degraded = True
-        outcome = _score_outcome(score, rules, policy.thresholds)
+        score, outcome, failed = _model_outcome(scorer, features, rules, policy.thresholds)
+        degraded = degraded or failed
         clock = _lap(timings, "model", clock)
 
     reasons = _reasons(list_hits, rules, policy)
@@ -278,22 +274,14 @@ def decide(
             degraded = True
         _lap(timings, "explain", clock)
     return DecisionResult(
-        outcome=outcome,
-        score=None if score is None else score.probability,
-        reasons=tuple(reasons),
-        rule_hits=rules.hits,
-        rule_errors=rules.errors,
-        list_hits=tuple(list_hits),
-        features=features,
-        model_version=None if score is None else scorer.version,
-        degraded=degraded,
-        thresholds=policy.thresholds,
-        policy_revision=policy.revision,
-        timings_ms=timings,
-        cold_as_of=cold_as_of,
-        reasons_pending=score is not None and not explain_now,
+        outcome=outcome, score=None if score is None else score.probability,
+        reasons=tuple(reasons), rule_hits=rules.hits, rule_errors=rules.errors,
+        list_hits=tuple(list_hits), features=features,
+        model_version=None if score is None else scorer.version, degraded=degraded,
+        thresholds=policy.thresholds, policy_revision=policy.revision, timings_ms=timings,
+        cold_as_of=cold_as_of, reasons_pending=score is not None and not explain_now,
         observed=observed,
-    )
+    )  # fmt: skip
 
 
 def _features(
@@ -347,6 +335,17 @@ def _rule_outcome(list_hits: list[ListHit], rules: RuleSetResult) -> str | None:
     ):
         return OUTCOME_DECLINE
     return None
+
+
+def _model_outcome(
+    scorer: Scorer, features: Features, rules: RuleSetResult, thresholds: Thresholds
+) -> tuple[Score | None, str, bool]:
+    """(score, outcome, whether the model failed) when lists and rules left it to the model."""
+    try:
+        score = scorer.predict(features)
+    except ScorerError:
+        return None, _score_outcome(None, rules, thresholds), True
+    return score, _score_outcome(score, rules, thresholds), False
 
 
 def _score_outcome(score: Score | None, rules: RuleSetResult, thresholds: Thresholds) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 from scoring.features.cold import ColdHistory, ColdLabel, cold_txn
 from scoring.features.definitions import Event, FeatureValue
-from scoring.features.store import ColdOverlay, FeatureStore, MemoryFeatureStore
+from scoring.features.memory_store import MemoryFeatureStore
+from scoring.features.store import ColdOverlay, FeatureStore
 from scoring.model import NoModelScorer, Scorer
 from scoring.models import Decision, Label, LabelEvent, Transaction
 from scoring.pipeline import DecisionResult, Policy, TransactionFacts, decide

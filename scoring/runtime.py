@@ -19,11 +19,11 @@ from django.conf import settings
 from django.db import connection
 
 from scoring.features.definitions import FEATURE_NAMES, Event, Snapshot
+from scoring.features.memory_store import MemoryFeatureStore
+from scoring.features.online import OnlineStore
 from scoring.features.store import (
     FeatureStore,
     FeatureStoreUnavailable,
-    MemoryFeatureStore,
-    OnlineStore,
     RedisFeatureStore,
 )
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError

@@ -22,10 +22,10 @@ from rest_framework.test import APIClient
 from cases import events
 from rules.loader import policy_cache_clear
 from scoring import auth, runtime
+from scoring.features.memory_store import MemoryFeatureStore
+from scoring.features.online import OnlineStore
 from scoring.features.store import (
     FeatureStore,
-    MemoryFeatureStore,
-    OnlineStore,
     RedisFeatureStore,
 )
 from scoring.outage import Outage

@@ -17,7 +17,7 @@ from django.test import override_settings
 from rules.demo import DEMO_RULES
 from rules.engine import Action, RuleSet, RuleSpec
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.features.store import MemoryFeatureStore
+from scoring.features.memory_store import MemoryFeatureStore
 from scoring.lgbm import Calibration
 from scoring.model import NoModelScorer
 from scoring.model_files import sha256_hex

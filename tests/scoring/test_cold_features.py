@@ -14,7 +14,8 @@ from scoring.features.cold import (
     hours_apart,
 )
 from scoring.features.definitions import Event, Snapshot, compute_features
-from scoring.features.store import ColdOverlay, MemoryFeatureStore
+from scoring.features.memory_store import MemoryFeatureStore
+from scoring.features.store import ColdOverlay
 
 AS_OF = 1_800_000_000.0
 

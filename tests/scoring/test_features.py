@@ -132,7 +132,7 @@ def test_a_slightly_late_event_is_read_exactly(store):
 def test_the_memory_and_redis_stores_agree_on_a_random_stream(redis_store):
     import random
 
-    from scoring.features.store import MemoryFeatureStore
+    from scoring.features.memory_store import MemoryFeatureStore
 
     memory, rng = MemoryFeatureStore(), random.Random(7)
     ts = T0

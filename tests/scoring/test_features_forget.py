@@ -5,7 +5,8 @@ import random
 import pytest
 
 from scoring.features.definitions import Event
-from scoring.features.store import FeatureStore, MemoryFeatureStore
+from scoring.features.memory_store import MemoryFeatureStore
+from scoring.features.store import FeatureStore
 from tests import factories
 
 T0 = 1_800_000_000.0

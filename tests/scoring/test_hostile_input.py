@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from fraudops.wsgi import application
 from scoring import runtime, services
-from scoring.features.store import MemoryFeatureStore
+from scoring.features.memory_store import MemoryFeatureStore
 from scoring.model import ConstantScorer
 from scoring.models import Decision, Transaction
 from scoring.replay import store_warm

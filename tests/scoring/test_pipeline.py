@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from rules.engine import Action, RuleSet, RuleSpec
-from scoring.features.store import MemoryFeatureStore
+from scoring.features.memory_store import MemoryFeatureStore
 from scoring.model import ConstantScorer, NoModelScorer, ScorerError
 from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds, decide
 from tests import factories
