@@ -9,8 +9,9 @@ import re
 from django.conf import settings
 
 # Digit groups joined by single separators, as card numbers are written ("4111 1111 1111 1111",
-# "4111.1111…", "3782-822463-10005"); letters end a run ("pan:4111…" starts at the digits).
-_DIGIT_RUN = re.compile(r"\d+(?:[ ./_-]\d+)*")
+# "4111.1111…", "3782-822463-10005", "pan:4111…"), standing apart: digits run together with
+# letters are part of a token (a hex id such as a UUID without dashes), not a number.
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d+(?:[ ./_-]\d+)*(?![0-9A-Za-z])")
 _GROUP_SEPARATOR = re.compile(r"[ ./_-]")
 
 # Issuer ranges (ISO/IEC 7812 IINs) and the lengths of their card numbers. A number outside

@@ -219,6 +219,9 @@ def test_a_hung_redis_gives_degraded_decisions_fast_and_its_outage_is_logged_onc
     assert set(store_starts.values()) == {1}, text
     assert store_ends == store_starts, text
     # Each decision the outage degraded is counted once, by the worker that made it.
+    assert {status for _, status, _ in recovering} <= {201}, [
+        (s, b) for _, s, b in recovering if s != 201
+    ]
     assert degraded == len(during) + sum(body["degraded"] for _, _, body in recovering)
     for tracker in ("API-key cache", "channel layer"):
         starts, ends, count = outage_lines(text, tracker)

@@ -2,6 +2,7 @@
 
 import random
 import time
+import uuid
 
 import pytest
 
@@ -46,6 +47,7 @@ def test_a_card_number_is_found_whatever_separates_its_digits(value):
         "+49 30 12345678",
         "ord-100000000000000009",  # 18 digits, Luhn-valid, no issuer's range
         "4111111111111111111111",  # a Visa prefix in a string of 22 digits
+        "a6094f1e4111111111111111e9692",  # digits run together with letters: a hex token
     ],
 )
 def test_other_values_are_not_card_numbers(value):
@@ -66,9 +68,11 @@ def test_ordinary_numeric_ids_are_almost_never_taken_for_card_numbers():
 
     # 18-digit numbers in the ranges of issuers that use that length (Maestro, UnionPay,
     # Discover, JCB, Diners) cannot be told from card numbers: about 1% of random ones.
+    hex_ids = [uuid.UUID(int=rng.getrandbits(128)).hex for _ in range(20000)]
     assert sum(map(contains_pan, ids)) < len(ids) * 0.02
     assert sum(map(contains_pan, stamps)) == 0
     assert sum(map(contains_pan, dates)) == 0
+    assert sum(map(contains_pan, hex_ids)) == 0
 
 
 def test_a_long_value_is_checked_in_linear_time():
