@@ -26,8 +26,8 @@ from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue, Verdic
 from cases.roles import can_lead, can_work
 from rules.models import ListEntity, ListEntry, ListType
 from rules.services import list_entry_create
+from scoring.labels import label_add
 from scoring.models import Decision, LabelSource
-from scoring.services import label_add
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ESCALATED)
 DEFAULT_QUEUE = "General"

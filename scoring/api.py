@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scoring import metrics, services
+from scoring import labels, metrics, services
 from scoring.models import Integrator
 from scoring.selectors import decision_get
 from scoring.serializers import (
@@ -147,7 +147,7 @@ class LabelCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = LabelInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        added = services.label_create(integrator=_integrator(request), **serializer.validated_data)
+        added = labels.label_create(integrator=_integrator(request), **serializer.validated_data)
         if added.replayed:
             return Response(
                 LabelOutSerializer(added.label).data,

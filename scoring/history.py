@@ -17,7 +17,7 @@ from django.db import transaction
 from rules.loader import current_policy
 from scoring import runtime
 from scoring.features.cold import ColdHistory, ColdLabel, as_of_for, cold_txn
-from scoring.features.definitions import Event
+from scoring.features.event import Event
 from scoring.features.store import ColdOverlay
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from scoring.pipeline import decide

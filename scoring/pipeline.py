@@ -31,12 +31,12 @@ from rules.engine import Action, FactType, RuleHit, RuleSet, RuleSetResult
 from scoring.explain import top_reasons
 from scoring.features.definitions import (
     FEATURE_NAMES,
-    Event,
     Features,
     FeatureValue,
     Snapshot,
     compute_features,
 )
+from scoring.features.event import Event
 from scoring.features.store import FeatureStore, FeatureStoreUnavailable
 from scoring.model import Score, Scorer, ScorerError
 

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scoring.features.cold import ColdHistory, ColdLabel, cold_txn
-from scoring.features.definitions import Event, FeatureValue
+from scoring.features.definitions import FeatureValue
+from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import ColdOverlay, FeatureStore
 from scoring.model import NoModelScorer, Scorer

@@ -18,7 +18,8 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
-from scoring.features.definitions import FEATURE_NAMES, Event, Snapshot
+from scoring.features.definitions import FEATURE_NAMES, Snapshot
+from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.online import OnlineStore
 from scoring.features.store import (

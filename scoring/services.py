@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
+from cases import services as case_services
 from rules.loader import current_policy
 from scoring import metrics, runtime
 from scoring.auth import (
@@ -30,15 +31,14 @@ from scoring.auth import (
     key_generate,
     key_hash,
 )
-from scoring.errors import IdempotencyConflict, TransactionNotFound
-from scoring.features.definitions import Event
+from scoring.errors import IdempotencyConflict
+from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
 from scoring.model import ScorerError
 from scoring.models import (
     ApiKey,
     Decision,
     Integrator,
-    LabelEvent,
     ModelVersion,
     Transaction,
 )
@@ -192,9 +192,7 @@ def _store(
     decision = decision_row(txn, result, latency_ms)
     decision.save()
     if result.needs_case:
-        from cases.services import case_open_for_decision
-
-        case_open_for_decision(decision=decision)
+        case_services.case_open_for_decision(decision=decision)
     return decision
 
 
@@ -315,52 +313,6 @@ def _explain_or_give_up(decision_id: uuid.UUID) -> bool:
 def _offset_minutes(moment: datetime) -> int:
     offset = moment.utcoffset()
     return 0 if offset is None else int(offset.total_seconds() // 60)
-
-
-@dataclass(frozen=True)
-class LabelAdded:
-    label: LabelEvent
-    replayed: bool  # the same label was already recorded (a retry): nothing was added
-
-
-def label_create(
-    *,
-    integrator: Integrator,
-    transaction_id: str,
-    label: str,
-    source: str,
-    reported_at: datetime | None = None,
-) -> LabelAdded:
-    """Append a label to one of the integrator's transactions, once.
-
-    A retry with the same ``reported_at`` finds the first one. Without ``reported_at`` the
-    time of receipt is used, so only a client that sends it can retry safely.
-    """
-    txn = Transaction.objects.filter(integrator=integrator, transaction_id=transaction_id).first()
-    if txn is None:
-        raise TransactionNotFound(transaction_id)
-    reported_at = reported_at or timezone.now()
-    try:
-        with transaction.atomic():
-            added = label_add(transaction=txn, label=label, source=source, reported_at=reported_at)
-    except IntegrityError:
-        first = LabelEvent.objects.get(
-            transaction=txn, label=label, source=source, reported_at=reported_at
-        )
-        return LabelAdded(first, replayed=True)
-    return LabelAdded(added, replayed=False)
-
-
-def label_add(
-    *, transaction: Transaction, label: str, source: str, reported_at: datetime | None = None
-) -> LabelEvent:
-    """Append a label (an analyst's verdict, a chargeback) to a stored transaction."""
-    return LabelEvent.objects.create(
-        transaction=transaction,
-        label=label,
-        source=source,
-        reported_at=reported_at or timezone.now(),
-    )
 
 
 @dataclass(frozen=True)

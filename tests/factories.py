@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from rules import services as rule_services
 from rules.models import Rule
-from scoring.features.definitions import Event, Features, compute_features
+from scoring.features.definitions import Features, compute_features
+from scoring.features.event import Event
 from scoring.features.store import FeatureStore
 from scoring.pipeline import TransactionFacts
 from scoring.services import IssuedKey, integrator_create

@@ -21,10 +21,8 @@ import bisect
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from scoring.features.definitions import Event
+from scoring.features.event import Event
 
 DAY = 86400
 CUSTOMER_SHORT_WINDOW = 30 * DAY

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from scoring.features.definitions import LONGEST_WINDOW, WINDOWS, Event, RunningStats, Snapshot
+from scoring.features.definitions import LONGEST_WINDOW, WINDOWS, RunningStats, Snapshot
+from scoring.features.event import Event
 from scoring.features.store import (
     TRIM_EVERY,
     TRIM_HORIZON,

@@ -32,11 +32,11 @@ from scoring.features import cold
 from scoring.features.definitions import (
     LONGEST_WINDOW,
     WINDOWS,
-    Event,
     RunningStats,
     Snapshot,
     WindowStats,
 )
+from scoring.features.event import Event
 
 LATE_MARGIN = 3600
 TRIM_HORIZON = LONGEST_WINDOW + LATE_MARGIN

@@ -7,8 +7,8 @@ from django.test import Client
 from django.utils import timezone
 
 from cases import kpis, services
+from scoring.labels import label_add
 from scoring.models import Decision, Transaction
-from scoring.services import label_add
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -131,8 +131,8 @@ def test_a_rule_that_stopped_compiling_is_left_out_not_fatal():
 def history(api):
     """Six decisions: three small, three large; two of the large ones later labelled fraud,
     one small one legit."""
+    from scoring.labels import label_add
     from scoring.models import Transaction
-    from scoring.services import label_add
 
     ids = [
         api.post("/api/v1/decisions", factories.payload(amount=a), format="json").json()[

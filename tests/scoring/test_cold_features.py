@@ -13,7 +13,8 @@ from scoring.features.cold import (
     as_of_for,
     hours_apart,
 )
-from scoring.features.definitions import Event, Snapshot, compute_features
+from scoring.features.definitions import Snapshot, compute_features
+from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import ColdOverlay
 

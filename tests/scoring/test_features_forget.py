@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from scoring.features.definitions import Event
+from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import FeatureStore
 from tests import factories
