@@ -6,6 +6,7 @@ class CasesConfig(AppConfig):
     name = "cases"
 
     def ready(self) -> None:
+        # Imported once the app registry is ready: these modules import models.
         from cases.roles import roles_sync
         from cases.services import default_queue_ensure
 

@@ -16,6 +16,7 @@ from django.core.cache import cache
 
 from cases.events import queue_group
 from cases.roles import can_work
+from cases.selectors import case_visible
 from cases.services import queues_of
 
 # A close code in the application range (4000-4999) that says "forbidden" like HTTP 403.
@@ -86,8 +87,6 @@ def _presence_update(case_id: int, username: str, *, here: bool) -> list[str]:
 
 
 def _may_view(user: Any, case_id: int) -> bool:
-    from cases.selectors import case_visible
-
     return can_work(user) and case_visible(user=user, case_id=case_id) is not None
 
 

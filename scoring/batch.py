@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from scoring import runtime
 from scoring.drift import SHIFTED, psi
 from scoring.features.cold import HISTORY_WINDOW, as_of_for
 from scoring.features.definitions import FEATURE_NAMES
@@ -38,11 +37,10 @@ class ColdRefreshed:
 
 
 def cold_features_refresh(
-    *, now: datetime | None = None, store: OnlineStore | None = None, force: bool = False
+    *, store: OnlineStore, now: datetime | None = None, force: bool = False
 ) -> ColdRefreshed:
-    """Publish the generation of the period ``now`` is in, unless the store already has it."""
+    """Publish the generation of the period ``now`` is in, unless ``store`` already has it."""
     started = time.perf_counter()
-    store = store or runtime.feature_store()
     as_of = as_of_for((now or timezone.now()).timestamp(), settings.COLD_FEATURES_PERIOD_SECONDS)
     until = datetime.fromtimestamp(as_of, UTC)
     current = store.cold_as_of()

@@ -18,6 +18,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
+from scoring.batch import cold_features_refresh, cold_refresher_start
 from scoring.features.definitions import FEATURE_NAMES, Snapshot
 from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
@@ -29,7 +30,9 @@ from scoring.features.store import (
 )
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError
 from scoring.model import NoModelScorer, Score, Scorer, ScorerError
+from scoring.models import ModelVersion
 from scoring.outage import Outage
+from scoring.replay import store_warm
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +44,6 @@ def feature_store() -> OnlineStore:
         return RedisFeatureStore.from_url(
             settings.REDIS_URL, timeout=settings.REDIS_TIMEOUT_SECONDS
         )
-    from scoring.batch import cold_features_refresh, cold_refresher_start
-    from scoring.replay import store_warm
-
     store = MemoryFeatureStore()
     started = time.perf_counter()
     count = store_warm(store)
@@ -165,8 +165,6 @@ class _ActiveModel:
         return self._scorer
 
     def _refresh(self) -> None:
-        from scoring.models import ModelVersion
-
         with self._lock:
             active = ModelVersion.objects.filter(is_active=True).first()
             self._checked_at = time.monotonic()
@@ -195,8 +193,6 @@ def _load(version: object, previous: Scorer | None = None) -> Scorer:
     ``previous`` is the failed attempt at the same version, if any: the same failure is
     logged once, not at every retry.
     """
-    from scoring.models import ModelVersion
-
     assert isinstance(version, ModelVersion)
     try:
         scorer = LightGBMScorer.load(
@@ -236,8 +232,6 @@ def scorer_for(version: str | None) -> Scorer:
 
 @functools.lru_cache(maxsize=2)
 def _scorer_of_version(version: str) -> Scorer:
-    from scoring.models import ModelVersion
-
     record = ModelVersion.objects.filter(name=version).first()
     if record is None:
         return BrokenModelScorer(version, f"model version {version} does not exist")

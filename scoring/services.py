@@ -44,6 +44,7 @@ from scoring.models import (
 )
 from scoring.pii import email_hash
 from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_reasons
+from scoring.replay import facts_from_transaction
 from scoring.selectors import decision_for_transaction
 from scoring.serializers import MAX_FUTURE
 
@@ -268,8 +269,6 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
     )
     if decision is None:
         return False
-    from scoring.replay import facts_from_transaction
-
     scorer = runtime.scorer_for(decision.model_version)
     try:
         reasons = model_reasons(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from scoring import runtime
 from scoring.batch import cold_features_refresh, drift_check
 from scoring.services import decisions_explain_pending
 
 
 @shared_task
 def cold_features_refresh_task() -> str:
-    refreshed = cold_features_refresh()
+    refreshed = cold_features_refresh(store=runtime.feature_store())
     if refreshed.skipped:
         return f"generation {refreshed.as_of.isoformat()} already published"
     return f"published {refreshed.entries} entries as of {refreshed.as_of.isoformat()}"

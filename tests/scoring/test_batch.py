@@ -32,8 +32,8 @@ def test_a_refresh_publishes_the_generation_of_the_current_period_once(api, sett
         body = factories.payload(amount=amount, occurred_at=yesterday.isoformat())
         assert api.post("/api/v1/decisions", body, format="json").status_code == 201
 
-    first = cold_features_refresh()
-    again = cold_features_refresh()
+    first = cold_features_refresh(store=runtime.feature_store())
+    again = cold_features_refresh(store=runtime.feature_store())
     response = api.post("/api/v1/decisions", factories.payload(amount="60.00"), format="json")
 
     assert first.entries == 4  # customer, merchant, device, IP address

@@ -7,6 +7,7 @@ import pytest
 
 from rules.demo import demo_policy_seed
 from rules.loader import current_policy
+from scoring import runtime
 from scoring.batch import cold_features_refresh
 from scoring.features.cold import as_of_for
 from scoring.models import Decision
@@ -33,7 +34,8 @@ def test_features_at_decision_time_equal_the_training_replay(api, settings):
     for txn in history:
         _post_labels_reported_by(api, chargebacks, txn.occurred_at)
         if published != as_of_for(txn.occurred_at.timestamp(), PERIOD):
-            published = cold_features_refresh(now=txn.occurred_at).as_of.timestamp()
+            refreshed = cold_features_refresh(store=runtime.feature_store(), now=txn.occurred_at)
+            published = refreshed.as_of.timestamp()
         response = api.post("/api/v1/decisions", txn.payload, format="json")
         assert response.status_code == 201, response.content
         if txn.is_fraud:
