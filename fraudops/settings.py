@@ -302,7 +302,8 @@ STATIC_ROOT = os.getenv("STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/cases/"
+# The page of the user's role (fraudops.views.start).
+LOGIN_REDIRECT_URL = "/start"
 
 # --- login lockouts (django-axes) ------------------------------------------------------------
 # Axes checks before any password is hashed, so a locked-out flood costs a query, not a hash.
@@ -374,7 +375,10 @@ BENCH_FLOOR_ENDPOINTS = envbool("BENCH_FLOOR_ENDPOINTS", "0")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors": {"()": "fraudops.log_filters.NoTracebackForClientErrors"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors"]},
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "WARNING")},
 }
 

@@ -10,6 +10,7 @@ from scoring.api import metrics_view
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("start", views.start, name="start"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("decisions/live", scoring_views.decisions_live, name="decisions-live"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from cases.roles import can_see_kpis, can_work
 from scoring import runtime
 
 
@@ -41,3 +43,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
+
+
+@login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """Where a login lands: the page of the user's role (a manager has no queue to work)."""
+    if can_work(request.user):
+        return redirect("cases:queue")
+    if can_see_kpis(request.user):
+        return redirect("kpis")
+    if request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("home")

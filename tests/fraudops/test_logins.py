@@ -1,8 +1,13 @@
 """Logins (workbench and admin) lock out a username on an address after repeated failures."""
 
+import logging
+import sys
+
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
+from fraudops.log_filters import NoTracebackForClientErrors
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +82,43 @@ def test_a_malformed_forwarded_address_behind_a_proxy_is_a_login_error_not_a_500
     tries = wrong_tries(client, "/accounts/login/", "lena", 2)
 
     assert tries == [200, 200]
+
+
+def test_a_manager_lands_on_the_kpis_and_an_analyst_on_the_queues(lena):
+    mia = factories.user("mia", "manager", password=PASSWORD)
+    factories.user("alice", "analyst", password=PASSWORD)
+    landed = {}
+    for name in (mia.get_username(), "alice"):
+        client = Client()
+        response = client.post("/accounts/login/", {"username": name, "password": PASSWORD})
+        landed[name] = client.get(response["Location"])["Location"]
+
+    assert landed == {"mia": "/kpis/", "alice": "/cases/"}
+
+
+def test_a_refused_page_says_why_and_where_to_go(lena):
+    alice = factories.user("alice", "analyst", password=PASSWORD)
+    client = Client()
+    client.force_login(alice)
+
+    response = client.get("/kpis/")
+
+    assert response.status_code == 403
+    assert b"You need the manager role" in response.content
+    assert b"the queues" in response.content
+
+
+@pytest.mark.parametrize(("status", "traceback_kept"), [(403, False), (404, False), (500, True)])
+def test_a_refused_request_is_logged_without_its_traceback(settings, status, traceback_kept):
+    try:
+        raise PermissionDenied("You need the manager role.")
+    except PermissionDenied:
+        record = logging.LogRecord(
+            "django.request", logging.WARNING, "", 0, "x", (), sys.exc_info()
+        )
+    record.status_code = status
+
+    NoTracebackForClientErrors().filter(record)
+
+    assert (record.exc_info is not None) is traceback_kept
+    assert "client_errors" in settings.LOGGING["handlers"]["console"]["filters"]
