@@ -32,7 +32,7 @@ def describe(
     """Why feature ``name``'s value for this transaction pushed toward fraud, in one sentence.
 
     Only called for a contribution toward fraud. A value that is low or absent is said to be
-    low or absent ("No earlier spending on this card …"), never stated as if it were alarming;
+    low or absent ("No earlier payments on this card …"), never stated as if it were alarming;
     ``None`` when the value is ordinary and no sentence about it could explain a suspicion
     (the reason is then left out rather than misleading the reader).
     """
@@ -244,13 +244,13 @@ def _velocity(name: str, value: FeatureValue, currency: str) -> str | None:
     on = "at this merchant" if entity == "merchant" else f"on this {noun}"
     if value is None:
         return f"No {noun} was sent with this payment."
+    if value == 0 and ("_txn_count_" in name or "_amount_sum_" in name):
+        # No count and no spending are one fact: the same words merge them into one reason.
+        return f"No earlier payments {on} in the last {period}."
     if "_txn_count_" in name:
-        if value == 0:
-            return f"No earlier transactions {on} in the last {period}."
-        return f"{value:.0f} earlier transactions {on} in the last {period}."
+        plural = "" if value == 1 else "s"
+        return f"{value:.0f} earlier transaction{plural} {on} in the last {period}."
     if "_amount_sum_" in name:
-        if value == 0:
-            return f"No earlier spending {on} in the last {period}."
         return f"{value:.2f} {currency} spent {on} in the last {period}."
     return f"{name} = {value}"
 

@@ -29,17 +29,24 @@ def features(**values: float | None) -> dict[str, float | None]:
     return {name: answered.get(name) for name in FEATURE_NAMES}
 
 
-def test_no_spending_in_the_last_day_reads_as_no_earlier_spending_not_as_zero_euros():
+def test_no_spending_in_the_last_day_reads_as_no_earlier_payments_not_as_zero_euros():
     reasons = top_reasons(
         {"card_amount_sum_24h": 0.8, "card_txn_count_24h": 0.3},
         features(amount=40.0, card_amount_sum_24h=0.0, card_txn_count_24h=0.0),
         "EUR",
     )
 
-    texts = [text for _, text, _ in reasons]
-    assert texts == [
-        "No earlier spending on this card in the last 24 hours.",
-        "No earlier transactions on this card in the last 24 hours.",
+    # No spending and no transactions are one fact, told once with both contributions.
+    assert reasons == [
+        ("model.card_amount_sum_24h", "No earlier payments on this card in the last 24 hours.", 1.1)
+    ]
+
+
+def test_one_earlier_transaction_is_singular():
+    reasons = top_reasons({"device_txn_count_1m": 0.4}, features(device_txn_count_1m=1.0), "EUR")
+
+    assert [text for _, text, _ in reasons] == [
+        "1 earlier transaction on this device in the last minute."
     ]
 
 
