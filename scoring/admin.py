@@ -78,6 +78,8 @@ class DecisionAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "degraded", "model_version"]
     search_fields = ["transaction__transaction_id"]
     list_select_related = ["transaction"]
+    # The newest first: the decision someone just made, not a random UUID's.
+    ordering = ["-created_at"]
 
 
 @admin.register(LabelEvent)
