@@ -290,7 +290,7 @@ def measure(prepared: Prepared, store: FeatureStore, warmup: int) -> list[Sample
 def decider(
     prepared: Prepared, store: FeatureStore, policy: Policy
 ) -> Callable[[TransactionFacts], Sample]:
-    from scoring.pipeline import OUTCOME_APPROVE, decide
+    from scoring.pipeline import Outcome, decide
 
     def decide_one(txn: TransactionFacts) -> Sample:
         started = time.perf_counter()
@@ -306,7 +306,7 @@ def decider(
         stages = dict(result.timings_ms)
         stages["rest"] = total - sum(stages.values())
         return Sample(
-            group=APPROVE if result.outcome == OUTCOME_APPROVE else FLAGGED,
+            group=APPROVE if result.outcome == Outcome.APPROVE else FLAGGED,
             outcome=result.outcome,
             total_ms=total,
             stages_ms=stages,

@@ -10,12 +10,16 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from rules.engine import Action
+
 
 class RuleAction(models.TextChoices):
-    ALLOW = "allow"
-    REVIEW = "review"
-    DECLINE = "decline"
-    DECLINE_REVIEW = "decline_review", "decline and open a case"
+    """The stored choices of :class:`rules.engine.Action`, which defines the values."""
+
+    ALLOW = Action.ALLOW.value
+    REVIEW = Action.REVIEW.value
+    DECLINE = Action.DECLINE.value
+    DECLINE_REVIEW = Action.DECLINE_REVIEW.value, "decline and open a case"
 
 
 class Rule(models.Model):

@@ -19,7 +19,7 @@ from rules.engine import Action, RuleSet, RuleSpec
 from rules.loader import current_policy
 from scoring.model import Score
 from scoring.models import Decision, LabelEvent
-from scoring.pipeline import OUTCOME_APPROVE, RULE_FACTS, Policy, Thresholds
+from scoring.pipeline import RULE_FACTS, Outcome, Policy, Thresholds
 from scoring.replay import decide_stored
 
 # A backtest runs inside an admin request: the newest decisions of the period, at most this many.
@@ -153,11 +153,11 @@ def _tally(result: BacktestResult, before: str, after: str, label: str, fired: b
         result.fired_legit += label == "legit"
     if label == "fraud":
         result.fraud += 1
-        result.fraud_challenged_before += before != OUTCOME_APPROVE
-        result.fraud_challenged_after += after != OUTCOME_APPROVE
+        result.fraud_challenged_before += before != Outcome.APPROVE
+        result.fraud_challenged_after += after != Outcome.APPROVE
     elif label == "legit":
-        result.legit_challenged_before += before != OUTCOME_APPROVE
-        result.legit_challenged_after += after != OUTCOME_APPROVE
+        result.legit_challenged_before += before != Outcome.APPROVE
+        result.legit_challenged_after += after != Outcome.APPROVE
 
 
 def _latest_labels(since: datetime) -> dict[int, str]:

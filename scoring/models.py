@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import models
 
+from scoring import pipeline as core
+
 
 class Integrator(models.Model):
     """A system that calls the decision API (a PSP, a merchant's backend)."""
@@ -49,9 +51,11 @@ class Channel(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    APPROVE = "approve"
-    REVIEW = "review"
-    DECLINE = "decline"
+    """The stored choices of :class:`scoring.pipeline.Outcome`, which defines the values."""
+
+    APPROVE = core.Outcome.APPROVE.value
+    REVIEW = core.Outcome.REVIEW.value
+    DECLINE = core.Outcome.DECLINE.value
 
 
 class Transaction(models.Model):

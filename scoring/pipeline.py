@@ -20,6 +20,7 @@ not degraded by either store condition.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,19 +41,14 @@ from scoring.features.event import Event
 from scoring.features.store import FeatureStore, FeatureStoreUnavailable
 from scoring.model import Score, Scorer, ScorerError
 
-OUTCOME_APPROVE = "approve"
-OUTCOME_REVIEW = "review"
-OUTCOME_DECLINE = "decline"
 
-LIST_ENTITIES: tuple[str, ...] = (
-    "card",
-    "customer",
-    "device",
-    "ip",
-    "email",
-    "country",
-    "merchant",
-)
+class Outcome(enum.StrEnum):
+    """What a decision says; ``scoring.models.Outcome`` (the stored choices) is built on it."""
+
+    APPROVE = "approve"
+    REVIEW = "review"
+    DECLINE = "decline"
+
 
 # What a rule may name, with its type. Checked when a rule is saved, not when it runs.
 RULE_FACTS: Mapping[str, FactType] = {
@@ -147,10 +143,10 @@ class Thresholds:
 
     def outcome(self, probability: float) -> str:
         if probability >= self.decline:
-            return OUTCOME_DECLINE
+            return Outcome.DECLINE
         if probability >= self.review:
-            return OUTCOME_REVIEW
-        return OUTCOME_APPROVE
+            return Outcome.REVIEW
+        return Outcome.APPROVE
 
 
 @dataclass(frozen=True)
@@ -219,9 +215,9 @@ class DecisionResult:
     @property
     def needs_case(self) -> bool:
         """An analyst must look: a review, or a decline a rule wants confirmed."""
-        if self.outcome == OUTCOME_REVIEW:
+        if self.outcome == Outcome.REVIEW:
             return True
-        return self.outcome == OUTCOME_DECLINE and any(
+        return self.outcome == Outcome.DECLINE and any(
             hit.action == Action.DECLINE_REVIEW for hit in self.rule_hits
         )
 
@@ -266,7 +262,7 @@ def decide(
         clock = _lap(timings, "model", clock)
 
     reasons = _reasons(list_hits, rules, policy)
-    explain_now = score is not None and (explain_approvals or outcome != OUTCOME_APPROVE)
+    explain_now = score is not None and (explain_approvals or outcome != Outcome.APPROVE)
     if explain_now:
         try:
             reasons += model_reasons(scorer, features, txn)
@@ -327,13 +323,13 @@ def _lap(timings: dict[str, float], stage: str, since: float) -> float:
 def _rule_outcome(list_hits: list[ListHit], rules: RuleSetResult) -> str | None:
     """The outcome lists and rules settle without the model, if any."""
     if any(hit.list_type == "allow" for hit in list_hits) or rules.first(Action.ALLOW):
-        return OUTCOME_APPROVE
+        return Outcome.APPROVE
     if (
         any(hit.list_type == "block" for hit in list_hits)
         or rules.first(Action.DECLINE)
         or rules.first(Action.DECLINE_REVIEW)
     ):
-        return OUTCOME_DECLINE
+        return Outcome.DECLINE
     return None
 
 
@@ -349,9 +345,9 @@ def _model_outcome(
 
 
 def _score_outcome(score: Score | None, rules: RuleSetResult, thresholds: Thresholds) -> str:
-    outcome = OUTCOME_APPROVE if score is None else thresholds.outcome(score.probability)
-    if outcome == OUTCOME_APPROVE and rules.first(Action.REVIEW):
-        return OUTCOME_REVIEW
+    outcome = Outcome.APPROVE if score is None else thresholds.outcome(score.probability)
+    if outcome == Outcome.APPROVE and rules.first(Action.REVIEW):
+        return Outcome.REVIEW
     return outcome
 
 

@@ -34,7 +34,7 @@ from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import Calibration, LightGBMScorer
 from scoring.model_files import sha256_hex, write_atomic
 from scoring.models import LabelEvent, ModelVersion
-from scoring.pipeline import OUTCOME_APPROVE, OUTCOME_DECLINE
+from scoring.pipeline import Outcome
 from scoring.replay import replay, transactions_in_time_order
 
 Progress = Callable[[str], None]
@@ -100,8 +100,8 @@ def dataset_build(*, labels: dict[int, int], progress: Progress | None = None) -
             continue
         rows.append([np.nan if (v := result.features[n]) is None else v for n in FEATURE_NAMES])
         ys.append(labels[txn.pk])
-        flagged.append(result.outcome != OUTCOME_APPROVE)
-        declined.append(result.outcome == OUTCOME_DECLINE)
+        flagged.append(result.outcome != Outcome.APPROVE)
+        declined.append(result.outcome == Outcome.DECLINE)
         times.append(txn.occurred_at)
         pks.append(txn.pk)
     return Dataset(
