@@ -29,9 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from tests.servers import private_redis, stop
+from tests.servers import ROOT, manage, private_redis, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_PORT = 16410
 SERVER_PORT = 16411
 TRACKERS = ("feature store", "API-key cache", "channel layer")
@@ -58,19 +57,6 @@ def server_database(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
     finally:
         execute(drop)
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @contextmanager

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests import factories
+from tests.servers import ROOT, manage
 
-ROOT = Path(__file__).resolve().parents[2]
 PORT = 16420
 DECISIONS = 100
 
@@ -38,15 +38,6 @@ version = ModelVersion.objects.create(
 )
 model_promote(version=version)
 """
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
 
 
 def _request(method: str, path: str, body: dict | None = None, key: str = "") -> tuple[int, dict]:
@@ -102,12 +93,12 @@ def test_a_truncated_model_file_leaves_both_gunicorn_workers_answering_degraded(
         "MODEL_REFRESH_SECONDS": "0.2",
         "COLD_FEATURES_REFRESH_IN_PROCESS": "1",
     }
-    _manage(env, "migrate", "--verbosity", "0")
-    key = _manage(env, "create_integrator", "acme").strip().splitlines()[-1]
+    manage(env, "migrate", "--verbosity", "0")
+    key = manage(env, "create_integrator", "acme").strip().splitlines()[-1]
     model = tmp_path / "m-truncated.txt"
     model.write_bytes(trained_model.path.read_bytes())
     calibration = json.dumps({"x": trained_model.calibration.x, "y": trained_model.calibration.y})
-    _manage(env, "shell", "-c", REGISTER.format(path=str(model), calibration=calibration))
+    manage(env, "shell", "-c", REGISTER.format(path=str(model), calibration=calibration))
     model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
     # No control socket: its default path is shared by every gunicorn on the machine.
     command = [sys.executable, "-m", "gunicorn", "fraudops.wsgi", "-w", "2",
