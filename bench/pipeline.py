@@ -4,7 +4,7 @@ Run ``python bench/pipeline.py [--store memory|redis]``. It builds a throwaway e
 SQLite file and a model directory in a temporary directory, removed at the end): migrates,
 seeds the demo policy, loads a simulated history (``--days`` of ``--customers``, ``--seed``)
 with ``history_load``, trains a model with ``model_train``, promotes it and serves it through
-``scoring.runtime`` as the API does.
+``scoring.serving`` as the API does.
 
 It then decides a fresh stream: the simulator's continuation after the history (the same
 customers, cards and devices), against a feature store holding the whole history, so features
@@ -45,12 +45,13 @@ import numpy as np
 import redis
 
 if TYPE_CHECKING:
+    from rules.policy import Policy
     from scoring.features.definitions import Features
     from scoring.features.store import FeatureStore, RedisFeatureStore
     from scoring.lgbm import LightGBMScorer
     from scoring.models import ModelVersion
-    from scoring.pipeline import Policy, TransactionFacts
-    from scoring.simulation_history import HistoricalTransaction
+    from scoring.pipeline import TransactionFacts
+    from scoring.simulation.history import HistoricalTransaction
     from scoring.training.train import SizeTrial
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +146,7 @@ def simulate(
     The stream ends now, so the API would accept its timestamps; the history ends where the
     stream begins, and a label reported after that moment is not part of it.
     """
-    from scoring.simulation_history import HistorySimulator
+    from scoring.simulation.history import HistorySimulator
 
     needed = args.warmup + args.decisions
     stream_days = math.ceil(needed / (args.customers * MIN_PER_CUSTOMER_DAY)) + 1
@@ -168,8 +169,8 @@ def simulate(
 
 def validated(stream: Sequence[HistoricalTransaction]) -> list[TransactionFacts]:
     """Each transaction as the API would hand it to ``decide()`` (validated, e-mail hashed)."""
+    from scoring.decisions import decision_request_from
     from scoring.serializers import TransactionInSerializer
-    from scoring.services import decision_request_from
 
     facts = []
     for simulated in stream:
@@ -182,9 +183,9 @@ def validated(stream: Sequence[HistoricalTransaction]) -> list[TransactionFacts]
 def prepare(args: argparse.Namespace) -> Prepared:
     """Policy, history, model: everything ``decide()`` needs, as a live worker has it."""
     from rules.demo import demo_policy_seed
-    from scoring.history import history_load
     from scoring.models import Integrator
-    from scoring.services import model_promote
+    from scoring.promotion import model_promote
+    from scoring.simulation.load import history_load
     from scoring.training.train import model_train
 
     seconds: dict[str, float] = {}
@@ -210,11 +211,11 @@ def prepare(args: argparse.Namespace) -> Prepared:
 
 def active_scorer() -> LightGBMScorer:
     """The promoted model, loaded by the runtime as a worker loads it."""
-    from scoring import runtime
+    from scoring import serving
     from scoring.lgbm import LightGBMScorer
 
-    runtime.scorer_reset()  # forget the no-model scorer cached while loading the history
-    scorer = runtime.scorer()
+    serving.scorer_reset()  # forget the no-model scorer cached while loading the history
+    scorer = serving.scorer()
     if not isinstance(scorer, LightGBMScorer):
         raise SystemExit(f"the promoted model did not load: {scorer!r}")
     return scorer
@@ -227,11 +228,11 @@ def active_scorer() -> LightGBMScorer:
 def feature_store(kind: str, redis_url: str, now: datetime) -> Iterator[FeatureStore]:
     """The store to decide with, holding the whole history and the cold generation of ``now``
     (as the beat would have published it)."""
-    from scoring import runtime
-    from scoring.batch import cold_features_refresh
+    from scoring import serving
+    from scoring.cold_refresh import cold_features_refresh
 
     if kind == "memory":
-        store = runtime.feature_store()  # history_load recorded every transaction in it
+        store = serving.feature_store()  # history_load recorded every transaction in it
         cold_features_refresh(store=store, now=now)
         yield store
         return
@@ -290,7 +291,8 @@ def measure(prepared: Prepared, store: FeatureStore, warmup: int) -> list[Sample
 def decider(
     prepared: Prepared, store: FeatureStore, policy: Policy
 ) -> Callable[[TransactionFacts], Sample]:
-    from scoring.pipeline import Outcome, decide
+    from rules.policy import Outcome
+    from scoring.pipeline import decide
 
     def decide_one(txn: TransactionFacts) -> Sample:
         started = time.perf_counter()

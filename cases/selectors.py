@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue
 from cases.services import ACTIVE, queues_of
-from scoring import runtime
+from scoring import serving
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.model import ScorerError
 from scoring.models import Decision, LabelEvent, Transaction
+from scoring.scorer import ScorerError
 
 HISTORY_LIMIT = 50
 
@@ -169,7 +169,7 @@ def _contributions(decision: Decision, notes: list[str]) -> list[tuple[str, floa
         notes.append("No model scored this decision: rules and lists decided it.")
         return []
     try:
-        values = runtime.scorer_for(decision.model_version).explain(decision.features)
+        values = serving.scorer_for(decision.model_version).explain(decision.features)
     except ScorerError as exc:
         notes.append(f"The model {decision.model_version} cannot explain now: {exc}")
         return []

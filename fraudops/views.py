@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from cases.roles import can_see_kpis, can_work
-from scoring import runtime
+from scoring import serving
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -26,10 +26,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {exc}"
-    checks["feature_store"] = runtime.feature_store_health()
+    checks["feature_store"] = serving.feature_store_health()
     healthy = all(v == "ok" for v in checks.values())
-    model = runtime.model_health() if checks["database"] == "ok" else None
-    cold = runtime.cold_features_health()
+    model = serving.model_health() if checks["database"] == "ok" else None
+    cold = serving.cold_features_health()
     # As decisions are marked: no model at all is not degraded (rules and lists decide).
     degraded = (model is not None and model["state"] == "degraded") or not cold["published"]
     body = {

@@ -16,8 +16,9 @@ from django.utils.html import format_html
 from rules import services
 from rules.engine import InvalidRule, compile_expression
 from rules.models import ListEntry, PolicyRevision, Rule, RuleAction, RuleVersion, ScoreThresholds
+from rules.policy import Thresholds
 from scoring.backtest import Candidate, rule_backtest
-from scoring.pipeline import RULE_FACTS, Thresholds
+from scoring.pipeline import RULE_FACTS
 
 
 class RuleForm(forms.ModelForm[Rule]):

@@ -1,7 +1,7 @@
 """The policy in force, cached per worker process.
 
 A worker checks the policy revision at most every ``RULESET_REFRESH_SECONDS`` (one tiny
-query) and rebuilds its :class:`~scoring.pipeline.Policy` only when the revision moved or a
+query) and rebuilds its :class:`~rules.policy.Policy` only when the revision moved or a
 list entry expired. A rule that no longer compiles is left out and logged, never fatal.
 """
 
@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from rules.engine import Action, InvalidRule, RuleSet, RuleSpec, compile_expression
 from rules.models import ListEntry, PolicyRevision, Rule, ScoreThresholds
-from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds
+from rules.policy import Lists, Policy, Thresholds
+from scoring.pipeline import RULE_FACTS
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from scoring import services
+from scoring import integrators
 from scoring.models import ApiKey, Decision, DriftReport, Integrator, LabelEvent, Transaction
 
 
@@ -42,7 +42,7 @@ class IntegratorAdmin(admin.ModelAdmin[Integrator]):
     @admin.action(description="Issue a new API key (shown once)")
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Integrator]) -> None:
         for integrator in queryset:
-            issued = services.api_key_issue(integrator=integrator)
+            issued = integrators.api_key_issue(integrator=integrator)
             self.message_user(
                 request, f"New key for {integrator}: {issued.key} (copy it now)", messages.WARNING
             )
@@ -57,7 +57,7 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            services.api_key_revoke(api_key=api_key)
+            integrators.api_key_revoke(api_key=api_key)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Keys are revoked with the action (which also drops them from the cache), not edited.

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scoring import labels, metrics, services
+from scoring import decisions, labels, metrics
 from scoring.models import Integrator
 from scoring.selectors import decision_get
 from scoring.serializers import (
@@ -98,9 +98,9 @@ class DecisionCreateApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = TransactionInSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = services.decision_create(
+        created = decisions.decision_create(
             integrator=_integrator(request),
-            request=services.decision_request_from(serializer.validated_data),
+            request=decisions.decision_request_from(serializer.validated_data),
             started=self.started,
         )
         body = DecisionOutSerializer(created.decision).data

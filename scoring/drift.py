@@ -1,44 +1,60 @@
-"""Population stability (PSI): how far a feature's distribution moved (pure, no Django).
+"""Drift checks: how far recent decisions' features and scores moved from a reference week.
 
-PSI = Σ (current% − reference%) · ln(current% / reference%) over the reference's deciles, with
-missing values as a bin of their own (a feature that stops arriving is drift too). The usual
-reading: below 0.1 stable, 0.1–0.2 worth a look, above 0.2 shifted.
+A Celery beat task runs ``drift_check`` daily and stores a ``DriftReport``; the formula (PSI)
+is pure, in ``scoring/psi.py``.
 """
 
 from __future__ import annotations
 
-import bisect
-import math
-from collections.abc import Sequence
+import logging
+from datetime import datetime, timedelta
 
-SHIFTED = 0.2
-_FLOOR = 1e-4  # an empty bin counts as this share, so the logarithm stays finite
+from django.utils import timezone
 
+from scoring.features.definitions import FEATURE_NAMES
+from scoring.models import Decision, DriftReport, ModelVersion
+from scoring.psi import SHIFTED, psi
 
-def _edges(values: Sequence[float], bins: int) -> list[float]:
-    ordered = sorted(values)
-    cuts = {ordered[min(len(ordered) - 1, (len(ordered) * k) // bins)] for k in range(1, bins)}
-    return sorted(cuts)
+logger = logging.getLogger(__name__)
 
-
-def _shares(values: Sequence[float | None], edges: list[float]) -> list[float]:
-    counts = [0] * (len(edges) + 2)  # the bins between edges, then "missing"
-    for value in values:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            counts[-1] += 1
-        else:
-            counts[bisect.bisect_right(edges, value)] += 1
-    total = len(values) or 1
-    return [max(count / total, _FLOOR) for count in counts]
+DRIFT_CURRENT = timedelta(days=1)
+DRIFT_REFERENCE = timedelta(days=7)
 
 
-def psi(
-    reference: Sequence[float | None], current: Sequence[float | None], bins: int = 10
-) -> float:
-    """The PSI of ``current`` against ``reference`` (0.0 when either is empty)."""
-    if not reference or not current:
-        return 0.0
-    present = [v for v in reference if v is not None and not math.isnan(v)]
-    edges = _edges(present, bins) if present else []
-    ref, cur = _shares(reference, edges), _shares(current, edges)
-    return sum((c - r) * math.log(c / r) for r, c in zip(ref, cur, strict=True))
+def drift_check(*, now: datetime | None = None) -> DriftReport:
+    """Compare the last day's decisions with a reference week, feature by feature (PSI).
+
+    The reference is the week before the active model's training window ended (what it was
+    validated on), or, with no model, the week before the last day.
+    """
+    now = now or timezone.now()
+    current_from = now - DRIFT_CURRENT
+    active = ModelVersion.objects.filter(is_active=True).first()
+    reference_until = current_from if active is None else min(active.trained_until, current_from)
+    reference_from = reference_until - DRIFT_REFERENCE
+    reference = _recorded(reference_from, reference_until)
+    current = _recorded(current_from, now)
+    values = {}
+    for name in (*FEATURE_NAMES, "score"):
+        values[name] = round(
+            psi([row.get(name) for row in reference], [row.get(name) for row in current]), 4
+        )
+    shifted = sorted((n for n, v in values.items() if v >= SHIFTED), key=lambda n: -values[n])
+    report = DriftReport.objects.create(
+        model_version=None if active is None else active.name,
+        reference_from=reference_from, reference_until=reference_until,
+        current_from=current_from, current_until=now,
+        reference_decisions=len(reference), current_decisions=len(current),
+        psi=values, shifted=shifted,
+    )  # fmt: skip
+    if shifted:
+        logger.warning("drift: %s shifted (PSI >= %.1f)", ", ".join(shifted), SHIFTED)
+    return report
+
+
+def _recorded(since: datetime, until: datetime) -> list[dict[str, float | None]]:
+    """Each decision's features and score, for transactions that occurred in [since, until)."""
+    rows = Decision.objects.filter(
+        transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
+    ).values_list("features", "score")
+    return [{**features, "score": score} for features, score in rows.iterator(chunk_size=5000)]

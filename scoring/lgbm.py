@@ -25,8 +25,8 @@ import lightgbm
 import numpy as np
 
 from scoring.features.definitions import FeatureValue
-from scoring.model import Score, ScorerError
 from scoring.model_files import sha256_hex
+from scoring.scorer import Score, ScorerError
 
 
 class ModelLoadError(ScorerError):

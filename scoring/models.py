@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import models
 
-from scoring import pipeline as core
+from rules import policy as core
 
 
 class Integrator(models.Model):
@@ -51,7 +51,7 @@ class Channel(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    """The stored choices of :class:`scoring.pipeline.Outcome`, which defines the values."""
+    """The stored choices of :class:`rules.policy.Outcome`, which defines the values."""
 
     APPROVE = core.Outcome.APPROVE.value
     REVIEW = core.Outcome.REVIEW.value

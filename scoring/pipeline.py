@@ -20,15 +20,15 @@ not degraded by either store condition.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rules.engine import Action, FactType, RuleHit, RuleSet, RuleSetResult
+from rules.engine import Action, FactType, RuleHit, RuleSetResult
+from rules.policy import ListHit, Outcome, Policy, Thresholds
 from scoring.explain import top_reasons
 from scoring.features.definitions import (
     FEATURE_NAMES,
@@ -39,16 +39,7 @@ from scoring.features.definitions import (
 )
 from scoring.features.event import Event
 from scoring.features.store import FeatureStore, FeatureStoreUnavailable
-from scoring.model import Score, Scorer, ScorerError
-
-
-class Outcome(enum.StrEnum):
-    """What a decision says; ``scoring.models.Outcome`` (the stored choices) is built on it."""
-
-    APPROVE = "approve"
-    REVIEW = "review"
-    DECLINE = "decline"
-
+from scoring.scorer import Score, Scorer, ScorerError
 
 # What a rule may name, with its type. Checked when a rule is saved, not when it runs.
 RULE_FACTS: Mapping[str, FactType] = {
@@ -135,55 +126,6 @@ class TransactionFacts:
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """Score cut-offs: at or above ``review`` → review, at or above ``decline`` → decline."""
-
-    review: float
-    decline: float
-
-    def outcome(self, probability: float) -> str:
-        if probability >= self.decline:
-            return Outcome.DECLINE
-        if probability >= self.review:
-            return Outcome.REVIEW
-        return Outcome.APPROVE
-
-
-@dataclass(frozen=True)
-class ListHit:
-    list_type: str  # "allow" | "block"
-    entity: str
-    entry_id: int
-
-
-@dataclass(frozen=True)
-class Lists:
-    """Allow and block list entries: (list_type, entity, value) → entry id."""
-
-    entries: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
-
-    def match(self, txn: TransactionFacts) -> list[ListHit]:
-        hits = []
-        for list_type in ("allow", "block"):
-            for entity, value in txn.list_values().items():
-                entry_id = self.entries.get((list_type, entity, value)) if value else None
-                if entry_id is not None:
-                    hits.append(ListHit(list_type, entity, entry_id))
-        return hits
-
-
-@dataclass(frozen=True)
-class Policy:
-    """Everything configurable that a decision depends on, at one revision."""
-
-    revision: int
-    rules: RuleSet
-    lists: Lists
-    thresholds: Thresholds
-    rule_descriptions: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class Reason:
     code: str
     text: str
@@ -250,7 +192,7 @@ def decide(
     )
     clock = _lap(timings, "features", clock)
 
-    list_hits = policy.lists.match(txn)
+    list_hits = policy.lists.match(txn.list_values())
     rules = policy.rules.evaluate(txn.rule_facts(features))
     clock = _lap(timings, "rules", clock)
 

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from rules.policy import Policy
 from scoring.features.cold import ColdHistory, ColdLabel, cold_txn
 from scoring.features.definitions import FeatureValue
 from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import ColdOverlay, FeatureStore
-from scoring.model import NoModelScorer, Scorer
 from scoring.models import Decision, Label, LabelEvent, Transaction
-from scoring.pipeline import DecisionResult, Policy, TransactionFacts, decide
+from scoring.pipeline import DecisionResult, TransactionFacts, decide
+from scoring.scorer import NoModelScorer, Scorer
 
 
 def facts_from_transaction(txn: Transaction) -> TransactionFacts:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from scoring import runtime
-from scoring.batch import cold_features_refresh, drift_check
-from scoring.services import decisions_explain_pending
+from scoring import serving
+from scoring.cold_refresh import cold_features_refresh
+from scoring.decisions import decisions_explain_pending
+from scoring.drift import drift_check
 
 
 @shared_task
 def cold_features_refresh_task() -> str:
-    refreshed = cold_features_refresh(store=runtime.feature_store())
+    refreshed = cold_features_refresh(store=serving.feature_store())
     if refreshed.skipped:
         return f"generation {refreshed.as_of.isoformat()} already published"
     return f"published {refreshed.entries} entries as of {refreshed.as_of.isoformat()}"

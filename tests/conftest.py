@@ -21,15 +21,15 @@ from rest_framework.test import APIClient
 
 from cases import events
 from rules.loader import policy_cache_clear
-from scoring import auth, runtime
+from scoring import auth, serving
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.online import OnlineStore
 from scoring.features.store import (
     FeatureStore,
     RedisFeatureStore,
 )
+from scoring.integrators import IssuedKey
 from scoring.outage import Outage
-from scoring.services import IssuedKey
 from tests import factories
 
 IN_CI = os.getenv("CI", "").lower() == "true"
@@ -134,7 +134,7 @@ def _fresh_runtime(
     # bound to that thread's event loop.
     channel_layers.backends = {}
     # Outages are per process: one an earlier test caused must not skip this test's calls.
-    for module, name in ((runtime, "FEATURE_STORE_OUTAGE"), (auth, "KEY_CACHE_OUTAGE"),
+    for module, name in ((serving, "FEATURE_STORE_OUTAGE"), (auth, "KEY_CACHE_OUTAGE"),
                          (events, "CHANNEL_OUTAGE")):  # fmt: skip
         tracker = getattr(module, name)
         monkeypatch.setattr(
@@ -150,11 +150,11 @@ def _fresh_runtime(
     # of the throttle (tests/scoring/test_auth.py) lower the limit.
     settings.API_KEY_FAILURE_LIMIT = 1_000_000
     policy_cache_clear()
-    monkeypatch.setattr(runtime, "feature_store", lambda: serving_store)
-    runtime.scorer_reset()
+    monkeypatch.setattr(serving, "feature_store", lambda: serving_store)
+    serving.scorer_reset()
     yield
     policy_cache_clear()
-    runtime.scorer_reset()
+    serving.scorer_reset()
 
 
 @pytest.fixture

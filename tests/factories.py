@@ -14,8 +14,8 @@ from rules.models import Rule
 from scoring.features.definitions import Features, compute_features
 from scoring.features.event import Event
 from scoring.features.store import FeatureStore
+from scoring.integrators import IssuedKey, integrator_create
 from scoring.pipeline import TransactionFacts
-from scoring.services import IssuedKey, integrator_create
 
 _seq = itertools.count(1)
 

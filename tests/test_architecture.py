@@ -92,5 +92,5 @@ def test_an_import_inside_a_function_says_why_in_a_comment():
 def test_the_walk_finds_the_imports_it_judges():
     graph = _graph(_modules())
 
-    assert "scoring.models" in graph["scoring.services"]
+    assert "scoring.models" in graph["scoring.decisions"]
     assert "scoring.labels" in graph["cases.services"]

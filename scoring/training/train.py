@@ -30,11 +30,11 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from rules.loader import current_policy
+from rules.policy import Outcome
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import Calibration, LightGBMScorer
 from scoring.model_files import sha256_hex, write_atomic
 from scoring.models import LabelEvent, ModelVersion
-from scoring.pipeline import Outcome
 from scoring.replay import replay, transactions_in_time_order
 
 Progress = Callable[[str], None]

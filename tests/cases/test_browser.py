@@ -22,7 +22,7 @@ from django.db import connection
 
 from cases.models import Case, CaseStatus
 from scoring.models import LabelEvent
-from scoring.services import model_promote
+from scoring.promotion import model_promote
 from tests import factories
 from tests.conftest import service_missing
 from tests.scoring.test_model import version_for

@@ -2,8 +2,8 @@
 
 import pytest
 
-from scoring.model import ConstantScorer
-from scoring.runtime import scorer_set
+from scoring.scorer import ConstantScorer
+from scoring.serving import scorer_set
 
 pytestmark = pytest.mark.django_db
 

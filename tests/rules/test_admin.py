@@ -207,9 +207,9 @@ def test_the_admin_page_tests_a_rule_and_refuses_a_broken_expression(admin_clien
 
 
 def test_thresholds_are_tested_on_the_recorded_scores(history):
+    from rules.policy import Thresholds
     from scoring.backtest import Candidate, rule_backtest
     from scoring.models import Decision
-    from scoring.pipeline import Thresholds
 
     # As if a model had scored them: the large amounts high, the small ones low.
     for decision in Decision.objects.select_related("transaction"):

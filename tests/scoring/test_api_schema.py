@@ -21,7 +21,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from fraudops.wsgi import application
-from scoring.services import IssuedKey
+from scoring.integrators import IssuedKey
 
 EXAMPLES_PER_OPERATION = 200
 

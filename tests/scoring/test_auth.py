@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from scoring import services
+from scoring import integrators
 from scoring.auth import key_generate
 from tests import factories
 
@@ -93,9 +93,9 @@ def test_a_flood_of_one_bad_key_reaches_the_database_once(address):
 def test_a_newly_issued_key_is_not_refused_by_an_earlier_failed_try(monkeypatch, address):
     key = key_generate()
     assert client_from(address, key).post(DECISIONS, {}, format="json").status_code == 401
-    monkeypatch.setattr(services, "key_generate", lambda: key)
+    monkeypatch.setattr(integrators, "key_generate", lambda: key)
 
-    services.integrator_create(name="late")
+    integrators.integrator_create(name="late")
     response = client_from(address, key).post(DECISIONS, factories.payload(), format="json")
 
     assert response.status_code == 201

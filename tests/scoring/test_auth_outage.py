@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from scoring import auth
+from scoring.integrators import api_key_revoke
 from scoring.outage import Outage
-from scoring.services import api_key_revoke
 from tests.servers import PrivateRedis, private_redis
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from scoring.auth import key_hash
 from scoring.models import ApiKey
 from scoring.serializers import TransactionInSerializer
-from scoring.simulation import TrafficSimulator
-from scoring.simulation_population import FRAUD_PER_DAY
+from scoring.simulation.population import FRAUD_PER_DAY
+from scoring.simulation.traffic import TrafficSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
 

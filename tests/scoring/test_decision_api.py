@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from rules.models import ListEntry
 from rules.services import list_entry_create, rule_save
-from scoring import runtime, selectors, services
+from scoring import decisions, selectors, serving
+from scoring.integrators import api_key_revoke
 from scoring.models import Decision, LabelEvent, Transaction
-from scoring.services import api_key_revoke
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_a_retry_is_not_counted_twice_in_velocity_features(api):
 
 def test_the_sixth_transaction_of_a_card_within_a_minute_is_declined(api, store, monkeypatch):
     # `store` runs this test once on the in-process store and once on the real Redis.
-    monkeypatch.setattr(runtime, "feature_store", lambda: store)
+    monkeypatch.setattr(serving, "feature_store", lambda: store)
     factories.rule("card_burst", "card_txn_count_1m >= 5", "decline")
     start = timezone.now()
 
@@ -115,7 +115,7 @@ def test_a_block_list_hit_declines_without_calling_the_scorer(api, monkeypatch):
         def explain(self, features):
             raise AssertionError("scorer called")
 
-    runtime.scorer_set(ScorerThatMustNotRun())
+    serving.scorer_set(ScorerThatMustNotRun())
     list_entry_create(list_type="block", entity="email", value="Mallory@Example.com")
 
     response = post(api, factories.payload(email="mallory@example.com"))
@@ -389,7 +389,7 @@ def test_a_retry_is_caught_by_the_unique_constraint_and_answered_with_the_first_
         calls.append(kwargs)
         return real_lookup(**kwargs)
 
-    monkeypatch.setattr(services, "decision_for_transaction", counted_lookup)
+    monkeypatch.setattr(decisions, "decision_for_transaction", counted_lookup)
     first = post(api, body).json()
     assert calls == []  # a first attempt does not look for an earlier decision
 
@@ -411,7 +411,7 @@ def test_a_retry_of_a_transaction_older_than_the_stores_memory_is_answered_befor
         def observe(self, event, *, scope):
             raise AssertionError("a retry must not be recorded again")
 
-    monkeypatch.setattr(runtime, "feature_store", lambda: StoreThatForgot())
+    monkeypatch.setattr(serving, "feature_store", lambda: StoreThatForgot())
     response = post(api, body)
 
     assert response.status_code == 200
@@ -422,7 +422,7 @@ def test_an_unreachable_feature_store_still_answers_with_a_degraded_decision(api
     from scoring.features.store import RedisFeatureStore
 
     dead = RedisFeatureStore.from_url("redis://127.0.0.1:1/0", timeout=0.05)
-    monkeypatch.setattr(runtime, "feature_store", lambda: dead)
+    monkeypatch.setattr(serving, "feature_store", lambda: dead)
 
     response = post(api, factories.payload())
 

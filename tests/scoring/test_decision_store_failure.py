@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from django.db import DataError, IntegrityError
 
-from scoring import runtime
+from scoring import serving
+from scoring.decisions import DecisionCreated, DecisionRequest, decision_create, transaction_row
 from scoring.features.store import FeatureStoreUnavailable
 from scoring.models import Transaction
-from scoring.services import DecisionCreated, DecisionRequest, decision_create, transaction_row
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -73,8 +73,8 @@ class ForgetFails:
 
 
 def test_a_forget_that_fails_is_logged_and_the_storing_error_is_raised(issued, monkeypatch, caplog):
-    store = ForgetFails(runtime.feature_store())
-    monkeypatch.setattr(runtime, "feature_store", lambda: store)
+    store = ForgetFails(serving.feature_store())
+    monkeypatch.setattr(serving, "feature_store", lambda: store)
     orphan_transaction(issued, "t-1")
 
     with pytest.raises(IntegrityError):

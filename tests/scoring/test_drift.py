@@ -7,9 +7,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from scoring.batch import drift_check
-from scoring.drift import SHIFTED, psi
+from scoring.drift import drift_check
 from scoring.models import Decision, DriftReport
+from scoring.psi import SHIFTED, psi
 from tests import factories
 
 

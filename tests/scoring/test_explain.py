@@ -8,7 +8,7 @@ import pytest
 from scoring.explain import top_reasons
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer
-from scoring.simulation_history import HistorySimulator
+from scoring.simulation.history import HistorySimulator
 from tests.scoring.model_fixtures import replayed
 
 # Sentences that state an empty, zero or ordinary value as a fact pushing toward fraud.

@@ -11,11 +11,11 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from fraudops.wsgi import application
-from scoring import runtime, services
+from scoring import decisions, serving
 from scoring.features.memory_store import MemoryFeatureStore
-from scoring.model import ConstantScorer
 from scoring.models import Decision, Transaction
 from scoring.replay import store_warm
+from scoring.scorer import ConstantScorer
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_a_label_reported_in_year_one_is_refused(api):
 
 
 def test_a_retry_with_extra_optional_fields_is_a_conflict_not_an_error(api, store, monkeypatch):
-    monkeypatch.setattr(runtime, "feature_store", lambda: store)
+    monkeypatch.setattr(serving, "feature_store", lambda: store)
     body = factories.payload(device_id=None, ip=None)
     assert post(api, body).status_code == 201
 
@@ -115,7 +115,7 @@ def test_a_same_body_retry_after_the_store_was_warmed_from_the_database_is_repla
     first = post(api, body)
     warmed = MemoryFeatureStore()
     store_warm(warmed)  # what the embedded default does at start-up
-    monkeypatch.setattr(runtime, "feature_store", lambda: warmed)
+    monkeypatch.setattr(serving, "feature_store", lambda: warmed)
 
     again = post(api, body)
     conflicting = post(api, {**body, "amount": "99.00"})
@@ -259,7 +259,7 @@ def test_a_chunked_body_over_the_limit_is_a_413(issued):
 
 
 def test_the_explanation_sweep_skips_a_row_that_does_not_read_back(api, settings, caplog):
-    runtime.scorer_set(ConstantScorer(0.01))
+    serving.scorer_set(ConstantScorer(0.01))
     first, _second = (post(api, factories.payload()).json() for _ in range(2))
     Decision.objects.update(reasons_pending=True, created_at=timezone.now() - timedelta(hours=1))
     bad = Decision.objects.get(pk=first["decision_id"]).transaction_id
@@ -275,7 +275,7 @@ def test_the_explanation_sweep_skips_a_row_that_does_not_read_back(api, settings
             ],
         )
 
-    explained = services.decisions_explain_pending()
+    explained = decisions.decisions_explain_pending()
 
     assert explained == 1
     assert not Decision.objects.filter(reasons_pending=True).exists()
@@ -325,7 +325,7 @@ def test_a_retry_the_store_has_forgotten_is_not_counted_again(api, monkeypatch):
     body = factories.payload(card_id="card-f", occurred_at=occurred.isoformat())
     assert post(api, body).status_code == 201
     forgetful = MemoryFeatureStore()  # as after the marker expired
-    monkeypatch.setattr(runtime, "feature_store", lambda: forgetful)
+    monkeypatch.setattr(serving, "feature_store", lambda: forgetful)
 
     again = post(api, body)
     later = post(

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import shap
 
-from scoring import runtime
+from scoring import serving
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer, ModelLoadError
 from scoring.models import Decision, ModelVersion
-from scoring.services import ModelNotPromotable, model_promote
+from scoring.promotion import ModelNotPromotable, model_promote
 from tests import factories
 
 
@@ -119,7 +119,7 @@ def test_an_account_takeover_is_stopped_with_reasons_naming_the_new_device_and_c
     api, trained_model
 ):
     model_promote(version=version_for(trained_model, "m-a"))
-    runtime.scorer_reset()
+    serving.scorer_reset()
     # Daytime, the customer's usual hour: what stands out must be the device and country.
     start = factories.midnight_utc(6) + timedelta(hours=14)
     habit = {
@@ -220,7 +220,7 @@ def test_a_damaged_model_file_gives_degraded_decisions_and_healthz_says_why(
     )  # fmt: skip
     assert "refused" in model["reason"]
     refusals = [
-        r for r in caplog.records if r.name == "scoring.runtime" and "not loaded" in r.message
+        r for r in caplog.records if r.name == "scoring.serving" and "not loaded" in r.message
     ]
     assert len(refusals) == 1
 

@@ -27,7 +27,7 @@ REGISTER = """
 from scoring.model_files import sha256_hex
 from scoring.models import ModelVersion
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.services import model_promote
+from scoring.promotion import model_promote
 import json, pathlib, sys
 path = pathlib.Path({path!r})
 version = ModelVersion.objects.create(

@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 
 from rules.engine import Action, RuleSet, RuleSpec
+from rules.policy import Lists, Policy, Thresholds
 from scoring.features.memory_store import MemoryFeatureStore
-from scoring.model import ConstantScorer, NoModelScorer, ScorerError
-from scoring.pipeline import RULE_FACTS, Lists, Policy, Thresholds, decide
+from scoring.pipeline import RULE_FACTS, decide
+from scoring.scorer import ConstantScorer, NoModelScorer, ScorerError
 from tests import factories
 from tests.conftest import COLD_AS_OF, published
 

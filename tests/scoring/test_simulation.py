@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
-from scoring.simulation import TrafficSimulator
-from scoring.simulation_history import HistorySimulator
-from scoring.simulation_population import Population
+from scoring.simulation.history import HistorySimulator
+from scoring.simulation.population import Population
+from scoring.simulation.traffic import TrafficSimulator
 
 START = datetime(2026, 8, 1, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rules.demo import demo_policy_seed
-from scoring.history import history_load
 from scoring.models import Integrator, LabelEvent, ModelVersion
-from scoring.simulation_history import HistorySimulator
+from scoring.simulation.history import HistorySimulator
+from scoring.simulation.load import history_load
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,12 @@ import pytest
 
 from rules.demo import demo_policy_seed
 from rules.loader import current_policy
-from scoring import runtime
-from scoring.batch import cold_features_refresh
+from scoring import serving
+from scoring.cold_refresh import cold_features_refresh
 from scoring.features.cold import as_of_for
 from scoring.models import Decision
 from scoring.replay import replay, transactions_in_time_order
-from scoring.simulation_history import HistorySimulator
+from scoring.simulation.history import HistorySimulator
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_features_at_decision_time_equal_the_training_replay(api, settings):
     for txn in history:
         _post_labels_reported_by(api, chargebacks, txn.occurred_at)
         if published != as_of_for(txn.occurred_at.timestamp(), PERIOD):
-            refreshed = cold_features_refresh(store=runtime.feature_store(), now=txn.occurred_at)
+            refreshed = cold_features_refresh(store=serving.feature_store(), now=txn.occurred_at)
             published = refreshed.as_of.timestamp()
         response = api.post("/api/v1/decisions", txn.payload, format="json")
         assert response.status_code == 201, response.content

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.services import integrator_create
+from scoring.integrators import integrator_create
 
 
 class Command(BaseCommand):

@@ -18,9 +18,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cases.demo import DEMO_PEOPLE, demo_workbench_seed
 from rules.demo import demo_policy_seed
+from scoring.integrators import api_key_issue
 from scoring.models import Integrator, ModelVersion, Transaction
-from scoring.services import api_key_issue
-from scoring.simulation import DEFAULT_FRAUD_BOOST
+from scoring.simulation.traffic import DEFAULT_FRAUD_BOOST
 
 ADMIN_USER = "admin"
 # History and live traffic are drawn from one population: the same seed and size for both.

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from scoring import runtime
-from scoring.batch import cold_features_refresh
+from scoring import serving
+from scoring.cold_refresh import cold_features_refresh
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="even if already published")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        refreshed = cold_features_refresh(store=runtime.feature_store(), force=options["force"])
+        refreshed = cold_features_refresh(store=serving.feature_store(), force=options["force"])
         if refreshed.skipped:
             self.stdout.write(f"Generation {refreshed.as_of.isoformat()} is already published.")
         else:

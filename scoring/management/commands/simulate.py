@@ -15,11 +15,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rules.demo import demo_policy_seed
 from rules.models import Rule
-from scoring.history import history_load
+from scoring.integrators import api_key_issue
 from scoring.models import Integrator
-from scoring.services import api_key_issue
-from scoring.simulation import DEFAULT_FRAUD_BOOST, TrafficSimulator
-from scoring.simulation_history import HistorySimulator
+from scoring.simulation.history import HistorySimulator
+from scoring.simulation.load import history_load
+from scoring.simulation.traffic import DEFAULT_FRAUD_BOOST, TrafficSimulator
 
 PROGRESS_EVERY_SECONDS = 5
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scoring.services import ModelNotPromotable, model_promote
+from scoring.promotion import ModelNotPromotable, model_promote
 from scoring.training.train import Metrics, NotEnoughLabels, model_train
 
 

@@ -1,8 +1,8 @@
 """A realistic history of payments, fraud and delayed labels (pure, deterministic for a seed).
 
-The customers and merchants are a :class:`~scoring.simulation_population.Population`, and
-their payments come from its :class:`~scoring.simulation_population.Patterns`: the live
-traffic (``scoring.simulation``) draws on the same population and the same code. Fraud comes
+The customers and merchants are a :class:`~scoring.simulation.population.Population`, and
+their payments come from its :class:`~scoring.simulation.population.Patterns`: the live
+traffic (``scoring.simulation.traffic``) draws on the same population and the same code. Fraud comes
 in the patterns a fraud team sees, plus a share that looks ordinary, so no model can be
 perfect; on top of the live patterns, the history has compromised merchants: every card used
 there during a breach is later used by fraudsters.
@@ -17,7 +17,7 @@ import math
 import random
 from datetime import datetime, timedelta
 
-from scoring.simulation_population import (
+from scoring.simulation.population import (
     DEFAULT_MERCHANTS,
     FRAUD_PER_DAY,
     HistoricalTransaction,

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from scoring import runtime
-from scoring.batch import cold_features_refresh
+from scoring import serving
+from scoring.cold_refresh import cold_features_refresh
+from scoring.decisions import decisions_explain_pending
 from scoring.models import Decision
-from scoring.services import decisions_explain_pending, model_promote
+from scoring.promotion import model_promote
 from tests import factories
 from tests.scoring.test_model import version_for
 
@@ -21,7 +22,7 @@ def model_reason_codes(decision: Decision) -> list[str]:
 @pytest.fixture
 def model_active(trained_model):
     model_promote(version=version_for(trained_model, "m-a"))
-    runtime.scorer_reset()
+    serving.scorer_reset()
 
 
 @pytest.mark.django_db
@@ -32,8 +33,8 @@ def test_a_refresh_publishes_the_generation_of_the_current_period_once(api, sett
         body = factories.payload(amount=amount, occurred_at=yesterday.isoformat())
         assert api.post("/api/v1/decisions", body, format="json").status_code == 201
 
-    first = cold_features_refresh(store=runtime.feature_store())
-    again = cold_features_refresh(store=runtime.feature_store())
+    first = cold_features_refresh(store=serving.feature_store())
+    again = cold_features_refresh(store=serving.feature_store())
     response = api.post("/api/v1/decisions", factories.payload(amount="60.00"), format="json")
 
     assert first.entries == 4  # customer, merchant, device, IP address

@@ -1,4 +1,4 @@
-"""Writes of the scoring app: decisions and labels.
+"""How a decision is made and stored.
 
 ``decision_create`` is the one way a decision is made and stored. Idempotency rests on the
 database: (integrator, transaction_id) is unique, so of concurrent duplicates exactly one insert
@@ -23,28 +23,15 @@ from django.utils import timezone
 
 from cases import services as case_services
 from rules.loader import current_policy
-from scoring import metrics, runtime
-from scoring.auth import (
-    KEY_PREFIX,
-    api_key_forget,
-    api_key_invalid_forget,
-    key_generate,
-    key_hash,
-)
+from scoring import metrics, serving
 from scoring.errors import IdempotencyConflict
 from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
-from scoring.model import ScorerError
-from scoring.models import (
-    ApiKey,
-    Decision,
-    Integrator,
-    ModelVersion,
-    Transaction,
-)
+from scoring.models import Decision, Integrator, Transaction
 from scoring.pii import email_hash
 from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_reasons
 from scoring.replay import facts_from_transaction
+from scoring.scorer import ScorerError
 from scoring.selectors import decision_for_transaction
 from scoring.serializers import MAX_FUTURE
 
@@ -118,7 +105,7 @@ def decision_create(
         )
         if existing is not None:
             return _replay(existing, fingerprint)
-    ref, scope, store = request.facts.transaction_id, str(integrator.pk), runtime.decision_store()
+    ref, scope, store = request.facts.transaction_id, str(integrator.pk), serving.decision_store()
     try:
         result = decide(
             request.facts,
@@ -126,7 +113,7 @@ def decision_create(
             scope=scope,
             store=store,
             policy=current_policy(),
-            scorer=runtime.scorer(),
+            scorer=serving.scorer(),
             fingerprint=fingerprint,
         )
     except RefConflict:
@@ -149,7 +136,7 @@ def decision_create(
     if decision.reasons_pending:
         decision_id = decision.pk
         transaction.on_commit(
-            lambda: runtime.after_response(lambda: decision_explain(decision_id=decision_id))
+            lambda: serving.after_response(lambda: decision_explain(decision_id=decision_id))
         )
     return DecisionCreated(decision, replayed=False)
 
@@ -269,7 +256,7 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
     )
     if decision is None:
         return False
-    scorer = runtime.scorer_for(decision.model_version)
+    scorer = serving.scorer_for(decision.model_version)
     try:
         reasons = model_reasons(
             scorer, decision.features, facts_from_transaction(decision.transaction)
@@ -312,66 +299,3 @@ def _explain_or_give_up(decision_id: uuid.UUID) -> bool:
 def _offset_minutes(moment: datetime) -> int:
     offset = moment.utcoffset()
     return 0 if offset is None else int(offset.total_seconds() // 60)
-
-
-@dataclass(frozen=True)
-class IssuedKey:
-    api_key: ApiKey
-    key: str  # shown once, never stored
-
-
-@transaction.atomic
-def api_key_issue(*, integrator: Integrator) -> IssuedKey:
-    key = key_generate()
-    api_key = ApiKey.objects.create(
-        integrator=integrator, prefix=key[: len(KEY_PREFIX) + 6], key_hash=key_hash(key)
-    )
-    # No earlier failed try with this key may refuse it (now, and after commit as well).
-    api_key_invalid_forget(api_key.key_hash)
-    transaction.on_commit(lambda: api_key_invalid_forget(api_key.key_hash))
-    return IssuedKey(api_key, key)
-
-
-@transaction.atomic
-def integrator_create(*, name: str) -> IssuedKey:
-    """A new integrator with its first API key."""
-    integrator = Integrator(name=name)
-    integrator.full_clean()
-    integrator.save()
-    return api_key_issue(integrator=integrator)
-
-
-def api_key_revoke(*, api_key: ApiKey) -> None:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
-    # Forget it now and again after commit: no request may re-cache it in between.
-    api_key_forget(api_key.key_hash)
-    transaction.on_commit(lambda: api_key_forget(api_key.key_hash))
-
-
-class ModelNotPromotable(Exception):
-    """A version that serving would refuse, or whose quality could not be measured."""
-
-
-@transaction.atomic
-def model_promote(*, version: ModelVersion) -> None:
-    """Make ``version`` the active model; workers switch to it within MODEL_REFRESH_SECONDS.
-
-    Refused (ModelNotPromotable) for a version with no file hash, which serving never loads,
-    and for one whose validation metrics are not computable (say, no fraud in the validation
-    window): nobody could tell whether it is better or worse than the model in place.
-    """
-    if not version.sha256:
-        raise ModelNotPromotable(f"{version.name} has no SHA-256 of its file: it never loads")
-    not_computable = version.metrics.get("not_computable") or {}
-    if not_computable:
-        reasons = "; ".join(f"{name}: {why}" for name, why in sorted(not_computable.items()))
-        raise ModelNotPromotable(
-            f"{version.name} is not promoted: its metrics are not computable ({reasons}). "
-            "Train again when the validation window holds labelled fraud."
-        )
-    ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
-    version.is_active = True
-    version.promoted_at = timezone.now()
-    version.save(update_fields=["is_active", "promoted_at"])

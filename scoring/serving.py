@@ -18,7 +18,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
-from scoring.batch import cold_features_refresh, cold_refresher_start
+from scoring.cold_refresh import cold_features_refresh, cold_refresher_start
 from scoring.features.definitions import FEATURE_NAMES, Snapshot
 from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
@@ -29,10 +29,10 @@ from scoring.features.store import (
     RedisFeatureStore,
 )
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError
-from scoring.model import NoModelScorer, Score, Scorer, ScorerError
 from scoring.models import ModelVersion
 from scoring.outage import Outage
 from scoring.replay import store_warm
+from scoring.scorer import NoModelScorer, Score, Scorer, ScorerError
 
 logger = logging.getLogger(__name__)
 

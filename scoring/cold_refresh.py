@@ -1,4 +1,4 @@
-"""Batch jobs of the scoring app: the cold-feature generation and drift checks.
+"""Publishing the cold-feature generation.
 
 ``cold_features_refresh`` computes the cold values as of the start of the current period from
 the database (transactions before it, labels reported before it) and publishes them to the
@@ -18,11 +18,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from scoring.drift import SHIFTED, psi
 from scoring.features.cold import HISTORY_WINDOW, as_of_for
-from scoring.features.definitions import FEATURE_NAMES
 from scoring.features.online import OnlineStore
-from scoring.models import Decision, DriftReport, ModelVersion
 from scoring.replay import cold_history_load
 
 logger = logging.getLogger(__name__)
@@ -69,48 +66,3 @@ def cold_refresher_start(store: OnlineStore) -> threading.Thread:
     thread = threading.Thread(target=loop, name="cold-refresher", daemon=True)
     thread.start()
     return thread
-
-
-# --- drift -----------------------------------------------------------------------------------
-
-DRIFT_CURRENT = timedelta(days=1)
-DRIFT_REFERENCE = timedelta(days=7)
-
-
-def drift_check(*, now: datetime | None = None) -> DriftReport:
-    """Compare the last day's decisions with a reference week, feature by feature (PSI).
-
-    The reference is the week before the active model's training window ended (what it was
-    validated on), or, with no model, the week before the last day.
-    """
-    now = now or timezone.now()
-    current_from = now - DRIFT_CURRENT
-    active = ModelVersion.objects.filter(is_active=True).first()
-    reference_until = current_from if active is None else min(active.trained_until, current_from)
-    reference_from = reference_until - DRIFT_REFERENCE
-    reference = _recorded(reference_from, reference_until)
-    current = _recorded(current_from, now)
-    values = {}
-    for name in (*FEATURE_NAMES, "score"):
-        values[name] = round(
-            psi([row.get(name) for row in reference], [row.get(name) for row in current]), 4
-        )
-    shifted = sorted((n for n, v in values.items() if v >= SHIFTED), key=lambda n: -values[n])
-    report = DriftReport.objects.create(
-        model_version=None if active is None else active.name,
-        reference_from=reference_from, reference_until=reference_until,
-        current_from=current_from, current_until=now,
-        reference_decisions=len(reference), current_decisions=len(current),
-        psi=values, shifted=shifted,
-    )  # fmt: skip
-    if shifted:
-        logger.warning("drift: %s shifted (PSI >= %.1f)", ", ".join(shifted), SHIFTED)
-    return report
-
-
-def _recorded(since: datetime, until: datetime) -> list[dict[str, float | None]]:
-    """Each decision's features and score, for transactions that occurred in [since, until)."""
-    rows = Decision.objects.filter(
-        transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
-    ).values_list("features", "score")
-    return [{**features, "score": score} for features, score in rows.iterator(chunk_size=5000)]

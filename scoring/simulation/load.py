@@ -15,20 +15,15 @@ from django.conf import settings
 from django.db import transaction
 
 from rules.loader import current_policy
-from scoring import runtime
+from scoring import serving
+from scoring.decisions import DecisionRequest, decision_request_from, decision_row, transaction_row
 from scoring.features.cold import ColdHistory, ColdLabel, as_of_for, cold_txn
 from scoring.features.event import Event
 from scoring.features.store import ColdOverlay
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from scoring.pipeline import decide
 from scoring.serializers import TransactionInSerializer
-from scoring.services import (
-    DecisionRequest,
-    decision_request_from,
-    decision_row,
-    transaction_row,
-)
-from scoring.simulation_history import HistoricalTransaction
+from scoring.simulation.history import HistoricalTransaction
 
 BATCH = 2000
 
@@ -57,11 +52,11 @@ def history_load(
     before it.
     """
     started = time.perf_counter()
-    policy, scorer = current_policy(), runtime.scorer()
+    policy, scorer = current_policy(), serving.scorer()
     scope = str(integrator.pk)
     requests = [_validated(simulated) for simulated in history]
     events = [request.facts.event(request.facts.transaction_id) for request in requests]
-    store = ColdOverlay(runtime.feature_store(), _cold_history(scope, history, events))
+    store = ColdOverlay(serving.feature_store(), _cold_history(scope, history, events))
     period = settings.COLD_FEATURES_PERIOD_SECONDS
     labels = 0
     for offset in range(0, len(history), BATCH):

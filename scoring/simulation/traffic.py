@@ -1,8 +1,8 @@
 """Simulated live traffic from the history's population (pure, deterministic for a seed and run).
 
 The customers, cards, devices and merchants are the ones the history (``simulation_history``)
-was drawn from: the same :class:`~scoring.simulation_population.Population` for the same seed
-and size, and the same :class:`~scoring.simulation_population.Patterns` emit the payments. A
+was drawn from: the same :class:`~scoring.simulation.population.Population` for the same seed
+and size, and the same :class:`~scoring.simulation.population.Patterns` emit the payments. A
 live payment is therefore one of a known customer, on their card, from one of their devices,
 at one of their favourite merchants, for about their usual amount; the fraud patterns are the
 history's (card testing, account takeover, stolen card, friendly fraud, mule fan-in), in the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from scoring.simulation_population import FRAUD_PER_DAY, Patterns, Population
+from scoring.simulation.population import FRAUD_PER_DAY, Patterns, Population
 
 # The demo shows more fraud than a real day has, so that a few minutes show every pattern.
 DEFAULT_FRAUD_BOOST = 3.0

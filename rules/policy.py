@@ -1,0 +1,72 @@
+"""The policy a decision is made under (pure, no Django): outcomes, score thresholds, allow
+and block lists, and the rules, at one revision.
+
+``rules/loader.py`` builds a :class:`Policy` from the database; ``scoring/pipeline.py``
+decides with it. Nothing here knows of a transaction's shape: lists match entity values.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from rules.engine import RuleSet
+
+
+class Outcome(enum.StrEnum):
+    """What a decision says; ``scoring.models.Outcome`` (the stored choices) is built on it."""
+
+    APPROVE = "approve"
+    REVIEW = "review"
+    DECLINE = "decline"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Score cut-offs: at or above ``review`` → review, at or above ``decline`` → decline."""
+
+    review: float
+    decline: float
+
+    def outcome(self, probability: float) -> str:
+        if probability >= self.decline:
+            return Outcome.DECLINE
+        if probability >= self.review:
+            return Outcome.REVIEW
+        return Outcome.APPROVE
+
+
+@dataclass(frozen=True)
+class ListHit:
+    list_type: str  # "allow" | "block"
+    entity: str
+    entry_id: int
+
+
+@dataclass(frozen=True)
+class Lists:
+    """Allow and block list entries: (list_type, entity, value) → entry id."""
+
+    entries: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def match(self, values: Mapping[str, str | None]) -> list[ListHit]:
+        """The entries that hold one of ``values`` (entity → value, e.g. "card" → its id)."""
+        hits = []
+        for list_type in ("allow", "block"):
+            for entity, value in values.items():
+                entry_id = self.entries.get((list_type, entity, value)) if value else None
+                if entry_id is not None:
+                    hits.append(ListHit(list_type, entity, entry_id))
+        return hits
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything configurable that a decision depends on, at one revision."""
+
+    revision: int
+    rules: RuleSet
+    lists: Lists
+    thresholds: Thresholds
+    rule_descriptions: Mapping[str, str] = field(default_factory=dict)
