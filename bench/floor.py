@@ -21,9 +21,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scoring.api import DecisionCreateApi
-from scoring.decisions import decision_request_from, transaction_row
 from scoring.models import Decision, Integrator, Outcome
 from scoring.serializers import TransactionInSerializer
+from scoring.transaction import decision_request_from
+from scoring.transaction_rows import transaction_row
 
 
 def _validated(request: Request) -> dict[str, Any]:

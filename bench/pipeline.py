@@ -50,9 +50,9 @@ if TYPE_CHECKING:
     from scoring.features.store import FeatureStore, RedisFeatureStore
     from scoring.lgbm import LightGBMScorer
     from scoring.models import ModelVersion
-    from scoring.pipeline import TransactionFacts
     from scoring.simulation.history import HistoricalTransaction
     from scoring.training.train import SizeTrial
+    from scoring.transaction import TransactionFacts
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -169,8 +169,8 @@ def simulate(
 
 def validated(stream: Sequence[HistoricalTransaction]) -> list[TransactionFacts]:
     """Each transaction as the API would hand it to ``decide()`` (validated, e-mail hashed)."""
-    from scoring.decisions import decision_request_from
     from scoring.serializers import TransactionInSerializer
+    from scoring.transaction import decision_request_from
 
     facts = []
     for simulated in stream:

@@ -207,7 +207,7 @@ def _features(decision: Decision, history: list[HistoryRow]) -> list[FeatureRow]
     )
     rows = []
     for name in FEATURE_NAMES:
-        values = [f[name] for f in earlier if f.get(name) is not None]
+        values = [v for f in earlier if (v := f.get(name)) is not None]
         usual = statistics.median(values) if values else None
         rows.append(FeatureRow(name, decision.features.get(name), usual))
     return rows

@@ -18,7 +18,7 @@ from rules.engine import InvalidRule, compile_expression
 from rules.models import ListEntry, PolicyRevision, Rule, RuleAction, RuleVersion, ScoreThresholds
 from rules.policy import Thresholds
 from scoring.backtest import Candidate, rule_backtest
-from scoring.pipeline import RULE_FACTS
+from scoring.transaction import RULE_FACTS
 
 
 class RuleForm(forms.ModelForm[Rule]):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from rules.engine import Action, InvalidRule, RuleSet, RuleSpec, compile_expression
 from rules.models import ListEntry, PolicyRevision, Rule, ScoreThresholds
 from rules.policy import Lists, Policy, Thresholds
-from scoring.pipeline import RULE_FACTS
+from scoring.transaction import RULE_FACTS
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,11 @@ from rules.models import (
     ScoreThresholds,
 )
 from scoring.pii import email_hash
-from scoring.pipeline import RULE_FACTS
+from scoring.transaction import RULE_FACTS
 
 User = AbstractBaseUser | AnonymousUser | None
 
+# What a version records of its rule; a change to any of them makes a new version.
 _VERSIONED_FIELDS = ("expression", "action", "description", "enabled")
 
 
@@ -57,11 +58,8 @@ def rule_save(*, rule: Rule, user: User = None) -> Rule:
     RuleVersion.objects.create(
         rule=rule,
         version=rule.version,
-        expression=rule.expression,
-        action=rule.action,
-        description=rule.description,
-        enabled=rule.enabled,
         created_by=_user_or_none(user),
+        **{name: getattr(rule, name) for name in _VERSIONED_FIELDS},
     )
     policy_bump()
     return rule

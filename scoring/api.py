@@ -31,6 +31,7 @@ from scoring.serializers import (
     TransactionInSerializer,
     ValidationErrorSerializer,
 )
+from scoring.transaction import decision_request_from
 
 
 class BoundedJSONParser(JSONParser):
@@ -100,7 +101,7 @@ class DecisionCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         created = decisions.decision_create(
             integrator=_integrator(request),
-            request=decisions.decision_request_from(serializer.validated_data),
+            request=decision_request_from(serializer.validated_data),
             started=self.started,
         )
         body = DecisionOutSerializer(created.decision).data

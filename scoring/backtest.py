@@ -19,9 +19,9 @@ from rules.engine import Action, RuleSet, RuleSpec
 from rules.loader import current_policy
 from rules.policy import Outcome, Policy, Thresholds
 from scoring.models import Decision, LabelEvent
-from scoring.pipeline import RULE_FACTS
 from scoring.replay import decide_stored
 from scoring.scorer import Score
+from scoring.transaction import RULE_FACTS
 
 # A backtest runs inside an admin request: the newest decisions of the period, at most this many.
 MAX_DECISIONS = 50_000

@@ -7,16 +7,14 @@ wins and the others return its decision.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import cast
 
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
@@ -28,12 +26,13 @@ from scoring.errors import IdempotencyConflict
 from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
 from scoring.models import Decision, Integrator, Transaction
-from scoring.pii import email_hash
-from scoring.pipeline import DecisionResult, TransactionFacts, decide, model_reasons
-from scoring.replay import facts_from_transaction
+from scoring.pipeline import DecisionResult, Reason, decide, model_reasons
+from scoring.records import ListHitRecord, ReasonRecord, RuleFiredRecord, ThresholdsRecord
 from scoring.scorer import ScorerError
 from scoring.selectors import decision_for_transaction
 from scoring.serializers import MAX_FUTURE
+from scoring.transaction import DecisionRequest
+from scoring.transaction_rows import facts_from_transaction, transaction_row
 
 logger = logging.getLogger(__name__)
 
@@ -41,43 +40,6 @@ logger = logging.getLogger(__name__)
 # observed up to MAX_FUTURE before it occurs: an occurred_at older than this may be a retry
 # the store forgot, and is looked up first (else it would be counted again).
 RETRIES_REMEMBERED = timedelta(milliseconds=SEEN_TTL_MS) - MAX_FUTURE - timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class DecisionRequest:
-    facts: TransactionFacts
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def fingerprint(self) -> str:
-        """SHA-256 of the canonical request: what a retry must repeat exactly."""
-        body = {**asdict(self.facts), "metadata": self.metadata}
-        body["amount"] = str(self.facts.amount.normalize())
-        body["occurred_at"] = self.facts.occurred_at.isoformat()
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def decision_request_from(data: dict[str, Any]) -> DecisionRequest:
-    """Validated request data → what the decision service takes (the e-mail only hashed)."""
-    email = data.get("email")
-    facts = TransactionFacts(
-        transaction_id=data["transaction_id"],
-        occurred_at=data["occurred_at"],
-        amount=data["amount"],
-        currency=data["currency"],
-        customer_id=data["customer_id"],
-        merchant_id=data["merchant_id"],
-        channel=data["channel"],
-        card_id=data.get("card_id"),
-        merchant_category=data.get("merchant_category"),
-        country=data.get("country"),
-        ip=data.get("ip"),
-        device_id=data.get("device_id"),
-        email_hash=email_hash(email) if email else None,
-        email_domain=email.rsplit("@", 1)[-1].lower() if email else None,
-        payee_id=data.get("payee_id"),
-    )
-    return DecisionRequest(facts=facts, metadata=data.get("metadata") or {})
 
 
 @dataclass(frozen=True)
@@ -184,54 +146,23 @@ def _store(
     return decision
 
 
-def transaction_row(
-    integrator: Integrator, request: DecisionRequest, fingerprint: str
-) -> Transaction:
-    """The (unsaved) row that stores a decided transaction."""
-    facts = request.facts
-    return Transaction(
-        integrator=integrator,
-        transaction_id=facts.transaction_id,
-        occurred_at=facts.occurred_at,
-        utc_offset_minutes=_offset_minutes(facts.occurred_at),
-        amount=facts.amount,
-        currency=facts.currency,
-        customer_id=facts.customer_id,
-        merchant_id=facts.merchant_id,
-        channel=facts.channel,
-        card_id=facts.card_id or "",
-        merchant_category=facts.merchant_category or "",
-        country=facts.country or "",
-        ip=facts.ip,
-        device_id=facts.device_id or "",
-        email_hash=facts.email_hash or "",
-        email_domain=facts.email_domain or "",
-        payee_id=facts.payee_id or "",
-        metadata=request.metadata,
-        request_hash=fingerprint,
-    )
-
-
 def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) -> Decision:
     """The (unsaved) row that records a decision and everything that produced it."""
     return Decision(
         transaction=txn,
         outcome=result.outcome,
         score=result.score,
-        reasons=[asdict(reason) for reason in result.reasons],
+        reasons=_reason_records(result.reasons),
         rules=[
-            {
-                "rule": h.name,
-                "version": h.version,
-                "action": str(h.action),
-                "expression": h.expression,
-            }
+            RuleFiredRecord(
+                rule=h.name, version=h.version, action=str(h.action), expression=h.expression
+            )
             for h in result.rule_hits
         ],
         rule_errors=list(result.rule_errors),
-        list_hits=[asdict(hit) for hit in result.list_hits],
+        list_hits=[cast(ListHitRecord, asdict(hit)) for hit in result.list_hits],
         features=result.features,
-        thresholds=asdict(result.thresholds),
+        thresholds=cast(ThresholdsRecord, asdict(result.thresholds)),
         policy_revision=result.policy_revision,
         model_version=result.model_version,
         degraded=result.degraded,
@@ -242,6 +173,11 @@ def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) ->
         latency_ms=latency_ms,
         timings_ms=dict(result.timings_ms),
     )
+
+
+def _reason_records(reasons: Iterable[Reason]) -> list[ReasonRecord]:
+    # The record's keys are the dataclass's fields (tests/scoring/test_records.py).
+    return [cast(ReasonRecord, asdict(reason)) for reason in reasons]
 
 
 def decision_explain(*, decision_id: uuid.UUID) -> bool:
@@ -267,7 +203,7 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
         )
         reasons = []
     explained = Decision.objects.filter(pk=decision.pk, reasons_pending=True).update(
-        reasons=[*decision.reasons, *(asdict(reason) for reason in reasons)],
+        reasons=[*decision.reasons, *_reason_records(reasons)],
         reasons_pending=False,
     )
     return explained == 1
@@ -294,8 +230,3 @@ def _explain_or_give_up(decision_id: uuid.UUID) -> bool:
         logger.exception("decision %s cannot be explained; the sweep skips it", decision_id)
         Decision.objects.filter(pk=decision_id).update(reasons_pending=False)
         return False
-
-
-def _offset_minutes(moment: datetime) -> int:
-    offset = moment.utcoffset()
-    return 0 if offset is None else int(offset.total_seconds() // 60)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django.db import models
 
 from rules import policy as core
+from scoring.records import (
+    FeaturesRecord,
+    ListHitRecord,
+    ReasonRecord,
+    RuleFiredRecord,
+    ThresholdsRecord,
+    TimingsRecord,
+)
 
 
 class Integrator(models.Model):
@@ -99,11 +105,6 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return self.transaction_id
 
-    def occurred_at_local(self) -> datetime:
-        """occurred_at in the offset the integrator sent it with."""
-        offset = dt.timezone(dt.timedelta(minutes=self.utc_offset_minutes))
-        return self.occurred_at.astimezone(offset)
-
 
 class Decision(models.Model):
     """What was decided for a transaction, and everything that produced it."""
@@ -114,14 +115,20 @@ class Decision(models.Model):
     )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     score = models.FloatField(null=True, blank=True)
-    reasons: models.JSONField[Any] = models.JSONField(default=list)
-    rules: models.JSONField[Any] = models.JSONField(
+    reasons: models.JSONField[list[ReasonRecord], list[ReasonRecord]] = models.JSONField(
+        default=list
+    )
+    rules: models.JSONField[list[RuleFiredRecord], list[RuleFiredRecord]] = models.JSONField(
         default=list, help_text="Each rule that fired: name, version, action and expression."
     )
-    rule_errors: models.JSONField[Any] = models.JSONField(default=list)
-    list_hits: models.JSONField[Any] = models.JSONField(default=list)
-    features: models.JSONField[Any] = models.JSONField(default=dict)
-    thresholds: models.JSONField[Any] = models.JSONField(default=dict)
+    rule_errors: models.JSONField[list[str], list[str]] = models.JSONField(default=list)
+    list_hits: models.JSONField[list[ListHitRecord], list[ListHitRecord]] = models.JSONField(
+        default=list
+    )
+    features: models.JSONField[FeaturesRecord, FeaturesRecord] = models.JSONField(default=dict)
+    thresholds: models.JSONField[ThresholdsRecord, ThresholdsRecord] = models.JSONField(
+        default=dict
+    )
     policy_revision = models.PositiveIntegerField()
     # NULL, not '': no model ran for this decision.
     model_version = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
@@ -131,7 +138,7 @@ class Decision(models.Model):
     # When the cold (batch) features it used were computed; NULL: none were published yet.
     cold_as_of = models.DateTimeField(null=True, blank=True)
     latency_ms = models.FloatField()
-    timings_ms: models.JSONField[Any] = models.JSONField(default=dict)
+    timings_ms: models.JSONField[TimingsRecord, TimingsRecord] = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -23,11 +23,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from rules.engine import Action, FactType, RuleHit, RuleSetResult
+from rules.engine import Action, RuleHit, RuleSetResult
 from rules.policy import ListHit, Outcome, Policy, Thresholds
 from scoring.explain import top_reasons
 from scoring.features.definitions import (
@@ -37,92 +34,9 @@ from scoring.features.definitions import (
     Snapshot,
     compute_features,
 )
-from scoring.features.event import Event
 from scoring.features.store import FeatureStore, FeatureStoreUnavailable
 from scoring.scorer import Score, Scorer, ScorerError
-
-# What a rule may name, with its type. Checked when a rule is saved, not when it runs.
-RULE_FACTS: Mapping[str, FactType] = {
-    **{name: FactType.NUMBER for name in FEATURE_NAMES},
-    "hour_of_day": FactType.NUMBER,
-    "currency": FactType.STRING,
-    "channel": FactType.STRING,
-    "country": FactType.STRING,
-    "merchant_id": FactType.STRING,
-    "merchant_category": FactType.STRING,
-    "customer_id": FactType.STRING,
-    "card_id": FactType.STRING,
-    "device_id": FactType.STRING,
-    "ip": FactType.STRING,
-    "payee_id": FactType.STRING,
-    "email_domain": FactType.STRING,
-}
-
-
-@dataclass(frozen=True)
-class TransactionFacts:
-    """A validated transaction, as the pipeline sees it (the e-mail only as a keyed hash)."""
-
-    transaction_id: str
-    occurred_at: datetime
-    amount: Decimal
-    currency: str
-    customer_id: str
-    merchant_id: str
-    channel: str
-    card_id: str | None = None
-    merchant_category: str | None = None
-    country: str | None = None
-    ip: str | None = None
-    device_id: str | None = None
-    email_hash: str | None = None
-    email_domain: str | None = None
-    payee_id: str | None = None
-
-    def event(self, ref: str, fingerprint: str = "") -> Event:
-        return Event(
-            ref=ref,
-            ts=self.occurred_at.timestamp(),
-            amount=float(self.amount),
-            customer_id=self.customer_id,
-            merchant_id=self.merchant_id,
-            card_id=self.card_id,
-            device_id=self.device_id,
-            ip=self.ip,
-            country=self.country,
-            local_hour=self.occurred_at.hour + self.occurred_at.minute / 60,
-            channel=self.channel,
-            payee_id=self.payee_id,
-            fingerprint=fingerprint,
-        )
-
-    def list_values(self) -> dict[str, str | None]:
-        return {
-            "card": self.card_id,
-            "customer": self.customer_id,
-            "device": self.device_id,
-            "ip": self.ip,
-            "email": self.email_hash,
-            "country": self.country,
-            "merchant": self.merchant_id,
-        }
-
-    def rule_facts(self, features: Features) -> dict[str, Any]:
-        return {
-            **features,
-            "hour_of_day": float(self.occurred_at.hour),
-            "currency": self.currency,
-            "channel": self.channel,
-            "country": self.country,
-            "merchant_id": self.merchant_id,
-            "merchant_category": self.merchant_category,
-            "customer_id": self.customer_id,
-            "card_id": self.card_id,
-            "device_id": self.device_id,
-            "ip": self.ip,
-            "payee_id": self.payee_id,
-            "email_domain": self.email_domain,
-        }
+from scoring.transaction import TransactionFacts
 
 
 @dataclass(frozen=True)

@@ -7,41 +7,19 @@ what came before it: the same values the live decision saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from rules.policy import Policy
-from scoring.features.cold import ColdHistory, ColdLabel, cold_txn
+from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent
 from scoring.features.definitions import FeatureValue
-from scoring.features.event import Event
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import ColdOverlay, FeatureStore
 from scoring.models import Decision, Label, LabelEvent, Transaction
-from scoring.pipeline import DecisionResult, TransactionFacts, decide
+from scoring.pipeline import DecisionResult, decide
 from scoring.scorer import NoModelScorer, Scorer
-
-
-def facts_from_transaction(txn: Transaction) -> TransactionFacts:
-    """The pipeline's view of a stored transaction (the inverse of what the API stored)."""
-    return TransactionFacts(
-        transaction_id=txn.transaction_id,
-        occurred_at=txn.occurred_at_local(),
-        amount=txn.amount,
-        currency=txn.currency,
-        customer_id=txn.customer_id,
-        merchant_id=txn.merchant_id,
-        channel=txn.channel,
-        card_id=txn.card_id or None,
-        merchant_category=txn.merchant_category or None,
-        country=txn.country or None,
-        ip=txn.ip or None,
-        device_id=txn.device_id or None,
-        email_hash=txn.email_hash or None,
-        email_domain=txn.email_domain or None,
-        payee_id=txn.payee_id or None,
-    )
+from scoring.transaction_rows import facts_from_transaction, stored_transactions
 
 
 def transactions_in_time_order(*, until: datetime | None = None) -> Iterator[Transaction]:
@@ -105,42 +83,6 @@ def _recorded_cold_as_of(txn: Transaction) -> float | None:
     return None if as_of is None else as_of.timestamp()
 
 
-EVENT_FIELDS = (
-    "transaction_id", "integrator_id", "occurred_at", "utc_offset_minutes", "amount",
-    "customer_id", "merchant_id", "card_id", "device_id", "ip", "country", "channel", "payee_id",
-    "request_hash",
-)  # fmt: skip
-
-
-def stored_events(rows: Iterable[tuple[Any, ...]]) -> Iterator[tuple[str, Event]]:
-    """(scope, event) for rows of ``EVENT_FIELDS``: what a decision's event was, without
-    building model instances."""
-    for row in rows:
-        txn_id, scope, occurred_at, offset, amount, customer, merchant, card, device, ip, *rest = (
-            row
-        )
-        country, channel, payee, fingerprint = rest
-        local = occurred_at + timedelta(minutes=offset)
-        yield (
-            str(scope),
-            Event(
-                ref=txn_id,
-                ts=occurred_at.timestamp(),
-                amount=float(amount),
-                customer_id=customer,
-                merchant_id=merchant,
-                card_id=card or None,
-                device_id=device or None,
-                ip=ip or None,
-                country=country or None,
-                local_hour=local.hour + local.minute / 60,
-                channel=channel,
-                payee_id=payee or None,
-                fingerprint=fingerprint,
-            ),
-        )
-
-
 def cold_history_load(
     *, since: datetime | None = None, until: datetime | None = None
 ) -> ColdHistory:
@@ -154,12 +96,11 @@ def cold_history_load(
     if until is not None:
         txns = txns.filter(occurred_at__lt=until)
         labels = labels.filter(transaction__occurred_at__lt=until, reported_at__lt=until)
-    rows = txns.values_list(*EVENT_FIELDS).iterator(chunk_size=5000)
     label_rows = labels.values_list(
         "transaction__integrator_id", "transaction__transaction_id", "label", "reported_at"
     )
     return ColdHistory(
-        (cold_txn(scope, event) for scope, event in stored_events(rows)),
+        (ScopedEvent(stored.scope, stored.event()) for stored in stored_transactions(txns)),
         (
             ColdLabel(str(scope), ref, label == Label.FRAUD, reported_at.timestamp())
             for scope, ref, label, reported_at in label_rows.iterator(chunk_size=5000)
@@ -175,8 +116,7 @@ def store_warm(store: FeatureStore) -> int:
     (no model instances): this runs before the server answers its first request.
     """
     count = 0
-    rows = Transaction.objects.order_by("occurred_at", "pk").values_list(*EVENT_FIELDS)
-    for scope, event in stored_events(rows.iterator(chunk_size=5000)):
-        store.observe(event, scope=scope)
+    for stored in stored_transactions(Transaction.objects.order_by("occurred_at", "pk")):
+        store.observe(stored.event(), scope=stored.scope)
         count += 1
     return count

@@ -16,8 +16,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scoring.currencies import COUNTRIES, CURRENCIES, minor_units
-from scoring.models import Channel, Decision, Label
+from scoring.models import Channel, Decision, Label, Transaction
 from scoring.pii import contains_pan
+from scoring.transaction import FACT_NAMES
 
 MAX_FUTURE = timedelta(hours=24)
 METADATA_MAX_KEYS = 50
@@ -320,22 +321,16 @@ class DecisionOutSerializer(serializers.ModelSerializer[Decision]):
         ]
 
 
-class TransactionRecordSerializer(serializers.Serializer[Any]):
-    transaction_id = serializers.CharField()
-    occurred_at = serializers.DateTimeField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=3)
-    currency = serializers.CharField()
-    customer_id = serializers.CharField()
-    merchant_id = serializers.CharField()
-    channel = serializers.CharField()
-    card_id = serializers.CharField()
-    merchant_category = serializers.CharField()
-    country = serializers.CharField()
-    ip = serializers.CharField(allow_null=True)
-    device_id = serializers.CharField()
-    email_hash = serializers.CharField()
-    payee_id = serializers.CharField()
-    metadata = serializers.DictField()
+class TransactionRecordSerializer(serializers.ModelSerializer[Transaction]):
+    """A stored transaction: its facts as the model stores them, and its metadata."""
+
+    metadata = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = Transaction
+        # Every fact but the e-mail's domain (the record never showed it), in their order.
+        fields = [*(name for name in FACT_NAMES if name != "email_domain"), "metadata"]
+        read_only_fields = fields
 
 
 class ThresholdsSerializer(serializers.Serializer[Any]):

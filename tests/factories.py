@@ -15,7 +15,7 @@ from scoring.features.definitions import Features, compute_features
 from scoring.features.event import Event
 from scoring.features.store import FeatureStore
 from scoring.integrators import IssuedKey, integrator_create
-from scoring.pipeline import TransactionFacts
+from scoring.transaction import TransactionFacts
 
 _seq = itertools.count(1)
 

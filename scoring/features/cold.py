@@ -21,6 +21,7 @@ import bisect
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from scoring.features.event import Event
 
@@ -45,31 +46,11 @@ def entry_key(kind: str, scope: str, entity_id: str) -> str:
     return f"{kind}:{scope}:{entity_id}"
 
 
-@dataclass(frozen=True)
-class ColdTxn:
+class ScopedEvent(NamedTuple):
+    """A transaction as cold history takes it: its event, and its integrator's scope."""
+
     scope: str
-    ref: str
-    ts: float
-    amount: float
-    customer_id: str
-    merchant_id: str
-    device_id: str | None
-    ip: str | None
-    local_hour: float | None
-
-
-def cold_txn(scope: str, event: Event) -> ColdTxn:
-    return ColdTxn(
-        scope=scope,
-        ref=event.ref,
-        ts=event.ts,
-        amount=event.amount,
-        customer_id=event.customer_id,
-        merchant_id=event.merchant_id,
-        device_id=event.device_id,
-        ip=event.ip,
-        local_hour=event.local_hour,
-    )
+    event: Event
 
 
 @dataclass(frozen=True)
@@ -165,12 +146,25 @@ def decode(as_of: str, customer: str, merchant: str, device: str, ip: str) -> Co
 
 
 @dataclass
+class _Hours:
+    """The local hours of a customer's transactions that had one, as points on the circle."""
+
+    ts: list[float] = field(default_factory=list)
+    sines: list[float] = field(default_factory=list)
+    cosines: list[float] = field(default_factory=list)
+
+    def add(self, ts: float, hour: float) -> None:
+        angle = hour / 24 * 2 * math.pi
+        self.ts.append(ts)
+        self.sines.append(math.sin(angle))
+        self.cosines.append(math.cos(angle))
+
+
+@dataclass
 class _Customer:
     ts: list[float] = field(default_factory=list)
     amounts: list[float] = field(default_factory=list)
-    hour_ts: list[float] = field(default_factory=list)
-    sines: list[float] = field(default_factory=list)
-    cosines: list[float] = field(default_factory=list)
+    hours: _Hours = field(default_factory=_Hours)
 
 
 @dataclass
@@ -195,8 +189,8 @@ class ColdHistory:
     transactions before ``as_of`` and labels reported before it.
     """
 
-    def __init__(self, txns: Iterable[ColdTxn], labels: Iterable[ColdLabel] = ()) -> None:
-        ordered = sorted(txns, key=lambda t: (t.ts, t.ref))
+    def __init__(self, txns: Iterable[ScopedEvent], labels: Iterable[ColdLabel] = ()) -> None:
+        ordered = sorted(txns, key=lambda t: (t.event.ts, t.event.ref))
         self._customers: dict[tuple[str, str], _Customer] = {}
         self._merchants: dict[tuple[str, str], _Merchant] = {}
         self._users: dict[tuple[str, str, str], _Users] = {}
@@ -205,27 +199,24 @@ class ColdHistory:
             self._labels.setdefault((label.scope, label.ref), []).append(
                 (label.reported_at, label.fraud)
             )
-        for txn in ordered:
-            self._add(txn)
+        for scope, event in ordered:
+            self._add(scope, event)
         self._label_times = {ref: [at for at, _ in seq] for ref, seq in self._labels.items()}
         self._memo: dict[tuple[str, str, str, float], str] = {}
 
-    def _add(self, txn: ColdTxn) -> None:
-        customer = self._customers.setdefault((txn.scope, txn.customer_id), _Customer())
+    def _add(self, scope: str, txn: Event) -> None:
+        customer = self._customers.setdefault((scope, txn.customer_id), _Customer())
         customer.ts.append(txn.ts)
         customer.amounts.append(txn.amount)
         if txn.local_hour is not None:
-            angle = txn.local_hour / 24 * 2 * math.pi
-            customer.hour_ts.append(txn.ts)
-            customer.sines.append(math.sin(angle))
-            customer.cosines.append(math.cos(angle))
-        merchant = self._merchants.setdefault((txn.scope, txn.merchant_id), _Merchant())
+            customer.hours.add(txn.ts, txn.local_hour)
+        merchant = self._merchants.setdefault((scope, txn.merchant_id), _Merchant())
         merchant.ts.append(txn.ts)
-        if (txn.scope, txn.ref) in self._labels:
-            merchant.labelled.append((txn.ts, txn.scope, txn.ref))
+        if (scope, txn.ref) in self._labels:
+            merchant.labelled.append((txn.ts, scope, txn.ref))
         for kind, entity_id in ((DEVICE, txn.device_id), (IP, txn.ip)):
             if entity_id is not None:
-                users = self._users.setdefault((kind, txn.scope, entity_id), _Users())
+                users = self._users.setdefault((kind, scope, entity_id), _Users())
                 users.ts.append(txn.ts)
                 users.customers.append(txn.customer_id)
 
@@ -312,12 +303,13 @@ def _customer_value(customer: _Customer, as_of: float) -> str:
     if hi == lo_long:
         return ""
     lo_short = bisect.bisect_left(customer.ts, as_of - CUSTOMER_SHORT_WINDOW)
-    h_hi = bisect.bisect_left(customer.hour_ts, as_of)
-    h_lo = bisect.bisect_left(customer.hour_ts, as_of - CUSTOMER_LONG_WINDOW)
+    hours = customer.hours
+    h_hi = bisect.bisect_left(hours.ts, as_of)
+    h_lo = bisect.bisect_left(hours.ts, as_of - CUSTOMER_LONG_WINDOW)
     typical = concentration = None
     if h_hi > h_lo:
-        sin_sum = math.fsum(customer.sines[h_lo:h_hi])
-        cos_sum = math.fsum(customer.cosines[h_lo:h_hi])
+        sin_sum = math.fsum(hours.sines[h_lo:h_hi])
+        cos_sum = math.fsum(hours.cosines[h_lo:h_hi])
         typical = math.atan2(sin_sum, cos_sum) / (2 * math.pi) * 24 % 24
         concentration = math.hypot(sin_sum, cos_sum) / (h_hi - h_lo)
     return encode_customer(
@@ -350,8 +342,8 @@ def hours_apart(a: float, b: float) -> float:
 __all__ = [
     "ColdHistory",
     "ColdLabel",
-    "ColdTxn",
     "ColdValues",
+    "ScopedEvent",
     "as_of_for",
     "decode",
     "hours_apart",

@@ -16,14 +16,16 @@ from django.db import transaction
 
 from rules.loader import current_policy
 from scoring import serving
-from scoring.decisions import DecisionRequest, decision_request_from, decision_row, transaction_row
-from scoring.features.cold import ColdHistory, ColdLabel, as_of_for, cold_txn
+from scoring.decisions import decision_row
+from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent, as_of_for
 from scoring.features.event import Event
 from scoring.features.store import ColdOverlay
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from scoring.pipeline import decide
 from scoring.serializers import TransactionInSerializer
 from scoring.simulation.history import HistoricalTransaction
+from scoring.transaction import DecisionRequest, decision_request_from
+from scoring.transaction_rows import transaction_row
 
 BATCH = 2000
 
@@ -87,7 +89,7 @@ def _cold_history(
     scope: str, history: Sequence[HistoricalTransaction], events: Sequence[Event]
 ) -> ColdHistory:
     return ColdHistory(
-        (cold_txn(scope, event) for event in events),
+        (ScopedEvent(scope, event) for event in events),
         (
             ColdLabel(scope, event.ref, t.label.label == "fraud", t.label.reported_at.timestamp())
             for t, event in zip(history, events, strict=True)

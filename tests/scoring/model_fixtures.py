@@ -17,16 +17,16 @@ from django.test import override_settings
 from rules.demo import DEMO_RULES
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.policy import Lists, Policy, Thresholds
-from scoring.decisions import decision_request_from
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.lgbm import Calibration
 from scoring.model_files import sha256_hex
-from scoring.pipeline import RULE_FACTS, DecisionResult, TransactionFacts, decide
+from scoring.pipeline import DecisionResult, decide
 from scoring.scorer import NoModelScorer
 from scoring.serializers import TransactionInSerializer
 from scoring.simulation.history import HistoricalTransaction, HistorySimulator
 from scoring.training.train import Dataset, _fit, calibrate, split_by_time
+from scoring.transaction import RULE_FACTS, TransactionFacts, decision_request_from
 
 
 @dataclass(frozen=True)

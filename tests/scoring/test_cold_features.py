@@ -9,7 +9,7 @@ from scoring.features.cold import (
     DAY,
     ColdHistory,
     ColdLabel,
-    ColdTxn,
+    ScopedEvent,
     as_of_for,
     hours_apart,
 )
@@ -21,9 +21,8 @@ from scoring.features.store import ColdOverlay
 AS_OF = 1_800_000_000.0
 
 
-def txn(ref: str, ts: float, amount: float = 10.0, **fields) -> ColdTxn:
+def txn(ref: str, ts: float, amount: float = 10.0, scope: str = "s", **fields) -> ScopedEvent:
     values: dict = {
-        "scope": "s",
         "customer_id": "c1",
         "merchant_id": "m1",
         "device_id": None,
@@ -31,7 +30,7 @@ def txn(ref: str, ts: float, amount: float = 10.0, **fields) -> ColdTxn:
         "local_hour": 12.0,
     }
     values.update(fields)
-    return ColdTxn(ref=ref, ts=ts, amount=amount, **values)
+    return ScopedEvent(scope, Event(ref=ref, ts=ts, amount=amount, **values))
 
 
 def values(
@@ -125,7 +124,7 @@ def test_the_batch_job_on_the_window_alone_answers_what_a_replay_on_everything_a
     labels = [
         ColdLabel("s", f"t{i}", True, AS_OF - 100 * DAY + i * 4000.0) for i in range(0, 2600, 9)
     ]
-    window = [r for r in rows if AS_OF - 90 * DAY <= r.ts < AS_OF]
+    window = [r for r in rows if AS_OF - 90 * DAY <= r.event.ts < AS_OF]
 
     published = dict(ColdHistory(window, labels).entries(AS_OF))
     everything = ColdHistory(rows, labels)

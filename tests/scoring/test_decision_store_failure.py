@@ -7,9 +7,11 @@ import pytest
 from django.db import DataError, IntegrityError
 
 from scoring import serving
-from scoring.decisions import DecisionCreated, DecisionRequest, decision_create, transaction_row
+from scoring.decisions import DecisionCreated, decision_create
 from scoring.features.store import FeatureStoreUnavailable
 from scoring.models import Transaction
+from scoring.transaction import DecisionRequest
+from scoring.transaction_rows import transaction_row
 from tests import factories
 
 pytestmark = pytest.mark.django_db

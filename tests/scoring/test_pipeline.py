@@ -8,8 +8,9 @@ import pytest
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.policy import Lists, Policy, Thresholds
 from scoring.features.memory_store import MemoryFeatureStore
-from scoring.pipeline import RULE_FACTS, decide
+from scoring.pipeline import decide
 from scoring.scorer import ConstantScorer, NoModelScorer, ScorerError
+from scoring.transaction import RULE_FACTS
 from tests import factories
 from tests.conftest import COLD_AS_OF, published
 
