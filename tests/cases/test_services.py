@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cases import services
+from cases import opening, services
 from cases.models import Case, CaseStatus, Queue
 from rules.models import ListEntry
 from scoring.models import Decision, LabelEvent
@@ -25,7 +25,7 @@ def test_a_review_decision_opens_a_case_in_its_queue_and_an_approval_does_not(ap
     assert approved.json()["outcome"] == "approve"
     assert Case.objects.count() == 1
     assert reviewed.status == CaseStatus.OPEN
-    assert reviewed.queue.name == services.DEFAULT_QUEUE
+    assert reviewed.queue.name == opening.DEFAULT_QUEUE
     assert reviewed.sla_due_at > timezone.now()
     assert [e.action for e in reviewed.events.all()] == ["opened"]
 
@@ -46,7 +46,7 @@ def test_a_case_is_not_left_behind_when_its_decision_is_not_stored(reviewing, mo
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "case_open_for_decision", broken)
+    monkeypatch.setattr(opening, "case_open_for_decision", broken)
 
     with pytest.raises(RuntimeError):
         reviewing.post("/api/v1/decisions", factories.payload(), format="json")
@@ -218,9 +218,9 @@ def test_a_bulk_verdict_needs_a_lead_and_a_note(reviewing, analyst, lead):
 
 
 def test_priority_rises_with_score_and_amount():
-    low = services.case_priority(score=0.2, amount=50)
-    assert services.case_priority(score=0.8, amount=50) > low
-    assert services.case_priority(score=0.2, amount=5000) > low
+    low = opening.case_priority(score=0.2, amount=50)
+    assert opening.case_priority(score=0.8, amount=50) > low
+    assert opening.case_priority(score=0.2, amount=5000) > low
 
 
 def test_a_decline_and_review_rule_declines_and_opens_a_case(api):
