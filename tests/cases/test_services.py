@@ -98,6 +98,8 @@ def test_a_live_lease_is_not_released(reviewing, analyst):
     services.case_claim(case=case, user=analyst)
 
     assert services.case_leases_release_expired() == 0
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.CLAIMED, analyst)
 
 
 def test_a_claimed_case_cannot_be_claimed_again(reviewing, analyst, other_analyst):
@@ -106,6 +108,8 @@ def test_a_claimed_case_cannot_be_claimed_again(reviewing, analyst, other_analys
 
     with pytest.raises(services.CaseError):
         services.case_claim(case=case, user=other_analyst)
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.CLAIMED, analyst)
 
 
 def test_a_fraud_verdict_labels_the_transaction_blocks_the_device_and_decides_the_case(
@@ -180,6 +184,8 @@ def test_a_lead_reassigns_with_a_reason_and_the_change_is_recorded(
     assert (event.actor, event.action, event.from_assignee, event.to_assignee, event.reason) == (
         lead, "reassigned", "alice", "bob", "alice is off",
     )  # fmt: skip
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.CLAIMED, other_analyst)
 
 
 def test_only_a_lead_can_reassign(reviewing, analyst, other_analyst):
@@ -187,6 +193,8 @@ def test_only_a_lead_can_reassign(reviewing, analyst, other_analyst):
 
     with pytest.raises(services.CaseError):
         services.case_reassign(case=case, lead=analyst, to_user=other_analyst, reason="mine now")
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.OPEN, None)
 
 
 def test_an_escalation_needs_a_reason_and_leaves_the_case_for_a_lead(reviewing, analyst, lead):
