@@ -116,7 +116,7 @@ class ScoreThresholdsAdmin(admin.ModelAdmin[ScoreThresholds]):
         return format_html('<a href="{}?thresholds=1">Test other thresholds on history</a>', url)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ScoreThresholds.objects.exists()
+        return selectors.thresholds_stored().pk is None  # one row: add it once
 
     def save_model(
         self, request: HttpRequest, obj: ScoreThresholds, form: Any, change: bool
