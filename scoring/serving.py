@@ -83,10 +83,11 @@ def warm_up() -> None:
     with _warm_lock:
         if _warmed or _serving.store is not None:
             return
+        # Marked first: a warm-up that failed half-way is not repeated onto the same store.
+        _warmed = True
         store = _own_store()
         if isinstance(store, MemoryFeatureStore):
             _memory_store_warm(store)
-        _warmed = True
 
 
 def _memory_store_warm(store: MemoryFeatureStore) -> None:
