@@ -10,3 +10,11 @@ def child_exit(server: Any, worker: Any) -> None:
     # A dead worker's "live" gauges (fraudops_dependency_up) must not outlive it in /metrics.
     if os.getenv("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def post_worker_init(worker: Any) -> None:
+    """Warm the serving path once the worker has loaded the app, before it accepts a request."""
+    # Imported here: gunicorn reads this file before the worker has set Django up.
+    from scoring import serving
+
+    serving.warm_up()

@@ -214,8 +214,8 @@ def active_scorer() -> LightGBMScorer:
     from scoring import serving
     from scoring.lgbm import LightGBMScorer
 
-    serving.scorer_reset()  # forget the no-model scorer cached while loading the history
-    scorer = serving.scorer()
+    # A cache of its own: the process's still holds the "no model" it read for the history.
+    scorer = serving.ActiveModel().get()
     if not isinstance(scorer, LightGBMScorer):
         raise SystemExit(f"the promoted model did not load: {scorer!r}")
     return scorer

@@ -83,7 +83,7 @@ def cases_create(count: int) -> Any:
     from django.utils import timezone
 
     from cases.models import Case, CaseStatus, Queue
-    from cases.services import case_priority, default_queue_ensure
+    from cases.opening import case_priority, default_queue_ensure
     from scoring.models import Decision, Integrator, Transaction
 
     analyst = User.objects.create_user("bench-analyst")  # logged in with force_login

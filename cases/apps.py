@@ -7,8 +7,8 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the app registry is ready: these modules import models.
+        from cases.opening import default_queue_ensure
         from cases.roles import roles_sync
-        from cases.services import default_queue_ensure
 
         # After auth has created the permissions (auth comes earlier in INSTALLED_APPS).
         post_migrate.connect(roles_sync, sender=self, dispatch_uid="cases.roles_sync")

@@ -7,17 +7,15 @@ created or reassigned later is picked up when the page reconnects or reloads.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.cache import cache
 
 from cases.events import queue_group
+from cases.presence import case_group, viewer_here, viewer_left
 from cases.roles import can_work
-from cases.selectors import case_visible
-from cases.services import queues_of
+from cases.selectors import case_visible, queues_of
 
 # A close code in the application range (4000-4999) that says "forbidden" like HTTP 403.
 FORBIDDEN = 4403
@@ -58,33 +56,6 @@ class QueueConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
 # --- presence on a case page -------------------------------------------------------------
 
-PRESENCE_TTL = 90  # seconds without a heartbeat before someone no longer counts as viewing
-
-
-def case_group(case_id: int) -> str:
-    return f"case-{case_id}"
-
-
-def _presence_key(case_id: int) -> str:
-    return f"presence:case:{case_id}"
-
-
-def _presence_update(case_id: int, username: str, *, here: bool) -> list[str]:
-    """Mark ``username`` as viewing (or not); everyone viewing now, sorted.
-
-    Kept in the cache (Redis in production). Two updates at the same instant can lose one;
-    the next heartbeat (every 30 s) puts it back: good enough for "who else is looking".
-    """
-    now = time.time()
-    viewers: dict[str, float] = cache.get(_presence_key(case_id)) or {}
-    viewers = {name: seen for name, seen in viewers.items() if now - seen < PRESENCE_TTL}
-    if here:
-        viewers[username] = now
-    else:
-        viewers.pop(username, None)
-    cache.set(_presence_key(case_id), viewers, PRESENCE_TTL)
-    return sorted(viewers)
-
 
 def _may_view(user: Any, case_id: int) -> bool:
     return can_work(user) and case_visible(user=user, case_id=case_id) is not None
@@ -114,9 +85,9 @@ class CasePresenceConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.channel_layer.group_discard(case_group(self.case_id), self.channel_name)
 
     async def _announce(self, *, here: bool) -> None:
-        viewers = await database_sync_to_async(_presence_update)(
-            self.case_id, self.username, here=here
-        )
+        update = viewer_here if here else viewer_left
+        # The cache client is synchronous (Redis in production): off the event loop.
+        viewers = await database_sync_to_async(update)(case_id=self.case_id, username=self.username)
         await self.channel_layer.group_send(
             case_group(self.case_id), {"type": "presence.changed", "viewers": viewers}
         )

@@ -6,10 +6,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
-from cases.models import Verdict
-from cases.services import BLOCKABLE
+from cases.models import BLOCKABLE, Verdict
+from cases.roles import workers
 
 
 class VerdictForm(forms.Form):
@@ -19,20 +18,6 @@ class VerdictForm(forms.Form):
         required=False,
         choices=[(entity, f"block the {entity}") for entity in BLOCKABLE],
         widget=forms.CheckboxSelectMultiple,
-    )
-
-
-def _workers() -> Any:
-    return (
-        get_user_model()
-        .objects.filter(
-            Q(is_superuser=True)
-            | Q(groups__permissions__codename="work_case")
-            | Q(user_permissions__codename="work_case"),
-            is_active=True,
-        )
-        .distinct()
-        .order_by("username")
     )
 
 
@@ -46,7 +31,7 @@ class ReassignForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["to_user"]
         assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = _workers()
+        field.queryset = workers()
 
 
 class ReasonForm(forms.Form):

@@ -14,11 +14,12 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q,
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cases.models import Case, CaseStatus
-from cases.services import ACTIVE
-from scoring.models import Decision, DriftReport, Transaction
+from cases.models import ACTIVE, Case, CaseStatus
+from rules.policy import Outcome
+from scoring.models import Decision, DriftReport, Label, Transaction
 
-OUTCOMES = ("approve", "review", "decline")
+# The decision series, one per outcome, in the enum's order.
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
 
 
 @dataclass
@@ -82,8 +83,8 @@ def period_totals(decisions: Daily, fraud: Daily) -> PeriodTotals:
     fraud_amount = fraud_sums["caught_amount"] + fraud_sums["missed_amount"]
     return PeriodTotals(
         decided=int(decided),
-        review_rate=_share(sums["review"], decided),
-        decline_rate=_share(sums["decline"], decided),
+        review_rate=_share(sums[Outcome.REVIEW], decided),
+        decline_rate=_share(sums[Outcome.DECLINE], decided),
         degraded=int(sums["degraded"]),
         frauds=int(frauds),
         caught_rate=_share(fraud_sums["caught"], frauds),
@@ -116,16 +117,17 @@ def fraud_daily(*, since: datetime, until: datetime) -> Daily:
     """Transactions labelled fraud (by anyone, so far) per day: caught (review or decline)
     or missed (approved), in count and amount; and legit ones that were challenged."""
     labelled = Transaction.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
-    fraud = labelled.filter(labels__label="fraud").distinct()
-    caught = ~Q(decision__outcome="approve")
+    fraud = labelled.filter(labels__label=Label.FRAUD).distinct()
+    approved = Q(decision__outcome=Outcome.APPROVE)
+    caught = ~approved
     rows = (
         fraud.annotate(day=TruncDate("occurred_at"))
         .values("day")
         .annotate(
             caught=Count("pk", filter=caught, distinct=True),
-            missed=Count("pk", filter=Q(decision__outcome="approve"), distinct=True),
+            missed=Count("pk", filter=approved, distinct=True),
             caught_amount=Sum("amount", filter=caught),
-            missed_amount=Sum("amount", filter=Q(decision__outcome="approve")),
+            missed_amount=Sum("amount", filter=approved),
         )
         .order_by("day")
     )
@@ -133,9 +135,9 @@ def fraud_daily(*, since: datetime, until: datetime) -> Daily:
         rows, since, _days(since, until), ("caught", "missed", "caught_amount", "missed_amount")
     )
     false_alarms = (
-        labelled.filter(labels__label="legit")
-        .exclude(labels__label="fraud")
-        .exclude(decision__outcome="approve")
+        labelled.filter(labels__label=Label.LEGIT)
+        .exclude(labels__label=Label.FRAUD)
+        .exclude(approved)
         .annotate(day=TruncDate("occurred_at"))
         .values("day")
         .annotate(false_alarms=Count("pk", distinct=True))
@@ -209,3 +211,33 @@ def drift_latest(*, top: int = 8) -> DriftSummary | None:
         return None
     ranked = sorted(report.psi.items(), key=lambda item: item[1], reverse=True)[:top]
     return DriftSummary(report, ranked)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the KPI page shows for one period."""
+
+    since: datetime
+    decisions: Daily
+    fraud: Daily
+    totals: PeriodTotals
+    backlog: Backlog
+    drift: DriftSummary | None
+    verdicts: dict[str, dict[str, int]]
+
+
+def dashboard(*, days: int, now: datetime | None = None) -> Dashboard:
+    """The last ``days`` days up to ``now``, from the start of the first day (UTC)."""
+    until = now or timezone.now()
+    since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    decisions = decisions_daily(since=since, until=until)
+    fraud = fraud_daily(since=since, until=until)
+    return Dashboard(
+        since=since,
+        decisions=decisions,
+        fraud=fraud,
+        totals=period_totals(decisions, fraud),
+        backlog=case_backlog(since=since),
+        drift=drift_latest(),
+        verdicts=verdicts_by_analyst(since=since),
+    )

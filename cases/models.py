@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from rules.models import ListEntity
 from scoring.models import Decision
 
 
@@ -53,10 +54,23 @@ class CaseStatus(models.TextChoices):
     DECIDED = "decided"
 
 
+# The statuses of a case still waiting for a verdict: what queues, exports and backlogs count.
+ACTIVE = (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ESCALATED)
+
+
 class Verdict(models.TextChoices):
     FRAUD = "fraud"
     LEGIT = "legit"
     INCONCLUSIVE = "inconclusive"
+
+
+# What a verdict can put on the block list: list entity → the transaction's column holding it.
+BLOCKABLE: dict[str, str] = {
+    ListEntity.CARD: "card_id",
+    ListEntity.DEVICE: "device_id",
+    ListEntity.IP: "ip",
+    ListEntity.EMAIL: "email_hash",
+}
 
 
 class Case(models.Model):

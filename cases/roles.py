@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.db.models import QuerySet
 
 WORK = "cases.work_case"
 LEAD = "cases.lead_case"
@@ -58,3 +60,17 @@ def can_see_kpis(user: Any) -> bool:
 
 def can_lead(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(LEAD))
+
+
+# Where permissions live (axes, the other configured backend, only guards the login).
+_PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def workers() -> QuerySet[Any]:
+    """Active users who may work cases (those :func:`can_work` admits: the analyst role, or a
+    superuser), by username: whom a lead can hand a case to."""
+    users = get_user_model().objects.with_perm(
+        WORK, is_active=True, include_superusers=True, backend=_PERMISSIONS_BACKEND
+    )
+    ordered: QuerySet[Any] = users.order_by("username")
+    return ordered

@@ -1,9 +1,9 @@
-"""Reads of the case workbench: queue lists and a case's evidence, loaded once."""
+"""Reads of the case workbench: queues, queue lists and a case's evidence, loaded once."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,14 +11,25 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue
-from cases.services import ACTIVE, queues_of
-from scoring import serving
+from cases.models import ACTIVE, Case, CaseComment, CaseEvent, CaseStatus, Queue
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.models import Decision, LabelEvent, Transaction
-from scoring.scorer import ScorerError
+from scoring.models import Decision, Label, LabelEvent, Transaction
 
 HISTORY_LIMIT = 50
+
+
+def queues_of(user: Any) -> QuerySet[Queue]:
+    """The queues a user works: those listing them, and those listing nobody."""
+    return Queue.objects.filter(Q(analysts=user) | Q(analysts__isnull=True)).distinct()
+
+
+def queues_all() -> QuerySet[Queue]:
+    """Every queue, in routing order."""
+    return Queue.objects.all()
+
+
+def queue_find(*, queue_id: int) -> Queue | None:
+    return Queue.objects.filter(pk=queue_id).first()
 
 
 def cases_active(*, user: Any, queue: Queue | None = None) -> QuerySet[Case]:
@@ -39,6 +50,12 @@ def queue_page_cases(*, user: Any) -> QuerySet[Case]:
         "decision__score", "decision__transaction__amount",
         "decision__transaction__currency", "decision__transaction__customer_id",
     )  # fmt: skip
+
+
+def cases_active_among(*, user: Any, case_ids: Sequence[int]) -> list[Case]:
+    """Those of ``case_ids`` that are active in the user's queues (one decided meanwhile, or
+    in a queue the user does not work, is left out), most urgent first."""
+    return list(cases_active(user=user).filter(pk__in=case_ids))
 
 
 def case_visible(*, user: Any, case_id: int) -> Case | None:
@@ -64,6 +81,11 @@ class QueueRow:
     assignee: str
     sla: str
     overdue: bool
+
+
+def queue_page_rows(*, user: Any, now: datetime) -> list[QueueRow]:
+    """The rows of the user's queue page."""
+    return queue_rows(queue_page_cases(user=user), now=now)
 
 
 def queue_rows(cases: Iterable[Case], *, now: datetime) -> list[QueueRow]:
@@ -164,16 +186,22 @@ def case_evidence(*, case: Case, user: Any) -> Evidence:
 
 
 def _contributions(decision: Decision, notes: list[str]) -> list[tuple[str, float]]:
-    """Every feature's SHAP contribution (log-odds), largest magnitude first."""
+    """The model's contributions (log-odds) that the decision stored with its reasons, largest
+    magnitude first: the page shows what the decision was made on, without asking the model
+    again. Named by feature (the reason's code without its ``model.`` prefix)."""
     if decision.model_version is None:
         notes.append("No model scored this decision: rules and lists decided it.")
         return []
-    try:
-        values = serving.scorer_for(decision.model_version).explain(decision.features)
-    except ScorerError as exc:
-        notes.append(f"The model {decision.model_version} cannot explain now: {exc}")
-        return []
-    ranked = sorted(values.items(), key=lambda item: abs(item[1]), reverse=True)
+    stored = [
+        (str(reason["code"]).removeprefix("model."), float(contribution))
+        for reason in decision.reasons
+        if (contribution := reason.get("contribution")) is not None
+    ]
+    if decision.reasons_pending:
+        notes.append(f"The model {decision.model_version} is still explaining this decision.")
+    elif not stored:
+        notes.append(f"The model {decision.model_version} stored no reasons for this decision.")
+    ranked = sorted(stored, key=lambda item: abs(item[1]), reverse=True)
     return [(name, value) for name, value in ranked if value != 0.0]
 
 
@@ -236,7 +264,7 @@ def _related(txn: Transaction) -> list[Related]:
             .values("customer_id")
             .annotate(
                 transactions=Count("pk", distinct=True),
-                fraud=Count("labels", filter=Q(labels__label="fraud")),
+                fraud=Count("labels", filter=Q(labels__label=Label.FRAUD)),
             )
             .order_by("customer_id")
         )

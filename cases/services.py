@@ -1,5 +1,6 @@
-"""Writes of the case workbench. Every state change records a :class:`CaseEvent` and tells the
-queue's pages after the commit.
+"""Working a case: claims and leases, verdicts, lead tools, comments. Every state change
+records a :class:`CaseEvent` and tells the queue's pages after the commit (``cases.record``).
+How a case is opened is ``cases.opening``.
 
 Errors::
 
@@ -9,7 +10,6 @@ Errors::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,68 +18,23 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cases.events import case_changed_on_commit
-from cases.models import Case, CaseComment, CaseEvent, CaseStatus, Queue, Verdict
+from cases.models import BLOCKABLE, Case, CaseComment, CaseStatus, Verdict
+from cases.record import case_event_record
 from cases.roles import can_lead, can_work
-from rules.models import ListEntity, ListEntry, ListType
+from cases.selectors import queues_of
+from rules.models import ListEntry, ListType
 from rules.services import list_entry_create
 from scoring.labels import label_add
-from scoring.models import Decision, LabelSource
-
-ACTIVE = (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.ESCALATED)
-DEFAULT_QUEUE = "General"
+from scoring.models import LabelSource
 
 
 class CaseError(Exception):
     """The change is not allowed in the case's current state, or not by this user."""
 
 
-# --- opening ---------------------------------------------------------------------------------
-
-
-def case_priority(*, score: float | None, amount: float) -> int:
-    """Higher first: the fraud probability dominates, the amount breaks ties (log scale)."""
-    probability = 0.5 if score is None else score
-    return round(1000 * probability + 100 * math.log10(1 + max(amount, 0.0)))
-
-
-def default_queue_ensure(**kwargs: Any) -> Queue:
-    """The fallback queue (last in routing order); created once, after migrate."""
-    queue, _ = Queue.objects.get_or_create(name=DEFAULT_QUEUE, defaults={"position": 1000})
-    return queue
-
-
-def queue_route(decision: Decision) -> Queue:
-    txn = decision.transaction
-    fired = {hit["rule"] for hit in decision.rules}
-    for queue in Queue.objects.all():
-        if queue.matches(rules=fired, channel=txn.channel, amount=txn.amount):
-            return queue
-    return default_queue_ensure()
-
-
-def case_open_for_decision(*, decision: Decision) -> Case:
-    """Open a case for a challenged decision; call it inside the decision's transaction."""
-    queue = queue_route(decision)
-    case = Case.objects.create(
-        decision=decision,
-        queue=queue,
-        priority=case_priority(score=decision.score, amount=float(decision.transaction.amount)),
-        sla_due_at=timezone.now() + timedelta(minutes=queue.sla_minutes),
-    )
-    _record(case, None, "opened", from_status="", reason=f"decision {decision.outcome}")
-    return case
-
-
 # --- claiming --------------------------------------------------------------------------------
-
-
-def queues_of(user: Any) -> QuerySet[Queue]:
-    """The queues a user works: those listing them, and those listing nobody."""
-    return Queue.objects.filter(Q(analysts=user) | Q(analysts__isnull=True)).distinct()
 
 
 def _lease() -> timedelta:
@@ -123,7 +78,9 @@ def _claim(case: Case, user: Any) -> bool:
     if claimed != 1:
         return False
     case.status, case.assignee, case.lease_expires_at = CaseStatus.CLAIMED, user, lease_until
-    _record(case, user, "claimed", from_status=CaseStatus.OPEN, to_assignee=user.get_username())
+    case_event_record(
+        case, user, "claimed", from_status=CaseStatus.OPEN, to_assignee=user.get_username()
+    )
     return True
 
 
@@ -149,7 +106,7 @@ def case_leases_release_expired() -> int:
             if updated:
                 holder = case.assignee.get_username() if case.assignee else ""
                 case.status, case.assignee = CaseStatus.OPEN, None
-                _record(
+                case_event_record(
                     case, None, "lease expired", from_status=CaseStatus.CLAIMED,
                     from_assignee=holder, reason="the lease ran out",
                 )  # fmt: skip
@@ -158,13 +115,6 @@ def case_leases_release_expired() -> int:
 
 
 # --- deciding --------------------------------------------------------------------------------
-
-BLOCKABLE: dict[str, str] = {
-    ListEntity.CARD: "card_id",
-    ListEntity.DEVICE: "device_id",
-    ListEntity.IP: "ip",
-    ListEntity.EMAIL: "email_hash",
-}
 
 
 @dataclass(frozen=True)
@@ -209,7 +159,7 @@ def case_verdict(
             if _block(entity, getattr(txn, BLOCKABLE[entity]) or "", case=locked, user=user)
         )
         reason = note + (f" (blocked: {', '.join(blocked)})" if blocked else "")
-        _record(locked, user, f"verdict {verdict}", from_status=previous, reason=reason)
+        case_event_record(locked, user, f"verdict {verdict}", from_status=previous, reason=reason)
     return VerdictGiven(locked, verdict != Verdict.INCONCLUSIVE, blocked)
 
 
@@ -278,7 +228,7 @@ def case_reassign(*, case: Case, lead: Any, to_user: Any, reason: str) -> None:
         locked.status, locked.assignee = CaseStatus.CLAIMED, to_user
         locked.lease_expires_at = timezone.now() + _lease()
         locked.save(update_fields=["status", "assignee", "lease_expires_at"])
-        _record(
+        case_event_record(
             locked, lead, "reassigned", from_status=previous_status, from_assignee=holder,
             to_assignee=to_user.get_username(), reason=reason,
         )  # fmt: skip
@@ -296,7 +246,7 @@ def case_escalate(*, case: Case, user: Any, reason: str) -> None:
         holder = locked.assignee.get_username() if locked.assignee else ""
         locked.status, locked.assignee, locked.lease_expires_at = CaseStatus.ESCALATED, None, None
         locked.save(update_fields=["status", "assignee", "lease_expires_at"])
-        _record(
+        case_event_record(
             locked, user, "escalated", from_status=previous, from_assignee=holder, reason=reason
         )
 
@@ -305,32 +255,3 @@ def case_comment(*, case: Case, user: Any, text: str) -> CaseComment:
     if not text.strip():
         raise ValidationError({"text": "A comment cannot be empty."})
     return CaseComment.objects.create(case=case, author=user, text=text.strip())
-
-
-# --- the record ------------------------------------------------------------------------------
-
-
-def _record(
-    case: Case,
-    actor: Any,
-    action: str,
-    *,
-    from_status: str,
-    from_assignee: str = "",
-    to_assignee: str | None = None,
-    reason: str = "",
-) -> None:
-    assignee = case.assignee.get_username() if case.assignee else ""
-    CaseEvent.objects.create(
-        case=case,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=case.status,
-        from_assignee=from_assignee,
-        to_assignee=assignee if to_assignee is None else to_assignee,
-        reason=reason,
-    )
-    case_changed_on_commit(
-        case_id=case.pk, queue_id=case.queue_id, status=case.status, assignee=assignee
-    )

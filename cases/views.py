@@ -5,10 +5,8 @@ Everyone here must be logged in and hold a role: without one, every page answers
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -17,16 +15,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import charts, kpis, selectors, services
 from cases.charts import shap_bar_json
 from cases.forms import BulkVerdictForm, CommentForm, ReasonForm, ReassignForm, VerdictForm
-from cases.models import Case, Queue
+from cases.models import ACTIVE, Case, Verdict
 from cases.roles import can_lead, can_see_kpis, can_work
-from cases.spreadsheet import csv_row_safe
+from cases.spreadsheet import queue_export_lines
+from rules.policy import Outcome
 
 View = Callable[..., HttpResponseBase]
 
@@ -63,9 +62,8 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 @require_GET
 @analyst_required
 def queue_page(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    rows = selectors.queue_rows(selectors.queue_page_cases(user=request.user), now=now)
-    context = {"rows": rows, "is_lead": can_lead(request.user), "queues": Queue.objects.all()}
+    rows = selectors.queue_page_rows(user=request.user, now=timezone.now())
+    context = {"rows": rows, "is_lead": can_lead(request.user), "queues": selectors.queues_all()}
     return render(request, "cases/queue.html", context)
 
 
@@ -74,7 +72,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 def case_row(request: HttpRequest, case_id: int) -> HttpResponse:
     """One row of the queue, for the live update; 204 when it has left the queue."""
     case = selectors.case_visible(user=request.user, case_id=case_id)
-    if case is None or case.status not in services.ACTIVE:
+    if case is None or case.status not in ACTIVE:
         return HttpResponse(status=204)
     (row,) = selectors.queue_rows([case], now=timezone.now())
     return render(request, "cases/_case_row.html", {"row": row, "is_lead": can_lead(request.user)})
@@ -221,10 +219,7 @@ def cases_bulk_verdict(request: HttpRequest) -> HttpResponse:
         for field_name, errors in form.errors.items():
             messages.error(request, f"{field_name}: {' '.join(str(e) for e in errors)}")
         return redirect("cases:queue")
-    # Only active cases of the user's queues; one decided meanwhile is left out.
-    chosen = list(
-        selectors.cases_active(user=request.user).filter(pk__in=form.cleaned_data["cases"])
-    )
+    chosen = selectors.cases_active_among(user=request.user, case_ids=form.cleaned_data["cases"])
     try:
         given = services.cases_bulk_verdict(
             cases=chosen,
@@ -239,44 +234,27 @@ def cases_bulk_verdict(request: HttpRequest) -> HttpResponse:
     return redirect("cases:queue")
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @lead_required
 def queue_export(request: HttpRequest, queue_id: int) -> StreamingHttpResponse:
-    queue = get_object_or_404(Queue, pk=queue_id)
-    writer = csv.writer(_Echo())
-    header = [
-        "case", "status", "priority", "sla_due_at", "assignee", "transaction_id", "customer_id",
-        "amount", "currency", "outcome", "score", "created_at",
-    ]  # fmt: skip
-
-    def rows() -> Any:
-        yield writer.writerow(header)
-        for case in selectors.cases_active(user=request.user, queue=queue).iterator():
-            txn = case.decision.transaction
-            yield writer.writerow(
-                csv_row_safe([
-                    case.pk, case.status, case.priority, case.sla_due_at.isoformat(),
-                    case.assignee.get_username() if case.assignee else "", txn.transaction_id,
-                    txn.customer_id, txn.amount, txn.currency, case.decision.outcome,
-                    case.decision.score, case.created_at.isoformat(),
-                ])
-            )  # fmt: skip
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    queue = selectors.queue_find(queue_id=queue_id)
+    if queue is None:
+        raise Http404("No such queue.")
+    cases = selectors.cases_active(user=request.user, queue=queue).iterator()
+    response = StreamingHttpResponse(queue_export_lines(cases), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="queue-{queue.pk}.csv"'
     return response
 
 
 # --- KPIs --------------------------------------------------------------------------------
 
-OUTCOME_COLORS = {"approve": "#067647", "review": "#b54708", "decline": "#b42318"}
+OUTCOME_COLORS: dict[str, str] = {
+    Outcome.APPROVE: "#067647", Outcome.REVIEW: "#b54708", Outcome.DECLINE: "#b42318",
+}  # fmt: skip
 FRAUD_COLORS = {"caught": "#067647", "missed": "#b42318"}
-VERDICT_COLORS = {"fraud": "#b42318", "legit": "#067647", "inconclusive": "#667085"}
+VERDICT_COLORS: dict[str, str] = {
+    Verdict.FRAUD: "#b42318", Verdict.LEGIT: "#067647", Verdict.INCONCLUSIVE: "#667085",
+}  # fmt: skip
 
 
 @require_GET
@@ -290,25 +268,23 @@ def kpi_dashboard(request: HttpRequest) -> HttpResponse:
         days = 0
     if not 1 <= days <= 365:
         return HttpResponse("days: a whole number of days from 1 to 365.", status=400)
-    until = timezone.now()
-    since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    decisions = kpis.decisions_daily(since=since, until=until)
-    fraud = kpis.fraud_daily(since=since, until=until)
+    board = kpis.dashboard(days=days)
     context = {
         "days": days,
-        "since": since,
-        **asdict(kpis.period_totals(decisions, fraud)),
-        "backlog": kpis.case_backlog(since=since),
-        "drift": kpis.drift_latest(),
+        "since": board.since,
+        **asdict(board.totals),
+        "backlog": board.backlog,
+        "drift": board.drift,
         "charts": [
             {"id": f"kpi-figure-{i}", "figure": figure}
-            for i, figure in enumerate(_kpi_figures(decisions, fraud), start=1)
+            for i, figure in enumerate(_kpi_figures(board), start=1)
         ],
     }
     return render(request, "cases/kpis.html", context)
 
 
-def _kpi_figures(decisions: kpis.Daily, fraud: kpis.Daily) -> list[str]:
+def _kpi_figures(board: kpis.Dashboard) -> list[str]:
+    decisions, fraud = board.decisions, board.fraud
     return [
             charts.stacked_bars(
                 decisions.days, {o: decisions.series[o] for o in kpis.OUTCOMES},
@@ -323,7 +299,7 @@ def _kpi_figures(decisions: kpis.Daily, fraud: kpis.Daily) -> list[str]:
                 title="Mean decision latency (ms)", name="latency",
             ),
             charts.grouped_bars(
-                kpis.verdicts_by_analyst(since=decisions.since),
+                board.verdicts,
                 title="Verdicts per analyst", colors=VERDICT_COLORS,
             ),
     ]  # fmt: skip

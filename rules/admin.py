@@ -13,12 +13,19 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
-from rules import services
-from rules.engine import InvalidRule, compile_expression
+from rules import selectors, services
 from rules.models import ListEntry, PolicyRevision, Rule, RuleAction, RuleVersion, ScoreThresholds
-from rules.policy import Thresholds
+from rules.policy import InvertedThresholds, Thresholds
 from scoring.backtest import Candidate, rule_backtest
-from scoring.transaction import RULE_FACTS
+
+
+def _expression_clean(expression: str) -> str:
+    """The expression, or the form field's error when it does not compile (the service says)."""
+    try:
+        services.rule_expression_validate(expression)
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict["expression"]) from exc
+    return expression
 
 
 class RuleForm(forms.ModelForm[Rule]):
@@ -28,12 +35,7 @@ class RuleForm(forms.ModelForm[Rule]):
         widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 80})}
 
     def clean_expression(self) -> str:
-        expression: str = self.cleaned_data["expression"]
-        try:
-            services.rule_expression_validate(expression)
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict["expression"]) from exc
-        return expression
+        return _expression_clean(self.cleaned_data["expression"])
 
 
 class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
@@ -114,7 +116,7 @@ class ScoreThresholdsAdmin(admin.ModelAdmin[ScoreThresholds]):
         return format_html('<a href="{}?thresholds=1">Test other thresholds on history</a>', url)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ScoreThresholds.objects.exists()
+        return selectors.thresholds_stored().pk is None  # one row: add it once
 
     def save_model(
         self, request: HttpRequest, obj: ScoreThresholds, form: Any, change: bool
@@ -150,20 +152,18 @@ class BacktestForm(forms.Form):
 
     def clean_expression(self) -> str:
         expression: str = self.cleaned_data["expression"].strip()
-        if expression:
-            try:
-                compile_expression(expression, RULE_FACTS)
-            except InvalidRule as exc:
-                raise ValidationError(str(exc)) from exc
-        return expression
+        return _expression_clean(expression) if expression else expression
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         review, decline = data.get("review_at"), data.get("decline_at")
         if (review is None) != (decline is None):
             raise ValidationError("Give both thresholds, or neither.")
-        if review is not None and decline is not None and review > decline:
-            self.add_error("review_at", "The review threshold must not exceed decline.")
+        if review is not None and decline is not None:
+            try:
+                Thresholds.check(review, decline)
+            except InvertedThresholds as exc:
+                self.add_error("review_at", str(exc))
         if not data.get("expression") and review is None and not self.errors:
             raise ValidationError("Give a rule expression, thresholds, or both.")
         return data
@@ -190,13 +190,13 @@ def rule_backtest_view(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     else:
-        rule = Rule.objects.filter(pk=request.GET.get("rule") or 0).first()
+        rule = selectors.rule_find(rule_id=request.GET.get("rule") or 0)
         initial: dict[str, Any] = {} if rule is None else {
             "name": rule.name, "expression": rule.expression, "action": rule.action,
             "replaces": rule.name,
         }  # fmt: skip
         if request.GET.get("thresholds"):
-            stored = ScoreThresholds.objects.filter(pk=1).first() or ScoreThresholds()
+            stored = selectors.thresholds_stored()
             initial.update(review_at=stored.review_at, decline_at=stored.decline_at)
         form = BacktestForm(initial=initial)
     context = {

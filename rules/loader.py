@@ -18,8 +18,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rules.engine import Action, InvalidRule, RuleSet, RuleSpec, compile_expression
-from rules.models import ListEntry, PolicyRevision, Rule, ScoreThresholds
+from rules.models import ListEntry, PolicyRevision, Rule
 from rules.policy import Lists, Policy, Thresholds
+from rules.selectors import thresholds_stored
 from scoring.transaction import RULE_FACTS
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def policy_load(revision: int | None = None) -> Policy:
         (e.list_type, e.entity, e.value): e.pk
         for e in live.only("pk", "list_type", "entity", "value")
     }
-    stored = ScoreThresholds.objects.filter(pk=1).first() or ScoreThresholds()
+    stored = thresholds_stored()
     return Policy(
         revision=current_revision() if revision is None else revision,
         rules=RuleSet(specs, RULE_FACTS),

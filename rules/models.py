@@ -7,10 +7,12 @@ notices within a second and each decision records the revision it was made under
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from rules.engine import Action
+from rules.policy import THRESHOLDS_INVERTED, InvertedThresholds, Thresholds
 
 
 class RuleAction(models.TextChoices):
@@ -122,12 +124,18 @@ class ScoreThresholds(models.Model):
             models.CheckConstraint(
                 condition=models.Q(review_at__lte=models.F("decline_at")),
                 name="thresholds_review_not_above_decline",
-                violation_error_message="The review threshold must not exceed decline.",
+                violation_error_message=THRESHOLDS_INVERTED,
             )
         ]
 
     def __str__(self) -> str:
         return f"review ≥ {self.review_at}, decline ≥ {self.decline_at}"
+
+    def clean(self) -> None:
+        try:
+            Thresholds.check(self.review_at, self.decline_at)
+        except InvertedThresholds as exc:
+            raise ValidationError({"review_at": str(exc)}) from exc
 
 
 class PolicyRevision(models.Model):

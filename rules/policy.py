@@ -22,12 +22,30 @@ class Outcome(enum.StrEnum):
     DECLINE = "decline"
 
 
+THRESHOLDS_INVERTED = "The review threshold must not exceed decline."
+
+
+class InvertedThresholds(ValueError):
+    """The review threshold is above the decline one: no score could ever go to review."""
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Score cut-offs: at or above ``review`` → review, at or above ``decline`` → decline."""
 
     review: float
     decline: float
+
+    @staticmethod
+    def check(review: float, decline: float) -> None:
+        """Raise :class:`InvertedThresholds` when ``review`` exceeds ``decline``.
+
+        The one statement of that rule: the stored thresholds' ``clean()`` (so the service and
+        the admin's change form), and the backtest form, call it; the table's check
+        constraint only keeps the database consistent.
+        """
+        if review > decline:
+            raise InvertedThresholds(THRESHOLDS_INVERTED)
 
     def outcome(self, probability: float) -> str:
         if probability >= self.decline:

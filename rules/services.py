@@ -110,11 +110,11 @@ def list_entry_delete(*, entry: ListEntry) -> None:
 
 @transaction.atomic
 def thresholds_set(*, review_at: float, decline_at: float) -> ScoreThresholds:
-    if review_at > decline_at:
-        raise ValidationError({"review_at": "The review threshold must not exceed decline."})
+    """Put new score thresholds in force. Raises ValidationError (on ``review_at``) when review
+    exceeds decline, or a threshold is outside 0..1; nothing is saved then."""
     thresholds, _ = ScoreThresholds.objects.get_or_create(pk=1)
     thresholds.review_at, thresholds.decline_at = review_at, decline_at
-    thresholds.full_clean()
+    thresholds.full_clean()  # ScoreThresholds.clean() checks review ≤ decline
     thresholds.save()
     policy_bump()
     return thresholds

@@ -19,7 +19,7 @@ from typing import cast
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
-from cases import services as case_services
+from cases import opening as case_opening
 from rules.loader import current_policy
 from scoring import metrics, serving
 from scoring.errors import IdempotencyConflict
@@ -142,7 +142,7 @@ def _store(
     decision = decision_row(txn, result, latency_ms)
     decision.save()
     if result.needs_case:
-        case_services.case_open_for_decision(decision=decision)
+        case_opening.case_open_for_decision(decision=decision)
     return decision
 
 

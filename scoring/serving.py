@@ -1,7 +1,16 @@
 """Per-process singletons of the serving path: the feature store and the active model.
 
+Building them has no side effect: ``feature_store()`` only constructs the store. What makes a
+process ready to serve is one explicit call, ``warm_up()``, made where the process starts
+serving (the ASGI lifespan start-up in ``fraudops/asgi.py``, gunicorn's ``post_worker_init`` in
+``gunicorn.conf.py``, the ``simulate`` command before it decides a history).
+
 The active model is loaded once per process and swapped when another version is promoted:
 a worker checks which version is active at most every ``MODEL_REFRESH_SECONDS``.
+
+``override(store=..., scorer=...)`` is the seam for tests and benchmarks (as httpx's mock
+transport is for a client): inside it the process serves with the parts given, and what was
+there before is back on exit.
 """
 
 from __future__ import annotations
@@ -10,8 +19,10 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypedDict
 
@@ -38,13 +49,48 @@ logger = logging.getLogger(__name__)
 
 
 @functools.cache
-def feature_store() -> OnlineStore:
-    """Redis when ``REDIS_URL`` is set, else this process's memory (the embedded default)."""
+def _own_store() -> OnlineStore:
+    """This process's store, built once: Redis when ``REDIS_URL`` is set, else its memory
+    (the embedded default). Only built: ``warm_up()`` fills an in-process one."""
     if settings.FEATURE_STORE == "redis":
         return RedisFeatureStore.from_url(
             settings.REDIS_URL, timeout=settings.REDIS_TIMEOUT_SECONDS
         )
-    store = MemoryFeatureStore()
+    return MemoryFeatureStore()
+
+
+def feature_store() -> OnlineStore:
+    """The store this process serves with: the one given to ``override()``, else its own."""
+    given = _serving.store
+    return _own_store() if given is None else given
+
+
+_warm_lock = threading.Lock()
+_warmed = False
+
+
+def warm_up() -> None:
+    """Make this process ready to serve; call it once, before the first request.
+
+    The embedded default keeps features in memory: its store is warmed with every stored
+    transaction and, unless ``COLD_FEATURES_REFRESH_IN_PROCESS`` is off, gets its cold-feature
+    generation and the thread that refreshes it. A Redis store is shared and already holds
+    its history: nothing to do. A second call does nothing (the history must not be counted
+    twice), and neither does a call while ``override()`` gives the store: a test serves its
+    store as it built it.
+    """
+    global _warmed
+    with _warm_lock:
+        if _warmed or _serving.store is not None:
+            return
+        # Marked first: a warm-up that failed half-way is not repeated onto the same store.
+        _warmed = True
+        store = _own_store()
+        if isinstance(store, MemoryFeatureStore):
+            _memory_store_warm(store)
+
+
+def _memory_store_warm(store: MemoryFeatureStore) -> None:
     started = time.perf_counter()
     count = store_warm(store)
     logger.warning(
@@ -55,18 +101,18 @@ def feature_store() -> OnlineStore:
     if settings.COLD_FEATURES_REFRESH_IN_PROCESS:
         cold_features_refresh(store=store)
         cold_refresher_start(store)
-    return store
 
 
 # Never skipped while down: every decision tries the store, so none goes without history a
 # moment longer than Redis is away (the store's own timeout bounds what a try costs).
 # While the store is down, decisions skip it (degraded at once, instead of each waiting out
 # the timeout) and one per FEATURE_STORE_PROBE_SECONDS tries it again.
-FEATURE_STORE_OUTAGE = Outage(
-    "feature store",
-    consequence="decisions degraded",
-    probe_every=settings.FEATURE_STORE_PROBE_SECONDS,
-)
+def _store_outage() -> Outage:
+    return Outage(
+        "feature store",
+        consequence="decisions degraded",
+        probe_every=settings.FEATURE_STORE_PROBE_SECONDS,
+    )
 
 
 class TrackedStore:
@@ -95,7 +141,9 @@ class TrackedStore:
 
 def decision_store() -> FeatureStore:
     """The feature store as the decision path uses it: outages are tracked and logged."""
-    return TrackedStore(feature_store(), FEATURE_STORE_OUTAGE)
+    state = _serving
+    store = _own_store() if state.store is None else state.store
+    return TrackedStore(store, state.store_outage)
 
 
 _background: ThreadPoolExecutor | None = None
@@ -149,17 +197,23 @@ class BrokenModelScorer:
         raise ScorerError(self.error)
 
 
-class _ActiveModel:
+class ActiveModel:
+    """The promoted model version's scorer, as a worker holds it: loaded once, checked again
+    at most every ``MODEL_REFRESH_SECONDS``, swapped when another version is promoted.
+
+    Each instance is a cache of its own: ``override(scorer=ActiveModel())`` serves the active
+    model as a newly started process would.
+    """
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._scorer: Scorer = NoModelScorer()
         self._version_id: int | None = None
         self._checked_at = float("-inf")
-        self._override: Scorer | None = None
+        # Another version's scorer, for explaining a decision it made (a few are enough).
+        self.of_version = functools.lru_cache(maxsize=2)(_scorer_of_version)
 
     def get(self) -> Scorer:
-        if self._override is not None:
-            return self._override
         if time.monotonic() - self._checked_at >= settings.MODEL_REFRESH_SECONDS:
             self._refresh()
         return self._scorer
@@ -177,14 +231,6 @@ class _ActiveModel:
             previous = self._scorer if active_id == self._version_id else None
             self._version_id = active_id
             self._scorer = NoModelScorer() if active is None else _load(active, previous)
-
-    def set(self, scorer: Scorer | None) -> None:
-        self._override = scorer
-
-    def reset(self) -> None:
-        with self._lock:
-            self._scorer, self._version_id, self._checked_at = NoModelScorer(), None, -1e18
-            self._override = None
 
 
 def _load(version: object, previous: Scorer | None = None) -> Scorer:
@@ -215,22 +261,6 @@ def _load(version: object, previous: Scorer | None = None) -> Scorer:
     return scorer
 
 
-_active = _ActiveModel()
-
-
-def scorer() -> Scorer:
-    return _active.get()
-
-
-def scorer_for(version: str | None) -> Scorer:
-    """The scorer of a given model version: the active one, or that version loaded again."""
-    active = _active.get()
-    if version is None or active.version == version:
-        return active
-    return _scorer_of_version(version)
-
-
-@functools.lru_cache(maxsize=2)
 def _scorer_of_version(version: str) -> Scorer:
     record = ModelVersion.objects.filter(name=version).first()
     if record is None:
@@ -238,14 +268,67 @@ def _scorer_of_version(version: str) -> Scorer:
     return _load(record)
 
 
-def scorer_set(new: Scorer | None) -> None:
-    """Force this process's scorer (tests, benchmarks); None goes back to the active model."""
-    _active.set(new)
+@dataclass(frozen=True)
+class _Serving:
+    """What this process serves with. ``store`` None: the process's own; ``scorer`` None: the
+    active model, through ``model``."""
+
+    store: OnlineStore | None
+    store_outage: Outage
+    scorer: Scorer | None
+    model: ActiveModel
 
 
-def scorer_reset() -> None:
-    _active.reset()
-    _scorer_of_version.cache_clear()
+_serving = _Serving(store=None, store_outage=_store_outage(), scorer=None, model=ActiveModel())
+
+
+@contextmanager
+def override(
+    *, store: OnlineStore | None = None, scorer: Scorer | ActiveModel | None = None
+) -> Iterator[None]:
+    """Serve with ``store`` and/or ``scorer`` inside the block; what was there is back on exit.
+
+    For tests and benchmarks, like httpx's mock transport: every thread of the process (a live
+    server's too) decides with the given parts, and a part not given stays as it was. A given
+    store comes with an outage tracker of its own (an outage of another store does not skip
+    it). ``scorer`` is a fixed scorer (say ``ConstantScorer``) or an ``ActiveModel()``: the
+    promoted model through a cache of its own.
+    """
+    global _serving
+    previous = _serving
+    fixed, model = previous.scorer, previous.model
+    if isinstance(scorer, ActiveModel):
+        fixed, model = None, scorer
+    elif scorer is not None:
+        fixed = scorer
+    _serving = _Serving(
+        store=previous.store if store is None else store,
+        store_outage=previous.store_outage if store is None else _store_outage(),
+        scorer=fixed,
+        model=model,
+    )
+    try:
+        yield
+    finally:
+        _serving = previous
+
+
+def scorer() -> Scorer:
+    """The scorer decisions use now: the one given to ``override()``, else the active model."""
+    return _scorer_of(_serving)
+
+
+def _scorer_of(state: _Serving) -> Scorer:
+    return state.model.get() if state.scorer is None else state.scorer
+
+
+def scorer_for(version: str | None) -> Scorer:
+    """The scorer of a given model version: the active one, or that version loaded again."""
+    state = _serving
+    active = _scorer_of(state)
+    if version is None or active.version == version:
+        return active
+    return state.model.of_version(version)
 
 
 class ModelHealth(TypedDict):

@@ -6,9 +6,10 @@ Tests that need the real Redis or PostgreSQL skip when it is not there, except u
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from scoring.features.store import (
 )
 from scoring.integrators import IssuedKey
 from scoring.outage import Outage
+from scoring.scorer import Scorer
 from tests import factories
 
 IN_CI = os.getenv("CI", "").lower() == "true"
@@ -125,7 +127,8 @@ def published(store: FeatureStore) -> FeatureStore:
 def _fresh_runtime(
     serving_store: OnlineStore, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
-    """Each test gets its own feature store (of the configured kind) and a cold policy cache.
+    """Each test gets its own feature store (of the configured kind), a cold policy cache and
+    a model cache of its own (the active model is loaded afresh, as in a new process).
 
     No cold generation is published in it: a test that needs one says so (``cold_published``).
     """
@@ -134,8 +137,8 @@ def _fresh_runtime(
     # bound to that thread's event loop.
     channel_layers.backends = {}
     # Outages are per process: one an earlier test caused must not skip this test's calls.
-    for module, name in ((serving, "FEATURE_STORE_OUTAGE"), (auth, "KEY_CACHE_OUTAGE"),
-                         (events, "CHANNEL_OUTAGE")):  # fmt: skip
+    # (The feature store's comes with the store serving.override() installs.)
+    for module, name in ((auth, "KEY_CACHE_OUTAGE"), (events, "CHANNEL_OUTAGE")):  # fmt: skip
         tracker = getattr(module, name)
         monkeypatch.setattr(
             module,
@@ -150,11 +153,24 @@ def _fresh_runtime(
     # of the throttle (tests/scoring/test_auth.py) lower the limit.
     settings.API_KEY_FAILURE_LIMIT = 1_000_000
     policy_cache_clear()
-    monkeypatch.setattr(serving, "feature_store", lambda: serving_store)
-    serving.scorer_reset()
-    yield
+    with serving.override(store=serving_store, scorer=serving.ActiveModel()):
+        yield
     policy_cache_clear()
-    serving.scorer_reset()
+
+
+ServeWith = Callable[..., None]
+
+
+@pytest.fixture
+def serve_with() -> Iterator[ServeWith]:
+    """``serve_with(store=..., scorer=...)``: from then to the end of the test, this process
+    decides with the given store and/or scorer (``serving.override``, undone afterwards)."""
+    with contextlib.ExitStack() as stack:
+
+        def serve(*, store: OnlineStore | None = None, scorer: Scorer | None = None) -> None:
+            stack.enter_context(serving.override(store=store, scorer=scorer))
+
+        yield serve
 
 
 @pytest.fixture

@@ -32,10 +32,12 @@ def test_the_websocket_refuses_an_anonymous_visitor():
 
     async def attempt():
         socket = communicator(AnonymousUser())
-        connected, _ = await socket.connect()
-        return connected
+        connected, code = await socket.connect()
+        return connected, code
 
-    assert async_to_sync(attempt)() is False
+    connected, code = async_to_sync(attempt)()
+    assert connected is False
+    assert code == FORBIDDEN
 
 
 def test_an_analyst_hears_that_a_case_was_opened_and_claimed(reviewing, analyst, other_analyst):

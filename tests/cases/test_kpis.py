@@ -7,6 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cases import kpis, services
+from cases.models import Case
 from scoring.labels import label_add
 from scoring.models import Decision, Transaction
 from tests import factories
@@ -66,10 +67,12 @@ def test_the_backlog_counts_open_claimed_and_overdue_cases(traffic, api):
     open_case = factories.case_via_api(api)
     services.case_claim_next(user=analyst)
     open_case.refresh_from_db()
+    Case.objects.filter(pk=open_case.pk).update(sla_due_at=timezone.now() - timedelta(minutes=1))
 
     backlog = kpis.case_backlog(since=timezone.now() - timedelta(days=1))
 
     assert (backlog.open, backlog.claimed, backlog.escalated) == (1, 1, 0)
+    assert backlog.sla_breached == 1  # the other case is still within its SLA
 
 
 def test_a_manager_sees_the_dashboard_with_its_figures(traffic, manager):

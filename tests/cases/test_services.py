@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cases import services
+from cases import opening, services
 from cases.models import Case, CaseStatus, Queue
 from rules.models import ListEntry
 from scoring.models import Decision, LabelEvent
@@ -25,7 +25,7 @@ def test_a_review_decision_opens_a_case_in_its_queue_and_an_approval_does_not(ap
     assert approved.json()["outcome"] == "approve"
     assert Case.objects.count() == 1
     assert reviewed.status == CaseStatus.OPEN
-    assert reviewed.queue.name == services.DEFAULT_QUEUE
+    assert reviewed.queue.name == opening.DEFAULT_QUEUE
     assert reviewed.sla_due_at > timezone.now()
     assert [e.action for e in reviewed.events.all()] == ["opened"]
 
@@ -46,7 +46,7 @@ def test_a_case_is_not_left_behind_when_its_decision_is_not_stored(reviewing, mo
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "case_open_for_decision", broken)
+    monkeypatch.setattr(opening, "case_open_for_decision", broken)
 
     with pytest.raises(RuntimeError):
         reviewing.post("/api/v1/decisions", factories.payload(), format="json")
@@ -98,6 +98,8 @@ def test_a_live_lease_is_not_released(reviewing, analyst):
     services.case_claim(case=case, user=analyst)
 
     assert services.case_leases_release_expired() == 0
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.CLAIMED, analyst)
 
 
 def test_a_claimed_case_cannot_be_claimed_again(reviewing, analyst, other_analyst):
@@ -106,6 +108,8 @@ def test_a_claimed_case_cannot_be_claimed_again(reviewing, analyst, other_analys
 
     with pytest.raises(services.CaseError):
         services.case_claim(case=case, user=other_analyst)
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.CLAIMED, analyst)
 
 
 def test_a_fraud_verdict_labels_the_transaction_blocks_the_device_and_decides_the_case(
@@ -180,6 +184,8 @@ def test_a_lead_reassigns_with_a_reason_and_the_change_is_recorded(
     assert (event.actor, event.action, event.from_assignee, event.to_assignee, event.reason) == (
         lead, "reassigned", "alice", "bob", "alice is off",
     )  # fmt: skip
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.CLAIMED, other_analyst)
 
 
 def test_only_a_lead_can_reassign(reviewing, analyst, other_analyst):
@@ -187,6 +193,8 @@ def test_only_a_lead_can_reassign(reviewing, analyst, other_analyst):
 
     with pytest.raises(services.CaseError):
         services.case_reassign(case=case, lead=analyst, to_user=other_analyst, reason="mine now")
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.OPEN, None)
 
 
 def test_an_escalation_needs_a_reason_and_leaves_the_case_for_a_lead(reviewing, analyst, lead):
@@ -218,9 +226,9 @@ def test_a_bulk_verdict_needs_a_lead_and_a_note(reviewing, analyst, lead):
 
 
 def test_priority_rises_with_score_and_amount():
-    low = services.case_priority(score=0.2, amount=50)
-    assert services.case_priority(score=0.8, amount=50) > low
-    assert services.case_priority(score=0.2, amount=5000) > low
+    low = opening.case_priority(score=0.2, amount=50)
+    assert opening.case_priority(score=0.8, amount=50) > low
+    assert opening.case_priority(score=0.2, amount=5000) > low
 
 
 def test_a_decline_and_review_rule_declines_and_opens_a_case(api):

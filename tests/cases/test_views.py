@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, CaseStatus
-from scoring.models import LabelEvent
+from scoring.models import Decision, LabelEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,8 @@ def test_a_verdict_through_the_page_labels_the_transaction(reviewing, analyst):
 
     assert response.status_code == 302
     assert LabelEvent.objects.get().source == "analyst"
+    label = LabelEvent.objects.get()
+    assert (label.transaction, label.label) == (case.decision.transaction, "fraud")
 
 
 def test_a_reassignment_without_a_reason_is_refused_on_the_page(
@@ -134,6 +136,8 @@ def test_an_analyst_cannot_use_lead_tools(reviewing, analyst, other_analyst):
     export = client.get(reverse("cases:export", args=[case.queue_id]))
 
     assert (reassign.status_code, export.status_code) == (403, 403)
+    case.refresh_from_db()
+    assert (case.status, case.assignee) == (CaseStatus.OPEN, None)
 
 
 def test_a_lead_exports_the_queue_as_csv(reviewing, lead):
@@ -180,6 +184,8 @@ def test_a_lead_decides_several_cases_at_once(reviewing, lead):
     assert LabelEvent.objects.count() == 2
     cases[2].refresh_from_db()
     assert cases[2].status == CaseStatus.OPEN
+    decided = Case.objects.filter(pk__in=[c.pk for c in cases[:2]])
+    assert {(c.status, c.verdict) for c in decided} == {(CaseStatus.DECIDED, "legit")}
 
 
 def test_the_holders_case_page_renews_the_lease_and_nobody_elses_can(
@@ -208,3 +214,33 @@ def test_a_bulk_verdict_skips_a_case_decided_meanwhile(reviewing, lead):
 
     assert response.status_code == 302
     assert LabelEvent.objects.filter(label="fraud").count() == 1
+
+
+def test_the_case_page_charts_the_contributions_stored_with_the_decision(reviewing, analyst):
+    case = factories.case_via_api(reviewing)
+    stored = [
+        {"code": "rule.review_all", "text": "Review everything", "contribution": None},
+        {"code": "model.novelty", "text": "A new device.", "contribution": 0.31},
+        {"code": "model.amount", "text": "A large amount.", "contribution": 0.82},
+    ]
+    # A model that no longer exists here: the page must not need to ask it again.
+    Decision.objects.filter(pk=case.decision_id).update(model_version="m-gone", reasons=stored)
+
+    page = browser(analyst).get(reverse("cases:detail", args=[case.pk]))
+
+    assert page.status_code == 200
+    assert page.context["ev"].contributions == [("amount", 0.82), ("novelty", 0.31)]
+    assert page.context["chart"] is not None
+    assert page.context["ev"].notes == []
+    assert "A large amount." in page.text
+
+
+def test_the_case_page_says_when_no_model_scored_the_decision(reviewing, analyst):
+    case = factories.case_via_api(reviewing)
+    Decision.objects.filter(pk=case.decision_id).update(model_version=None)
+
+    page = browser(analyst).get(reverse("cases:detail", args=[case.pk]))
+
+    assert page.context["ev"].contributions == []
+    assert page.context["chart"] is None
+    assert "No model scored this decision" in page.text

@@ -3,7 +3,6 @@
 import pytest
 
 from scoring.scorer import ConstantScorer
-from scoring.serving import scorer_set
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +20,9 @@ def test_a_fresh_install_is_healthy_but_degraded_until_cold_features_are_publish
 
 
 def test_with_a_model_and_a_cold_generation_healthz_is_ok_and_names_both(
-    anonymous_api, cold_published
+    anonymous_api, cold_published, serve_with
 ):
-    scorer_set(ConstantScorer(0.1, version="m-7"))
+    serve_with(scorer=ConstantScorer(0.1, version="m-7"))
 
     body = anonymous_api.get("/healthz").json()
 

@@ -45,13 +45,15 @@ def test_wrong_passwords_in_a_row_lock_the_login_with_a_clear_429_page(settings,
 
 
 def test_a_lockout_leaves_another_user_on_the_same_address_free_to_log_in(settings, lena):
-    factories.user("alice", "analyst", password=PASSWORD)
+    alice = factories.user("alice", "analyst", password=PASSWORD)
     client = Client()
-    wrong_tries(client, "/accounts/login/", "lena", settings.AXES_FAILURE_LIMIT)
+    tries = wrong_tries(client, "/accounts/login/", "lena", settings.AXES_FAILURE_LIMIT)
 
     response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
 
+    assert tries[-1] == 429  # lena is locked out on this address
     assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
 
 
 def test_the_right_password_before_the_limit_logs_in_and_resets_the_count(settings, lena):
@@ -61,6 +63,7 @@ def test_the_right_password_before_the_limit_logs_in_and_resets_the_count(settin
         client.post("/accounts/login/", {"username": "lena", "password": PASSWORD}).status_code
         == 302
     )
+    assert client.session["_auth_user_id"] == str(lena.pk)
     client.logout()
 
     tries = wrong_tries(client, "/accounts/login/", "lena", settings.AXES_FAILURE_LIMIT - 1)
@@ -70,6 +73,7 @@ def test_the_right_password_before_the_limit_logs_in_and_resets_the_count(settin
         client.post("/accounts/login/", {"username": "lena", "password": PASSWORD}).status_code
         == 302
     )
+    assert client.session["_auth_user_id"] == str(lena.pk)
 
 
 @pytest.mark.parametrize("forwarded", ["unknown", "203.0.113.9:4711", "not an address"])

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from rules.loader import current_policy
-from rules.models import ListEntry, PolicyRevision, Rule, RuleVersion
+from rules.models import ListEntry, PolicyRevision, Rule, RuleVersion, ScoreThresholds
 from scoring.pii import email_hash
 from tests import factories
 
@@ -62,8 +62,11 @@ def test_a_rule_with_bad_syntax_is_refused_with_a_form_error(admin_client):
 def test_changing_a_rule_makes_a_new_version_and_keeps_the_old_one(admin_client):
     rule = factories.rule("big_amount", "amount > 500", "review")
 
-    admin_client.post(f"/admin/rules/rule/{rule.pk}/change/", rule_form(expression="amount > 400"))
+    response = admin_client.post(
+        f"/admin/rules/rule/{rule.pk}/change/", rule_form(expression="amount > 400")
+    )
 
+    assert (response.status_code, response["Location"]) == (302, "/admin/rules/rule/")
     rule.refresh_from_db()
     assert rule.version == 2
     assert list(rule.versions.order_by("version").values_list("expression", flat=True)) == [
@@ -75,8 +78,9 @@ def test_changing_a_rule_makes_a_new_version_and_keeps_the_old_one(admin_client)
 def test_saving_a_rule_unchanged_keeps_its_version(admin_client):
     rule = factories.rule("big_amount", "amount > 500", "review", description="Large amount")
 
-    admin_client.post(f"/admin/rules/rule/{rule.pk}/change/", rule_form())
+    response = admin_client.post(f"/admin/rules/rule/{rule.pk}/change/", rule_form())
 
+    assert (response.status_code, response["Location"]) == (302, "/admin/rules/rule/")
     rule.refresh_from_db()
     assert rule.version == 1
 
@@ -85,11 +89,14 @@ def test_a_workers_policy_follows_an_admin_change(admin_client):
     factories.rule("big_amount", "amount > 500", "review")
     before = current_policy()
 
-    admin_client.post(
+    response = admin_client.post(
         "/admin/rules/listentry/add/",
         {"list_type": "block", "entity": "email", "value": "Eve@Example.com", "reason": "fraud"},
+        follow=True,
     )
 
+    assert response.redirect_chain == [("/admin/rules/listentry/", 302)]
+    assert "was added successfully" in response.text
     after = current_policy()
     assert after.revision == PolicyRevision.objects.get().revision > before.revision
     assert ("block", "email", email_hash("eve@example.com")) in after.lists.entries
@@ -97,11 +104,12 @@ def test_a_workers_policy_follows_an_admin_change(admin_client):
 
 
 def test_an_email_list_entry_is_stored_as_its_keyed_hash(admin_client):
-    admin_client.post(
+    response = admin_client.post(
         "/admin/rules/listentry/add/",
         {"list_type": "block", "entity": "email", "value": "Eve@Example.com", "reason": ""},
     )
 
+    assert (response.status_code, response["Location"]) == (302, "/admin/rules/listentry/")
     assert ListEntry.objects.get().value == email_hash("eve@example.com")
 
 
@@ -112,6 +120,7 @@ def test_thresholds_with_review_above_decline_are_refused(admin_client):
 
     assert response.status_code == 200
     assert "must not exceed" in response.content.decode()
+    assert not ScoreThresholds.objects.exists()  # refused: nothing stored
 
 
 def test_a_rule_that_stopped_compiling_is_left_out_not_fatal():

@@ -52,10 +52,13 @@ def test_a_throttled_address_costs_the_database_nothing(settings, address):
         client_from(address, key_generate()).post(DECISIONS, {}, format="json")
 
     with CaptureQueriesContext(connection) as queries:
-        for _ in range(20):
-            client_from(address, key_generate()).post(DECISIONS, {}, format="json")
+        statuses = [
+            client_from(address, key_generate()).post(DECISIONS, {}, format="json").status_code
+            for _ in range(20)
+        ]
 
     assert len(queries) == 0
+    assert statuses == [429] * 20
 
 
 def test_another_address_is_not_throttled_by_ones_failures(settings, address):
@@ -66,6 +69,9 @@ def test_another_address_is_not_throttled_by_ones_failures(settings, address):
     other = client_from("198.51.100.7" if ":" in address else "2001:db8::7", key_generate())
 
     assert other.post(DECISIONS, {}, format="json").status_code == 401
+    assert (
+        client_from(address, key_generate()).post(DECISIONS, {}, format="json").status_code == 429
+    )
 
 
 def test_a_valid_cached_key_still_decides_from_a_throttled_address(settings, address, issued):

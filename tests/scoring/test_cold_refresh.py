@@ -22,7 +22,6 @@ def model_reason_codes(decision: Decision) -> list[str]:
 @pytest.fixture
 def model_active(trained_model):
     model_promote(version=version_for(trained_model, "m-a"))
-    serving.scorer_reset()
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from rules.models import ListEntry
 from rules.services import list_entry_create, rule_save
-from scoring import decisions, selectors, serving
+from scoring import decisions, selectors
 from scoring.integrators import api_key_revoke
 from scoring.models import Decision, LabelEvent, Transaction
 from tests import factories
@@ -67,22 +67,25 @@ def test_two_integrators_may_use_the_same_transaction_id(api, anonymous_api):
 
     assert post(api, body).status_code == 201
     assert post(anonymous_api, body).status_code == 201
+    stored = Transaction.objects.filter(transaction_id="shared")
+    assert sorted(stored.values_list("integrator__name", flat=True)) == ["acme", "globex"]
 
 
 def test_a_retry_is_not_counted_twice_in_velocity_features(api):
     body = factories.payload(card_id="card-r")
-    post(api, body)
-    post(api, body)
+    first = post(api, body)
+    retry = post(api, body)
 
     response = post(api, factories.payload(card_id="card-r"))
 
+    assert (first.status_code, retry.status_code) == (201, 200)  # the retry was replayed
     decision = Decision.objects.get(pk=response.json()["decision_id"])
     assert decision.features["card_txn_count_1m"] == 1.0
 
 
-def test_the_sixth_transaction_of_a_card_within_a_minute_is_declined(api, store, monkeypatch):
+def test_the_sixth_transaction_of_a_card_within_a_minute_is_declined(api, store, serve_with):
     # `store` runs this test once on the in-process store and once on the real Redis.
-    monkeypatch.setattr(serving, "feature_store", lambda: store)
+    serve_with(store=store)
     factories.rule("card_burst", "card_txn_count_1m >= 5", "decline")
     start = timezone.now()
 
@@ -105,7 +108,7 @@ def test_the_sixth_transaction_of_a_card_within_a_minute_is_declined(api, store,
     ]
 
 
-def test_a_block_list_hit_declines_without_calling_the_scorer(api, monkeypatch):
+def test_a_block_list_hit_declines_without_calling_the_scorer(api, serve_with):
     class ScorerThatMustNotRun:
         version = "m1"
 
@@ -115,7 +118,7 @@ def test_a_block_list_hit_declines_without_calling_the_scorer(api, monkeypatch):
         def explain(self, features):
             raise AssertionError("scorer called")
 
-    serving.scorer_set(ScorerThatMustNotRun())
+    serve_with(scorer=ScorerThatMustNotRun())
     list_entry_create(list_type="block", entity="email", value="Mallory@Example.com")
 
     response = post(api, factories.payload(email="mallory@example.com"))
@@ -402,7 +405,7 @@ def test_a_retry_is_caught_by_the_unique_constraint_and_answered_with_the_first_
 
 
 def test_a_retry_of_a_transaction_older_than_the_stores_memory_is_answered_before_deciding(
-    api, monkeypatch
+    api, serve_with
 ):
     body = factories.payload(occurred_at=(timezone.now() - timedelta(days=3)).isoformat())
     first = post(api, body).json()
@@ -411,18 +414,18 @@ def test_a_retry_of_a_transaction_older_than_the_stores_memory_is_answered_befor
         def observe(self, event, *, scope):
             raise AssertionError("a retry must not be recorded again")
 
-    monkeypatch.setattr(serving, "feature_store", lambda: StoreThatForgot())
+    serve_with(store=StoreThatForgot())
     response = post(api, body)
 
     assert response.status_code == 200
     assert response.json()["decision_id"] == first["decision_id"]
 
 
-def test_an_unreachable_feature_store_still_answers_with_a_degraded_decision(api, monkeypatch):
+def test_an_unreachable_feature_store_still_answers_with_a_degraded_decision(api, serve_with):
     from scoring.features.store import RedisFeatureStore
 
     dead = RedisFeatureStore.from_url("redis://127.0.0.1:1/0", timeout=0.05)
-    monkeypatch.setattr(serving, "feature_store", lambda: dead)
+    serve_with(store=dead)
 
     response = post(api, factories.payload())
 

@@ -74,9 +74,8 @@ class ForgetFails:
         raise FeatureStoreUnavailable("connection refused")
 
 
-def test_a_forget_that_fails_is_logged_and_the_storing_error_is_raised(issued, monkeypatch, caplog):
-    store = ForgetFails(serving.feature_store())
-    monkeypatch.setattr(serving, "feature_store", lambda: store)
+def test_a_forget_that_fails_is_logged_and_the_storing_error_is_raised(issued, serve_with, caplog):
+    serve_with(store=ForgetFails(serving.feature_store()))
     orphan_transaction(issued, "t-1")
 
     with pytest.raises(IntegrityError):

@@ -11,9 +11,9 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from fraudops.wsgi import application
-from scoring import decisions, serving
+from scoring import decisions
 from scoring.features.memory_store import MemoryFeatureStore
-from scoring.models import Decision, Transaction
+from scoring.models import Decision, LabelEvent, Transaction
 from scoring.replay import store_warm
 from scoring.scorer import ConstantScorer
 from tests import factories
@@ -78,7 +78,7 @@ def test_a_far_future_date_at_a_negative_offset_is_refused(api):
 
 def test_a_label_reported_in_year_one_is_refused(api):
     body = factories.payload()
-    post(api, body)
+    assert post(api, body).status_code == 201  # the label's transaction is known
 
     response = api.post(
         "/api/v1/labels",
@@ -92,10 +92,11 @@ def test_a_label_reported_in_year_one_is_refused(api):
     )
 
     assert_refused(response, "reported_at")
+    assert not LabelEvent.objects.exists()
 
 
-def test_a_retry_with_extra_optional_fields_is_a_conflict_not_an_error(api, store, monkeypatch):
-    monkeypatch.setattr(serving, "feature_store", lambda: store)
+def test_a_retry_with_extra_optional_fields_is_a_conflict_not_an_error(api, store, serve_with):
+    serve_with(store=store)
     body = factories.payload(device_id=None, ip=None)
     assert post(api, body).status_code == 201
 
@@ -109,13 +110,13 @@ def test_a_retry_with_extra_optional_fields_is_a_conflict_not_an_error(api, stor
 
 
 def test_a_same_body_retry_after_the_store_was_warmed_from_the_database_is_replayed(
-    api, monkeypatch
+    api, serve_with
 ):
     body = factories.payload()
     first = post(api, body)
     warmed = MemoryFeatureStore()
     store_warm(warmed)  # what the embedded default does at start-up
-    monkeypatch.setattr(serving, "feature_store", lambda: warmed)
+    serve_with(store=warmed)
 
     again = post(api, body)
     conflicting = post(api, {**body, "amount": "99.00"})
@@ -258,8 +259,10 @@ def test_a_chunked_body_over_the_limit_is_a_413(issued):
     assert Decision.objects.count() == 0
 
 
-def test_the_explanation_sweep_skips_a_row_that_does_not_read_back(api, settings, caplog):
-    serving.scorer_set(ConstantScorer(0.01))
+def test_the_explanation_sweep_skips_a_row_that_does_not_read_back(
+    api, settings, caplog, serve_with
+):
+    serve_with(scorer=ConstantScorer(0.01))
     first, _second = (post(api, factories.payload()).json() for _ in range(2))
     Decision.objects.update(reasons_pending=True, created_at=timezone.now() - timedelta(hours=1))
     bad = Decision.objects.get(pk=first["decision_id"]).transaction_id
@@ -318,14 +321,14 @@ def test_a_lone_surrogate_in_a_label_is_a_400(api):
     assert response.status_code == 400, response.content
 
 
-def test_a_retry_the_store_has_forgotten_is_not_counted_again(api, monkeypatch):
+def test_a_retry_the_store_has_forgotten_is_not_counted_again(api, serve_with):
     # Observed up to 24 h before it occurs, a transaction's seen marker (48 h) can expire while
     # its occurred_at is only a day old: such a retry is looked up before the store is asked.
     occurred = timezone.now() - timedelta(hours=30)
     body = factories.payload(card_id="card-f", occurred_at=occurred.isoformat())
     assert post(api, body).status_code == 201
     forgetful = MemoryFeatureStore()  # as after the marker expired
-    monkeypatch.setattr(serving, "feature_store", lambda: forgetful)
+    serve_with(store=forgetful)
 
     again = post(api, body)
     later = post(

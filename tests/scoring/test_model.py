@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import shap
 
-from scoring import serving
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer, ModelLoadError
 from scoring.models import Decision, ModelVersion
@@ -119,7 +118,6 @@ def test_an_account_takeover_is_stopped_with_reasons_naming_the_new_device_and_c
     api, trained_model
 ):
     model_promote(version=version_for(trained_model, "m-a"))
-    serving.scorer_reset()
     # Daytime, the customer's usual hour: what stands out must be the device and country.
     start = factories.midnight_utc(6) + timedelta(hours=14)
     habit = {

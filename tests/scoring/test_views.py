@@ -34,3 +34,4 @@ def test_the_feed_is_not_for_anonymous_users_or_non_staff():
     assert client.get("/decisions/live/rows").status_code == 302
     client.force_login(outsider)
     assert client.get("/decisions/live/rows").status_code == 302
+    assert client.get("/decisions/live/rows")["Location"].startswith("/admin/login/")

@@ -152,7 +152,8 @@ class Command(BaseCommand):
         return subprocess.Popen(command, cwd=settings.BASE_DIR, pass_fds=[fd])  # noqa: S603
 
     def _wait_healthy(self, url: str, server: subprocess.Popen[bytes]) -> None:
-        # The first health check warms the in-process feature store from the history.
+        # The server warms its in-process feature store from the history before it answers
+        # (serving.warm_up() at its lifespan start-up): the first health check waits for that.
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if server.poll() is not None:

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rules.demo import demo_policy_seed
 from rules.models import Rule
+from scoring import serving
 from scoring.integrators import api_key_issue
 from scoring.models import Integrator
 from scoring.simulation.history import HistorySimulator
@@ -94,6 +95,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {done}/{total} written ({now - started:.0f} s)")
                 last = now
 
+        # The history is decided through this process's store, as a server decides: with
+        # what the database already holds in it.
+        serving.warm_up()
         loaded = history_load(integrator=integrator, history=history, progress=progress)
         self.stdout.write(
             f"  wrote {loaded.transactions} transactions and {loaded.labels} labels "
