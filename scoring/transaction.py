@@ -30,29 +30,23 @@ from typing import Any
 
 from rules.engine import FactType
 from scoring.features.definitions import FEATURE_NAMES, Features
-from scoring.features.event import Event
+from scoring.features.event import Event, Parties
 from scoring.pii import email_hash
 
 
-@dataclass(frozen=True)
-class TransactionFacts:
-    """A validated transaction, as the pipeline sees it (the e-mail only as a keyed hash)."""
+@dataclass(frozen=True, kw_only=True)
+class TransactionFacts(Parties):
+    """A validated transaction, as the pipeline sees it (the e-mail only as a keyed hash):
+    its parties (customer, merchant, card, device, IP address, country, payee) and these."""
 
     transaction_id: str
     occurred_at: dt.datetime  # in the UTC offset the integrator sent
     amount: Decimal
     currency: str
-    customer_id: str
-    merchant_id: str
     channel: str
-    card_id: str | None = None
     merchant_category: str | None = None
-    country: str | None = None
-    ip: str | None = None
-    device_id: str | None = None
     email_hash: str | None = None
     email_domain: str | None = None
-    payee_id: str | None = None
 
     def event(self, ref: str, fingerprint: str = "") -> Event:
         """What the feature store sees of this transaction."""
@@ -200,4 +194,6 @@ def stored_from_row(row: Sequence[Any]) -> StoredTransaction:
     facts[_OCCURRED_AT] = in_offset(facts[_OCCURRED_AT], offset)
     for i in _OPTIONAL_AT:
         facts[i] = facts[i] or None
-    return StoredTransaction(str(scope), TransactionFacts(*facts), fingerprint)
+    return StoredTransaction(
+        str(scope), TransactionFacts(**dict(zip(FACT_NAMES, facts, strict=True))), fingerprint
+    )

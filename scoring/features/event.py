@@ -9,23 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
-class Event:
-    """What the feature store needs to know about one transaction."""
+@dataclass(frozen=True, kw_only=True)
+class Parties:
+    """Who and where a payment involves: the ids feature state is kept by.
 
-    ref: str  # unique per transaction (integrator + transaction id): makes retries harmless
-    ts: float  # occurred_at, seconds since the epoch
-    amount: float
+    Declared once: the pipeline's :class:`~scoring.transaction.TransactionFacts` and the
+    store's :class:`Event` both are parties with more.
+    """
+
     customer_id: str
     merchant_id: str
     card_id: str | None = None
     device_id: str | None = None
     ip: str | None = None
     country: str | None = None
+    payee_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event(Parties):
+    """What the feature store needs to know about one transaction."""
+
+    ref: str  # unique per transaction (integrator + transaction id): makes retries harmless
+    ts: float  # occurred_at, seconds since the epoch
+    amount: float
     # Local time of day in the offset the integrator sent (hours, 0 ≤ h < 24).
     local_hour: float | None = None
     channel: str | None = None
-    payee_id: str | None = None
     # The request's hash: the same ref with another fingerprint is a different request reusing
     # an id, refused (RefConflict) before anything is read or counted.
     fingerprint: str = ""

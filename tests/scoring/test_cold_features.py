@@ -142,7 +142,10 @@ def test_as_of_is_the_start_of_the_period():
 
 
 def test_no_generation_gives_missing_cold_features_not_zero():
-    features = compute_features(Event("a", AS_OF, 10.0, "c1", "m1", device_id="d"), Snapshot())
+    features = compute_features(
+        Event(ref="a", ts=AS_OF, amount=10.0, customer_id="c1", merchant_id="m1", device_id="d"),
+        Snapshot(),
+    )
 
     assert features["customer_txn_count_90d"] is None
     assert features["device_customers_30d"] is None
@@ -157,12 +160,31 @@ def test_a_published_generation_reaches_the_features_of_both_stores(store):
         ],
         [ColdLabel("s", "a", True, AS_OF - 3600)],
     )
-    assert store.observe(Event("x", AS_OF, 1.0, "c1", "m1"), scope="s").cold is None
+    assert (
+        store.observe(
+            Event(ref="x", ts=AS_OF, amount=1.0, customer_id="c1", merchant_id="m1"), scope="s"
+        ).cold
+        is None
+    )
 
     store.cold_publish(AS_OF, history.entries(AS_OF))
-    snapshot = store.observe(Event("y", AS_OF + 10, 150.0, "c1", "m1", device_id="d"), scope="s")
+    snapshot = store.observe(
+        Event(
+            ref="y", ts=AS_OF + 10, amount=150.0, customer_id="c1", merchant_id="m1", device_id="d"
+        ),
+        scope="s",
+    )
     features = compute_features(
-        Event("y", AS_OF + 10, 150.0, "c1", "m1", device_id="d", ip="1.2.3.4", local_hour=12.0),
+        Event(
+            ref="y",
+            ts=AS_OF + 10,
+            amount=150.0,
+            customer_id="c1",
+            merchant_id="m1",
+            device_id="d",
+            ip="1.2.3.4",
+            local_hour=12.0,
+        ),
         snapshot,
     )
 
@@ -178,8 +200,12 @@ def test_a_new_generation_replaces_the_old_one_entirely(store):
     store.cold_publish(AS_OF, [("c:s:c1", "10.0,10.0,1,12.0,1.0"), ("c:s:gone", "1.0,1.0,1,,")])
     store.cold_publish(AS_OF + 3600, [("c:s:c1", "20.0,20.0,2,12.0,1.0")])
 
-    mine = store.observe(Event("a", AS_OF + 3700, 1.0, "c1", "m1"), scope="s").cold
-    gone = store.observe(Event("b", AS_OF + 3700, 1.0, "gone", "m1"), scope="s").cold
+    mine = store.observe(
+        Event(ref="a", ts=AS_OF + 3700, amount=1.0, customer_id="c1", merchant_id="m1"), scope="s"
+    ).cold
+    gone = store.observe(
+        Event(ref="b", ts=AS_OF + 3700, amount=1.0, customer_id="gone", merchant_id="m1"), scope="s"
+    ).cold
 
     assert (mine.as_of, mine.customer.amount_mean_30d) == (AS_OF + 3600, 20.0)
     assert gone.customer.txns_90d == 0
@@ -199,9 +225,16 @@ def test_an_overlay_answers_the_generation_it_is_set_to():
     overlay = ColdOverlay(MemoryFeatureStore(), history)
 
     overlay.at(None)
-    assert overlay.observe(Event("x", AS_OF, 1.0, "c1", "m1"), scope="s").cold is None
+    assert (
+        overlay.observe(
+            Event(ref="x", ts=AS_OF, amount=1.0, customer_id="c1", merchant_id="m1"), scope="s"
+        ).cold
+        is None
+    )
     overlay.at(AS_OF)
-    cold = overlay.observe(Event("y", AS_OF, 1.0, "c1", "m1"), scope="s").cold
+    cold = overlay.observe(
+        Event(ref="y", ts=AS_OF, amount=1.0, customer_id="c1", merchant_id="m1"), scope="s"
+    ).cold
     assert cold is not None
     assert (cold.as_of, cold.customer.amount_mean_30d) == (AS_OF, 40.0)
 
@@ -210,8 +243,12 @@ def test_publishing_the_same_moment_again_replaces_the_generation_whole(redis_st
     redis_store.cold_publish(AS_OF, [("c:s:c1", "1.0,1.0,1,,"), ("c:s:c2", "2.0,2.0,1,,")])
     redis_store.cold_publish(AS_OF, [("c:s:c1", "3.0,3.0,1,,")])
 
-    mine = redis_store.observe(Event("a", AS_OF + 1, 1.0, "c1", "m1"), scope="s").cold
-    gone = redis_store.observe(Event("b", AS_OF + 1, 1.0, "c2", "m1"), scope="s").cold
+    mine = redis_store.observe(
+        Event(ref="a", ts=AS_OF + 1, amount=1.0, customer_id="c1", merchant_id="m1"), scope="s"
+    ).cold
+    gone = redis_store.observe(
+        Event(ref="b", ts=AS_OF + 1, amount=1.0, customer_id="c2", merchant_id="m1"), scope="s"
+    ).cold
 
     assert mine is not None
     assert gone is not None

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from scoring.models import Transaction
-from scoring.transaction import DecisionRequest, local_hour, stored_from_row
+from scoring.transaction import ROW_COLUMNS, DecisionRequest, local_hour, stored_from_row
 from scoring.transaction_rows import facts_from_transaction, stored_transactions, transaction_row
 from tests import factories
 
@@ -21,8 +21,11 @@ def test_the_local_hour_is_the_time_of_day_in_the_offset_sent():
 def test_a_row_tuple_reads_back_the_facts_it_stored_absent_values_as_none():
     facts = factories.facts(occurred_at=AT_PLUS_0530, card_id=None, ip="203.0.113.7")
     utc = AT_PLUS_0530.astimezone(UTC)
-    row = ("7", "f" * 64, 330, facts.transaction_id, utc, facts.amount, "EUR", "cust-1",
-           "merch-1", "ecom", "", "", "", "203.0.113.7", "", "", "", "")  # fmt: skip
+    columns = {"integrator_id": "7", "request_hash": "f" * 64, "utc_offset_minutes": 330,
+               "transaction_id": facts.transaction_id, "occurred_at": utc, "amount": facts.amount,
+               "currency": "EUR", "customer_id": "cust-1", "merchant_id": "merch-1",
+               "channel": "ecom", "ip": "203.0.113.7"}  # fmt: skip
+    row = tuple(columns.get(name, "") for name in ROW_COLUMNS)
 
     stored = stored_from_row(row)
 
