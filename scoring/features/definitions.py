@@ -128,6 +128,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     *COLD_FEATURE_NAMES,
 )
 
+# The version of these definitions. Raise it whenever a feature is added, removed or computed
+# differently: a decision and a model record the version their features were made with, and
+# training recomputes only the stored features of an older version.
+FEATURE_SET_VERSION = 1
+
 
 def compute_features(event: Event, snapshot: Snapshot) -> Features:
     """Feature values for ``event`` from the state before it; keys are ``FEATURE_NAMES``."""
