@@ -1,4 +1,5 @@
-"""KPIs for managers: aggregate reads over decisions, labels and cases (one query each).
+"""KPIs for managers: aggregate reads over decisions, labels and cases (a few queries each;
+what a transaction turned out to be is ``scoring.label_reads``' one definition).
 
 Days are the transactions' days (``occurred_at``, UTC): a simulated or back-filled history
 lands where it happened, not where it was loaded.
@@ -7,15 +8,16 @@ lands where it happened, not where it was loaded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from cases.models import ACTIVE, Case, CaseStatus
 from rules.policy import Outcome
+from scoring.label_reads import labels_as_of
 from scoring.models import Decision, DriftReport, Label, Transaction
 
 # The decision series, one per outcome, in the enum's order.
@@ -113,38 +115,31 @@ def decisions_daily(*, since: datetime, until: datetime) -> Daily:
     )
 
 
-def fraud_daily(*, since: datetime, until: datetime) -> Daily:
-    """Transactions labelled fraud (by anyone, so far) per day: caught (review or decline)
-    or missed (approved), in count and amount; and legit ones that were challenged."""
-    labelled = Transaction.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
-    fraud = labelled.filter(labels__label=Label.FRAUD).distinct()
+def fraud_daily(*, since: datetime, until: datetime, moment: datetime | None = None) -> Daily:
+    """Transactions that turned out fraud per day (``scoring.label_reads``, as known at
+    ``moment``, default now): caught (review or decline) or missed (approved), in count and
+    amount; and legit ones (reported, or past their maturity) that were challenged."""
+    in_period = Transaction.objects.filter(occurred_at__gte=since, occurred_at__lt=until)
     approved = Q(decision__outcome=Outcome.APPROVE)
-    caught = ~approved
-    rows = (
-        fraud.annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(
-            caught=Count("pk", filter=caught, distinct=True),
-            missed=Count("pk", filter=approved, distinct=True),
-            caught_amount=Sum("amount", filter=caught),
-            missed_amount=Sum("amount", filter=approved),
-        )
-        .order_by("day")
-    )
-    daily = _daily(
-        rows, since, _days(since, until), ("caught", "missed", "caught_amount", "missed_amount")
-    )
-    false_alarms = (
-        labelled.filter(labels__label=Label.LEGIT)
-        .exclude(labels__label=Label.FRAUD)
-        .exclude(approved)
-        .annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(false_alarms=Count("pk", distinct=True))
-        .order_by("day")
-    )
-    daily.series.update(_daily(false_alarms, since, daily.days, ("false_alarms",)).series)
-    return daily
+    # Only a transaction with a fraud report or a challenge can count: read those alone.
+    candidates = in_period.filter(Q(labels__label=Label.FRAUD) | ~approved).distinct()
+    labels = labels_as_of(transactions=candidates, moment=moment or timezone.now())
+    names = ("caught", "missed", "caught_amount", "missed_amount", "false_alarms")
+    by_day: dict[date, dict[str, float]] = {}
+    rows = candidates.values_list("pk", "occurred_at", "amount", "decision__outcome")
+    for pk, occurred_at, amount, outcome in rows:
+        label = labels.get(pk)
+        if label is None:
+            continue
+        day = by_day.setdefault(occurred_at.astimezone(UTC).date(), dict.fromkeys(names, 0.0))
+        caught = outcome != Outcome.APPROVE
+        if label == Label.FRAUD:
+            day["caught" if caught else "missed"] += 1
+            day["caught_amount" if caught else "missed_amount"] += float(amount)
+        elif caught:
+            day["false_alarms"] += 1
+    daily_rows = [{"day": day, **values} for day, values in by_day.items()]
+    return _daily(daily_rows, since, _days(since, until), names)
 
 
 @dataclass(frozen=True)
@@ -231,7 +226,7 @@ def dashboard(*, days: int, now: datetime | None = None) -> Dashboard:
     until = now or timezone.now()
     since = (until - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     decisions = decisions_daily(since=since, until=until)
-    fraud = fraud_daily(since=since, until=until)
+    fraud = fraud_daily(since=since, until=until, moment=now)
     return Dashboard(
         since=since,
         decisions=decisions,

@@ -398,3 +398,6 @@ EXPLAIN_APPROVALS_IN_BACKGROUND = envbool("EXPLAIN_APPROVALS_IN_BACKGROUND", "1"
 # How far in the past a transaction's occurred_at may be (back-filled history); further back
 # is refused with 400. The future bound is fixed: 24 hours (clock skew, time zones).
 DECISION_MAX_AGE_DAYS = envint("DECISION_MAX_AGE_DAYS", 730)
+# A payment with no fraud label this many days after it occurred counts as legitimate (the
+# chargeback window); an integrator may have its own (Integrator.label_maturity_days).
+LABEL_MATURITY_DAYS = envint("LABEL_MATURITY_DAYS", 30)

@@ -18,7 +18,8 @@ from django.utils import timezone
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.loader import current_policy
 from rules.policy import Outcome, Policy, Thresholds
-from scoring.models import Decision, LabelEvent
+from scoring.label_reads import labels_as_of
+from scoring.models import Decision, Transaction
 from scoring.replay import decide_stored
 from scoring.scorer import Score
 from scoring.transaction import RULE_FACTS
@@ -119,7 +120,10 @@ def rule_backtest(*, candidate: Candidate, days: int) -> BacktestResult:
     rows = list(decisions)
     result.capped = len(rows) > MAX_DECISIONS
     rows = rows[:MAX_DECISIONS]
-    labels = _latest_labels(since)
+    # What each transaction turned out to be, as known now (scoring.label_reads).
+    labels = labels_as_of(
+        transactions=Transaction.objects.filter(occurred_at__gte=since), moment=timezone.now()
+    )
     scorer = _RecordedScorer()
     for decision in rows:
         txn = decision.transaction
@@ -159,17 +163,6 @@ def _tally(result: BacktestResult, before: str, after: str, label: str, fired: b
     elif label == "legit":
         result.legit_challenged_before += before != Outcome.APPROVE
         result.legit_challenged_after += after != Outcome.APPROVE
-
-
-def _latest_labels(since: datetime) -> dict[int, str]:
-    """transaction pk → its latest label, for transactions since ``since``."""
-    latest: dict[int, str] = {}
-    events = LabelEvent.objects.filter(transaction__occurred_at__gte=since).order_by(
-        "reported_at", "pk"
-    )
-    for transaction_pk, label in events.values_list("transaction_id", "label").iterator():
-        latest[transaction_pk] = label
-    return latest
 
 
 class _NoStore:

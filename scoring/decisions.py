@@ -23,6 +23,7 @@ from cases import opening as case_opening
 from rules.loader import current_policy
 from scoring import metrics, serving
 from scoring.errors import IdempotencyConflict
+from scoring.features.definitions import FEATURE_SET_VERSION
 from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
 from scoring.models import Decision, Integrator, Transaction
@@ -162,6 +163,8 @@ def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) ->
         rule_errors=list(result.rule_errors),
         list_hits=[cast(ListHitRecord, asdict(hit)) for hit in result.list_hits],
         features=result.features,
+        feature_set_version=FEATURE_SET_VERSION,
+        rules_outcome=result.rules_outcome,
         thresholds=cast(ThresholdsRecord, asdict(result.thresholds)),
         policy_revision=result.policy_revision,
         model_version=result.model_version,

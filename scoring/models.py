@@ -23,6 +23,13 @@ class Integrator(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Its issuers' chargeback window: NULL takes settings.LABEL_MATURITY_DAYS.
+    label_maturity_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Days after which a payment with no fraud label counts as legitimate "
+        "(empty: the LABEL_MATURITY_DAYS setting).",
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -126,6 +133,11 @@ class Decision(models.Model):
         default=list
     )
     features: models.JSONField[FeaturesRecord, FeaturesRecord] = models.JSONField(default=dict)
+    # The version of the feature definitions ``features`` was computed with
+    # (scoring.features.definitions.FEATURE_SET_VERSION): training recomputes older ones.
+    feature_set_version = models.PositiveSmallIntegerField(default=1)
+    # What lists and rules alone said, before any model (the baseline training compares with).
+    rules_outcome = models.CharField(max_length=16, choices=Outcome.choices, default="approve")
     thresholds: models.JSONField[ThresholdsRecord, ThresholdsRecord] = models.JSONField(
         default=dict
     )
@@ -208,6 +220,10 @@ class ModelVersion(models.Model):
     trained_from = models.DateTimeField()
     trained_until = models.DateTimeField()
     data_hash = models.CharField(max_length=64)
+    # The version of the feature definitions it was trained on (FEATURE_SET_VERSION).
+    feature_set_version = models.PositiveSmallIntegerField(default=1)
+    # How its training rows were labelled (scoring.label_reads.LabelCoverage.as_json()).
+    label_coverage: models.JSONField[Any] = models.JSONField(default=dict)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
     is_active = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

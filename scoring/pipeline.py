@@ -69,6 +69,14 @@ class DecisionResult:
     observed: bool = False
 
     @property
+    def rules_outcome(self) -> str:
+        """What lists and rules said on their own, before any model: the baseline a model is
+        measured against (stored with the decision)."""
+        rules = RuleSetResult(self.rule_hits, self.rule_errors)
+        settled = _rule_outcome(list(self.list_hits), rules)
+        return settled or _score_outcome(None, rules, self.thresholds)
+
+    @property
     def needs_case(self) -> bool:
         """An analyst must look: a review, or a decline a rule wants confirmed."""
         if self.outcome == Outcome.REVIEW:

@@ -7,13 +7,13 @@ what came before it: the same values the live decision saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from rules.policy import Policy
 from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent
-from scoring.features.definitions import FeatureValue
+from scoring.features.definitions import Features, FeatureValue
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import ColdOverlay, FeatureStore
 from scoring.models import Decision, Label, LabelEvent, Transaction
@@ -53,6 +53,34 @@ def replay(
     for txn in transactions:
         overlay.at(_recorded_cold_as_of(txn))
         yield Replayed(txn, decide_stored(txn, store=overlay, policy=policy, scorer=scorer))
+
+
+def features_recomputed(
+    stale: Collection[int], *, policy: Policy
+) -> Iterator[tuple[int, Features]]:
+    """(pk, features) of the stored transactions in ``stale`` (pks), decided again through
+    ``decide()`` with today's definitions; in time order, until the last of them.
+
+    Training reads the features each decision stored; these are the ones stored with an older
+    feature-set version. Every other transaction before them is only recorded into the fresh
+    store (not decided), so each recomputed row sees the history before it, as in
+    :func:`replay`.
+    """
+    remaining = set(stale)
+    if not remaining:
+        return
+    overlay = ColdOverlay(MemoryFeatureStore(), cold_history_load())
+    scorer = NoModelScorer()
+    for txn in transactions_in_time_order():
+        overlay.at(_recorded_cold_as_of(txn))
+        if txn.pk not in remaining:
+            event = facts_from_transaction(txn).event(txn.transaction_id)
+            overlay.observe(event, scope=str(txn.integrator_id))
+            continue
+        yield txn.pk, decide_stored(txn, store=overlay, policy=policy, scorer=scorer).features
+        remaining.discard(txn.pk)
+        if not remaining:
+            return
 
 
 def decide_stored(

@@ -7,8 +7,10 @@ in the patterns a fraud team sees, plus a share that looks ordinary, so no model
 perfect; on top of the live patterns, the history has compromised merchants: every card used
 there during a breach is later used by fraudsters.
 
-Labels arrive late: chargebacks days to weeks after the fraud, confirmations of legitimate
-payments after about a week. A label whose time has not come by ``end`` is not produced.
+Labels arrive as integrations deliver them: a chargeback for a fraud, days to weeks after it,
+and nothing for a legitimate payment (it counts as legit once its maturity has passed,
+``scoring.label_reads``). A label whose time has not come by ``end`` is not produced. Analysts'
+verdicts on reviewed cases are added by the loader (``load.py``), which knows what was reviewed.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ FRAUD_PER_DAY: dict[str, float] = {
 @dataclass(frozen=True)
 class Label:
     label: str  # "fraud" | "legit"
-    source: str  # "chargeback" | "integrator"
+    source: str  # "chargeback" | "analyst" | "integrator"
     reported_at: datetime
 
 
@@ -151,12 +151,16 @@ class Patterns:
         payload = {k: v for k, v in payload.items() if v is not None}
         self.out.append(HistoricalTransaction(pattern, fraud, at, payload, self._label(at, fraud)))
 
-    def _label(self, at: datetime, fraud: bool) -> Label:
+    def _label(self, at: datetime, fraud: bool) -> Label | None:
+        """A fraud's chargeback, days to weeks later; nothing for a legitimate payment: issuers
+        never confirm one (it counts as legit once its maturity has passed)."""
         rng = self._rng
         if fraud:
             delay = timedelta(days=min(90.0, rng.lognormvariate(math.log(18), 0.6)))
             return Label("fraud", "chargeback", at + delay)
-        return Label("legit", "integrator", at + timedelta(days=rng.uniform(5, 10)))
+        # Drawn all the same, so that a seed gives the same payments as before.
+        rng.uniform(5, 10)
+        return None
 
     def at_usual_hour(self, customer: Profile, day: datetime) -> datetime:
         hour = min(23.99, max(0.0, self._rng.gauss(customer.typical_hour, 2.5)))

@@ -1,10 +1,18 @@
-"""Training a LightGBM model on every labelled transaction (never imported by serving).
+"""Training a LightGBM model on every transaction whose label is known (never imported by
+serving).
 
-1. The dataset replays stored transactions in time order through ``decide()`` (rules only), so
-   each row's features are the ones the live decision saw, and the rules' verdict comes along.
-2. A time split: the earliest 70% train, the next 15% choose the model size and calibrate
+1. The dataset is what the decisions logged: each row's features are the ones its live decision
+   stored (point-in-time by construction), read as columns into float32 arrays. Only decisions
+   stored with an older feature-set version are decided again through ``decide()``
+   (``replay.features_recomputed``). The rules' verdict is the one stored with each decision
+   (``Decision.rules_outcome``: lists and rules in force at the time, before any model), so the
+   model is measured against the rules the team actually had.
+2. Labels are ``label_reads.label_columns`` as of the training moment: explicit labels by
+   precedence, else legit once the maturity has passed, else the row is left out. How the rows
+   were labelled (coverage, delays) is recorded with the model.
+3. A time split: the earliest 70% train, the next 15% choose the model size and calibrate
    (isotonic), the latest 15% measure — against rules alone on the same window.
-3. The model file is written atomically and registered, with its SHA-256, as a
+4. The model file is written atomically and registered, with its SHA-256, as a
    :class:`~scoring.models.ModelVersion` (the file is removed if registering fails). A metric
    the validation window cannot give (no fraud in it) is recorded as not computable.
 """
@@ -16,8 +24,8 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +33,21 @@ import lightgbm
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, FloatField, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from rules.loader import current_policy
 from rules.policy import Outcome
-from scoring.features.definitions import FEATURE_NAMES
+from scoring.features.definitions import FEATURE_NAMES, FEATURE_SET_VERSION
+from scoring.label_reads import UNKNOWN, LabelColumns, LabelCoverage, label_columns
 from scoring.lgbm import Calibration, LightGBMScorer
 from scoring.model_files import sha256_hex, write_atomic
-from scoring.models import LabelEvent, ModelVersion
-from scoring.replay import replay, transactions_in_time_order
+from scoring.models import Decision, ModelVersion
+from scoring.replay import features_recomputed
 
 Progress = Callable[[str], None]
 
@@ -53,12 +65,14 @@ class NotEnoughLabels(Exception):
 @dataclass
 class Dataset:
     features: tuple[str, ...]
-    x: np.ndarray
-    y: np.ndarray
+    x: np.ndarray  # float32, NaN: missing
+    y: np.ndarray  # int8, 1: fraud
     rules_flagged: np.ndarray  # rules and lists said review or decline
     rules_declined: np.ndarray  # ... said decline (a hard decision, not a review)
-    occurred_at: list[datetime]
-    transaction_pks: list[int]
+    occurred_ts: np.ndarray  # float64 seconds since the epoch, in time order
+    transaction_pks: np.ndarray  # int64
+    coverage: LabelCoverage | None = field(default=None, compare=False)
+    replayed: int = 0  # rows whose features were recomputed (an older feature-set version)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -70,48 +84,130 @@ class Dataset:
             self.y[start:stop],
             self.rules_flagged[start:stop],
             self.rules_declined[start:stop],
-            self.occurred_at[start:stop],
+            self.occurred_ts[start:stop],
             self.transaction_pks[start:stop],
         )
 
-
-def labels_known_by(moment: datetime) -> dict[int, int]:
-    """transaction pk → 1 (fraud) / 0 (legit): the latest label reported by ``moment``."""
-    labels: dict[int, int] = {}
-    events = LabelEvent.objects.filter(reported_at__lte=moment).order_by("reported_at", "pk")
-    for transaction_pk, label in events.values_list("transaction_id", "label").iterator():
-        labels[transaction_pk] = int(label == "fraud")
-    return labels
+    def occurred_at(self, row: int) -> datetime:
+        return datetime.fromtimestamp(float(self.occurred_ts[row]), UTC)
 
 
-# A line every few seconds of replay, so a first demo never looks stuck.
-REPLAY_PROGRESS_EVERY = 5000
+# Rows read per round trip, and a progress line every this many rows.
+CHUNK = 20_000
+PROGRESS_EVERY = 200_000
 
 
-def dataset_build(*, labels: dict[int, int], progress: Progress | None = None) -> Dataset:
-    """Replay every transaction; keep the labelled ones as rows."""
-    policy = current_policy()
-    rows, ys, flagged, declined, times, pks = [], [], [], [], [], []
-    for i, replayed in enumerate(replay(transactions_in_time_order(), policy=policy), start=1):
-        txn, result = replayed.transaction, replayed.result
-        if progress and i % REPLAY_PROGRESS_EVERY == 0:
-            progress(f"  replayed {i} transactions")
-        if txn.pk not in labels:
-            continue
-        rows.append([np.nan if (v := result.features[n]) is None else v for n in FEATURE_NAMES])
-        ys.append(labels[txn.pk])
-        flagged.append(result.outcome != Outcome.APPROVE)
-        declined.append(result.outcome == Outcome.DECLINE)
-        times.append(txn.occurred_at)
-        pks.append(txn.pk)
+@dataclass
+class _Columns:
+    """Every decision of the period, as columns (before labels pick the rows)."""
+
+    x: np.ndarray
+    pks: np.ndarray
+    occurred_ts: np.ndarray
+    integrator_ids: np.ndarray
+    versions: np.ndarray
+    rules_outcome: np.ndarray  # "U7" strings
+
+    @classmethod
+    def empty(cls, n: int) -> _Columns:
+        return cls(
+            np.empty((n, len(FEATURE_NAMES)), dtype=np.float32),
+            np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.float64),
+            np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int16),
+            np.empty(n, dtype="U7"),
+        )
+
+
+def _logged(moment: datetime) -> QuerySet[Decision]:
+    return Decision.objects.filter(transaction__occurred_at__lte=moment).order_by(
+        "transaction__occurred_at", "transaction_id"
+    )
+
+
+_META = 5  # the columns before the features in _read's rows
+
+
+def _read(decisions: QuerySet[Decision], n: int, progress: Progress | None) -> _Columns:
+    """The stored features and verdicts, ``n`` rows, chunk by chunk into preallocated arrays
+    (the database extracts each feature from the JSON; no model instances, no dicts)."""
+    columns = _Columns.empty(n)
+    feature_columns = [Cast(KT(f"features__{name}"), FloatField()) for name in FEATURE_NAMES]
+    rows = decisions.values_list(
+        "transaction_id", F("transaction__occurred_at"), F("transaction__integrator_id"),
+        "feature_set_version", "rules_outcome", *feature_columns,
+    ).iterator(chunk_size=CHUNK)  # fmt: skip
+    done = 0
+    while done < n:
+        chunk = [row for _, row in zip(range(min(CHUNK, n - done)), rows, strict=False)]
+        if not chunk:
+            break
+        stop = done + len(chunk)
+        columns.pks[done:stop] = [row[0] for row in chunk]
+        columns.occurred_ts[done:stop] = [row[1].timestamp() for row in chunk]
+        columns.integrator_ids[done:stop] = [row[2] for row in chunk]
+        columns.versions[done:stop] = [row[3] for row in chunk]
+        columns.rules_outcome[done:stop] = [row[4] for row in chunk]
+        # None (a missing value) becomes NaN in a float array
+        columns.x[done:stop] = np.array([row[_META:] for row in chunk], dtype=np.float32)
+        if progress and stop // PROGRESS_EVERY > done // PROGRESS_EVERY:
+            progress(f"  read {stop} logged decisions")
+        done = stop
+    if done < n:  # rows deleted while reading: keep what was read
+        return _Columns(
+            columns.x[:done], columns.pks[:done], columns.occurred_ts[:done],
+            columns.integrator_ids[:done], columns.versions[:done], columns.rules_outcome[:done],
+        )  # fmt: skip
+    return columns
+
+
+def _recompute_stale(columns: _Columns, older_than: int, progress: Progress | None) -> int:
+    stale = np.flatnonzero(columns.versions < older_than)
+    if not len(stale):
+        return 0
+    if progress:
+        progress(f"  {len(stale)} decisions have older features: deciding them again")
+    row_of = dict(zip(columns.pks[stale].tolist(), stale.tolist(), strict=True))
+    for pk, features in features_recomputed(row_of.keys(), policy=current_policy()):
+        columns.x[row_of[pk]] = [np.nan if (v := features[n]) is None else v for n in FEATURE_NAMES]
+    return len(stale)
+
+
+def dataset_build(
+    *,
+    moment: datetime,
+    replay_older_than: int = FEATURE_SET_VERSION,
+    progress: Progress | None = None,
+) -> Dataset:
+    """Every decision of a transaction that occurred by ``moment`` whose label is known as of
+    ``moment``, with the features it logged; those logged with a feature-set version older
+    than ``replay_older_than`` are recomputed through ``decide()``."""
+    decisions = _logged(moment)
+    columns = _read(decisions, decisions.count(), progress)
+    replayed = _recompute_stale(columns, replay_older_than, progress)
+    labels = label_columns(
+        pks=columns.pks,
+        occurred_ts=columns.occurred_ts,
+        integrator_ids=columns.integrator_ids,
+        moment=moment,
+    )
+    return _labelled(columns, labels, replayed)
+
+
+def _labelled(columns: _Columns, labels: LabelColumns, replayed: int) -> Dataset:
+    known = labels.y != UNKNOWN
+    outcome = columns.rules_outcome[known]
     return Dataset(
         FEATURE_NAMES,
-        np.array(rows, dtype=np.float64).reshape(-1, len(FEATURE_NAMES)),
-        np.array(ys, dtype=np.int8),
-        np.array(flagged, dtype=bool),
-        np.array(declined, dtype=bool),
-        times,
-        pks,
+        columns.x[known],
+        labels.y[known],
+        outcome != Outcome.APPROVE.value,
+        outcome == Outcome.DECLINE.value,
+        columns.occurred_ts[known],
+        columns.pks[known],
+        coverage=LabelCoverage.of(labels, known),
+        replayed=replayed,
     )
 
 
@@ -277,13 +373,17 @@ class TrainingResult:
     evaluation: Evaluation
 
 
-def model_train(*, seed: int = 7, progress: Progress | None = None) -> TrainingResult:
-    """Train, calibrate, evaluate and register a model (not promoted)."""
-    now = timezone.now()
+def model_train(
+    *, seed: int = 7, progress: Progress | None = None, now: datetime | None = None
+) -> TrainingResult:
+    """Train, calibrate, evaluate and register a model (not promoted), on the labels known as
+    of ``now`` (default: the present)."""
+    now = now or timezone.now()
     say = progress or (lambda _: None)
-    labels = labels_known_by(now)
-    say(f"{len(labels)} labelled transactions; replaying history through decide()")
-    data = dataset_build(labels=labels, progress=progress)
+    say("reading the features the decisions logged")
+    data = dataset_build(moment=now, progress=progress)
+    if data.coverage is not None:
+        say(f"labels: {coverage_text(data.coverage)}")
     if len(data) < 1000 or data.y.sum() < 20:
         raise NotEnoughLabels(f"{len(data)} labelled rows with {int(data.y.sum())} fraud")
     train, calib, valid = split_by_time(data)
@@ -294,6 +394,20 @@ def model_train(*, seed: int = 7, progress: Progress | None = None) -> TrainingR
     evaluation = evaluate(scores, valid)
     version = _register(booster, calibration, data, train, valid, evaluation, now)
     return TrainingResult(version, trials, evaluation)
+
+
+def coverage_text(coverage: LabelCoverage) -> str:
+    """The coverage in a sentence (the train_model command and the model's admin page)."""
+    share = coverage.explicit_share
+    text = (
+        f"{coverage.rows} transactions, {coverage.explicit} with an explicit label"
+        f" ({0.0 if share is None else share:.1%}), {coverage.legit_by_maturity} legit by"
+        f" maturity, {coverage.fraud} fraud"
+    )
+    median, p90 = coverage.fraud_delay_median_days, coverage.fraud_delay_p90_days
+    if median is not None and p90 is not None:
+        text += f"; fraud reported after {median:.1f} days (median), {p90:.1f} days (p90)"
+    return text
 
 
 def model_file_register(
@@ -350,9 +464,11 @@ def _register(
                 "leaves": int(booster.params.get("num_leaves", 0)),
             },
             metrics=evaluation.as_json(),
-            trained_from=train.occurred_at[0],
-            trained_until=valid.occurred_at[-1],
+            trained_from=train.occurred_at(0),
+            trained_until=valid.occurred_at(len(valid) - 1),
             data_hash=data_hash(data),
+            feature_set_version=FEATURE_SET_VERSION,
+            label_coverage=data.coverage.as_json() if data.coverage else {},
             parent=ModelVersion.objects.filter(is_active=True).first(),
         )
 

@@ -75,7 +75,7 @@ def train_small_model(directory: Path, *, seed: int = 11, trees: int = 60) -> Tr
         times.append(txn.occurred_at)
     data = Dataset(
         FEATURE_NAMES, np.array(rows), np.array(ys), np.array(flagged), np.array(declined),
-        times, list(range(len(ys))),
+        np.array([t.timestamp() for t in times]), np.arange(len(ys)),
     )  # fmt: skip
     train, calib, _ = split_by_time(data)
     booster = _fit(train, trees, 15, seed)
