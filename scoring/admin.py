@@ -7,9 +7,18 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from scoring import integrators
-from scoring.models import ApiKey, Decision, DriftReport, Integrator, LabelEvent, Transaction
+from scoring.models import (
+    ApiKey,
+    Decision,
+    DriftReport,
+    Integrator,
+    LabelEvent,
+    ModelVersion,
+    Transaction,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -35,7 +44,7 @@ class ApiKeyInline(admin.TabularInline[ApiKey, Integrator]):
 
 @admin.register(Integrator)
 class IntegratorAdmin(admin.ModelAdmin[Integrator]):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "label_maturity_days", "created_at"]
     inlines = [ApiKeyInline]
     actions = ["issue_key"]
 
@@ -92,3 +101,64 @@ class LabelEventAdmin(ReadOnlyAdmin):
 @admin.register(DriftReport)
 class DriftReportAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "model_version", "current_decisions", "shifted"]
+
+
+def _days(value: Any) -> str:
+    return "–" if value is None else f"{value:.1f} days"
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    """A trained model's page: what it was trained on, how it was labelled, how it did."""
+
+    list_display = ["name", "is_active", "trained_from", "trained_until", "created_at"]
+    list_filter = ["is_active"]
+    ordering = ["-created_at"]
+    readonly_fields = (
+        "name", "is_active", "promoted_at", "created_at", "trained_from", "trained_until",
+        "feature_set_version", "labels", "quality", "params", "data_hash", "sha256", "path",
+    )  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(description="How its training rows were labelled")
+    def labels(self, obj: ModelVersion) -> str:
+        coverage = obj.label_coverage or {}
+        if not coverage:
+            return "not recorded (trained before label coverage was kept)"
+        share = coverage.get("explicit_share")
+        rows = [
+            ("training transactions", f"{coverage['rows']:,}"),
+            (
+                "with an explicit label (chargeback, verdict, report)",
+                f"{coverage['explicit']:,}" + ("" if share is None else f" ({share:.1%})"),
+            ),
+            ("fraud", f"{coverage['fraud']:,}"),
+            ("legit by maturity (no fraud reported in time)", f"{coverage['legit_by_maturity']:,}"),
+            ("fraud reported after, median", _days(coverage.get("fraud_delay_median_days"))),
+            ("fraud reported after, 90th percentile", _days(coverage.get("fraud_delay_p90_days"))),
+        ]
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="Validation (model against rules alone)")
+    def quality(self, obj: ModelVersion) -> str:
+        metrics = obj.metrics or {}
+        names = [
+            ("average_precision", "rules_only_average_precision", "average precision"),
+            ("auc_roc", "rules_only_auc_roc", "ROC AUC"),
+            ("recall_at_1pct", None, "recall at 1% review rate"),
+        ]
+        rows = [
+            (label, _figure(metrics.get(model)), _figure(metrics.get(rules) if rules else None))
+            for model, rules, label in names
+        ]
+        return format_html(
+            "<table><tr><th></th><th>model</th><th>rules only</th></tr>{}</table>",
+            format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", rows),
+        )
+
+
+def _figure(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}"
