@@ -381,14 +381,18 @@ def model_train(
     now = now or timezone.now()
     say = progress or (lambda _: None)
     say("reading the features the decisions logged")
+    started = time.perf_counter()
     data = dataset_build(moment=now, progress=progress)
+    say(f"  {len(data)} labelled rows in {time.perf_counter() - started:.1f} s")
     if data.coverage is not None:
         say(f"labels: {coverage_text(data.coverage)}")
     if len(data) < 1000 or data.y.sum() < 20:
         raise NotEnoughLabels(f"{len(data)} labelled rows with {int(data.y.sum())} fraud")
     train, calib, valid = split_by_time(data)
     say(f"train {len(train)} / calibrate {len(calib)} / validate {len(valid)} rows (by time)")
+    started = time.perf_counter()
     booster, trials = choose_size(train, calib, seed=seed, progress=progress)
+    say(f"  sizes tried in {time.perf_counter() - started:.1f} s")
     calibration = calibrate(booster, calib)
     scores = np.array([calibration.apply(p) for p in booster.predict(valid.x)])
     evaluation = evaluate(scores, valid)

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 def test_the_models_page_shows_its_label_coverage_and_delays():
     version = ModelVersion.objects.create(
         name="lgbm-1", path="/nowhere", features=[], calibration={},
-        trained_from=datetime(2026, 3, 2, tzinfo=UTC), trained_until=datetime(2026, 4, 2, tzinfo=UTC),
+        trained_from=datetime(2026, 3, 2, tzinfo=UTC),
+        trained_until=datetime(2026, 4, 2, tzinfo=UTC),
         data_hash="x", metrics={"average_precision": 0.61, "rules_only_average_precision": 0.2},
         label_coverage={
             "rows": 40000, "explicit": 500, "explicit_share": 0.0125, "fraud": 450,
