@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/queue_page.py
+	$(BIN)/python bench/training.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
