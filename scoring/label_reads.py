@@ -147,6 +147,8 @@ class LabelColumns:
     explicit: np.ndarray  # bool: an explicit label decided (not maturity)
     # seconds from occurred_at to the report of the deciding fraud label; NaN for other rows
     fraud_delay_s: np.ndarray = field(repr=False)
+    # bool: past its maturity, so its label is final unless a late chargeback comes
+    mature: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def label_columns(
@@ -180,8 +182,9 @@ def label_columns(
             delay[row] = deciding.reported_at.timestamp() - float(occurred_ts[row])
     maturity_s = _maturity_seconds(integrator_ids)
     age_s = moment.timestamp() - occurred_ts.astype(np.float64)
-    y[~explicit & matured(age_s, maturity_s)] = LEGIT
-    return LabelColumns(y, explicit, delay)
+    mature = matured(age_s, maturity_s)
+    y[~explicit & mature] = LEGIT
+    return LabelColumns(y, explicit, delay, mature)
 
 
 def _maturity_seconds(integrator_ids: np.ndarray) -> np.ndarray:

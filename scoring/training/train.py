@@ -8,7 +8,9 @@ serving).
    (``Decision.rules_outcome``: lists and rules in force at the time, before any model), so the
    model is measured against the rules the team actually had.
 2. Labels are ``label_reads.label_columns`` as of the training moment: explicit labels by
-   precedence, else legit once the maturity has passed, else the row is left out. How the rows
+   precedence, else legit once the maturity has passed. The rows are the transactions past
+   their maturity: a younger one is left out even with an explicit label, since of those only
+   the frauds are known yet (they would bias the latest window toward fraud). How the rows
    were labelled (coverage, delays) is recorded with the model.
 3. A time split: the earliest 70% train, the next 15% choose the model size and calibrate
    (isotonic), the latest 15% measure — against rules alone on the same window.
@@ -215,7 +217,7 @@ def dataset_build(
     replay_older_than: int = FEATURE_SET_VERSION,
     progress: Progress | None = None,
 ) -> Dataset:
-    """Every decision of a transaction that occurred by ``moment`` whose label is known as of
+    """Every decision of a transaction past its label maturity at ``moment``, labelled as of
     ``moment``, with the features it logged; those logged with a feature-set version older
     than ``replay_older_than`` are recomputed through ``decide()``."""
     decisions = _logged(moment)
@@ -231,7 +233,10 @@ def dataset_build(
 
 
 def _labelled(columns: _Columns, labels: LabelColumns, replayed: int) -> Dataset:
-    known = labels.y != UNKNOWN
+    # Only transactions past their maturity: of a younger one only a fraud (an early
+    # chargeback, a verdict) can be known, so keeping those would fill the latest weeks, and
+    # the validation window, with fraud. A mature row's label is always known.
+    known = labels.mature & (labels.y != UNKNOWN)
     outcome = columns.rules_outcome[known]
     return Dataset(
         FEATURE_NAMES,

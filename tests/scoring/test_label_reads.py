@@ -146,5 +146,8 @@ def test_the_bulk_reads_agree_with_the_rule_for_every_transaction(settings):
     assert columns.explicit.tolist() == [
         t.transaction_id in {"cb-then-analyst-legit", "analyst-over-integrator"} for t in ordered
     ]
+    assert columns.mature.tolist() == [
+        t.occurred_at <= moment - timedelta(days=30) for t in ordered
+    ]
     delays = dict(zip([t.transaction_id for t in ordered], columns.fraud_delay_s, strict=True))
     assert delays["cb-then-analyst-legit"] == 10 * 86400

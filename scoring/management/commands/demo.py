@@ -27,6 +27,9 @@ ADMIN_USER = "admin"
 DEMO_SEED = 7
 DEMO_CUSTOMERS = 500
 DEFAULT_RATE = 2.0
+# Issuers send chargebacks, never "legit": a payment counts as legit once LABEL_MATURITY_DAYS
+# (30) have passed without one. The first model trains on the 15 days that have matured.
+DEFAULT_HISTORY_DAYS = 45
 # How long a stopping server may take before it is killed.
 STOP_TIMEOUT_SECONDS = 10
 
@@ -52,8 +55,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--history-days",
             type=int,
-            default=30,
-            help="Days of simulated history to train the first model on (0: rules only).",
+            default=DEFAULT_HISTORY_DAYS,
+            help="Days of simulated history to train the first model on (0: rules only); "
+            "only payments older than the label maturity (30 days) are labelled.",
         )
         parser.add_argument(
             "--fraud-boost",
