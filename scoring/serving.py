@@ -3,7 +3,8 @@
 Building them has no side effect: ``feature_store()`` only constructs the store. What makes a
 process ready to serve is one explicit call, ``warm_up()``, made where the process starts
 serving (the ASGI lifespan start-up in ``fraudops/asgi.py``, gunicorn's ``post_worker_init`` in
-``gunicorn.conf.py``, the ``simulate`` command before it decides a history).
+``gunicorn.conf.py``, the ``simulate`` command before it decides a history). A server that did
+not make it is warmed before its first decision, with a warning, never served cold.
 
 The active model is loaded once per process and swapped when another version is promoted:
 a worker checks which version is active at most every ``MODEL_REFRESH_SECONDS``.
@@ -142,8 +143,21 @@ class TrackedStore:
 def decision_store() -> FeatureStore:
     """The feature store as the decision path uses it: outages are tracked and logged."""
     state = _serving
+    if state.store is None and not _warmed:
+        _warm_up_late()
     store = _own_store() if state.store is None else state.store
     return TrackedStore(store, state.store_outage)
+
+
+def _warm_up_late() -> None:
+    """A server that never called ``warm_up()`` (``runserver``, another WSGI/ASGI server, a
+    gunicorn config of its own) would decide on an empty in-process store: warm it before its
+    first decision instead, and say how to warm it at start."""
+    logger.warning(
+        "serving.warm_up() was not called at start-up; warming before the first decision "
+        "(serve with gunicorn fraudops.wsgi or uvicorn fraudops.asgi:application, or call it)"
+    )
+    warm_up()
 
 
 _background: ThreadPoolExecutor | None = None
