@@ -187,8 +187,10 @@ def case_evidence(*, case: Case, user: Any) -> Evidence:
 
 def _contributions(decision: Decision, notes: list[str]) -> list[tuple[str, float]]:
     """The model's contributions (log-odds) that the decision stored with its reasons, largest
-    magnitude first: the page shows what the decision was made on, without asking the model
-    again. Named by feature (the reason's code without its ``model.`` prefix)."""
+    first: the page shows what the decision was made on, without asking the model again. One
+    per reason, named by the reason's code without its ``model.`` prefix (a reason may group
+    several features: "amount", "novelty"). Only the reasons toward fraud are stored, so the
+    chart holds no bar toward legit."""
     if decision.model_version is None:
         notes.append("No model scored this decision: rules and lists decided it.")
         return []
