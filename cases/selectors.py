@@ -12,8 +12,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import ACTIVE, Case, CaseComment, CaseEvent, CaseStatus, Queue
+from rules.policy import ListEntity
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.models import Decision, Label, LabelEvent, Transaction
+from scoring.transaction import LIST_VALUES
 
 HISTORY_LIMIT = 50
 
@@ -243,14 +245,18 @@ def _features(decision: Decision, history: list[HistoryRow]) -> list[FeatureRow]
     return rows
 
 
-RELATED_ENTITIES = (("device", "device_id"), ("ip", "ip"), ("card", "card_id"))
+# The shared values the case page looks for other customers by: list entity → its column.
+RELATED_ENTITIES = tuple(
+    (str(entity), LIST_VALUES[entity])
+    for entity in (ListEntity.DEVICE, ListEntity.IP, ListEntity.CARD)
+)
 
 
 def _related(txn: Transaction) -> list[Related]:
     """Other customers seen with this transaction's device, IP address, card or e-mail, with
     their transaction and fraud-label counts (one query per shared value)."""
     found: list[Related] = []
-    pairs = [*RELATED_ENTITIES, ("email", "email_hash")]
+    pairs = [*RELATED_ENTITIES, (str(ListEntity.EMAIL), LIST_VALUES[ListEntity.EMAIL])]
     for entity, column in pairs:
         value = getattr(txn, column)
         if not value:
