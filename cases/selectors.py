@@ -25,6 +25,11 @@ def queues_of(user: Any) -> QuerySet[Queue]:
     return Queue.objects.filter(Q(analysts=user) | Q(analysts__isnull=True)).distinct()
 
 
+def queue_ids_of(user: Any) -> list[int]:
+    """The ids of the queues a user works (a WebSocket joins their groups)."""
+    return list(queues_of(user).values_list("pk", flat=True))
+
+
 def queues_all() -> QuerySet[Queue]:
     """Every queue, in routing order."""
     return Queue.objects.all()
