@@ -1,8 +1,9 @@
 """Model quality benchmark: the product, used as a new integrator would, against textbook baselines.
 
-Run ``python bench/model_quality.py`` (or ``make bench-quality``); ``--quick`` is a small run
-(about a minute) that checks the script works. It needs PostgreSQL and Redis: ``DATABASE_URL``
-and ``REDIS_URL`` (defaults: the local servers, loopback only). It creates the database
+Run ``python bench/model_quality.py`` (or ``make bench-quality``; about 6 minutes on 2 cores);
+``--quick`` is a small run (one to three minutes, by the machine's load) that checks the
+script works. It needs PostgreSQL and Redis: ``DATABASE_URL`` and ``REDIS_URL`` (defaults: the
+local servers, loopback only). It creates the database
 ``--database`` (default ``fraudops_bench_quality``; dropped first and again at the end) and
 uses Redis database ``--redis-db`` (flushed at the start and the end).
 
