@@ -139,8 +139,9 @@ class Scenario:
 def scenario_build(args: argparse.Namespace) -> Scenario:
     days = args.history_days + args.live_days
     customers = max(20, round(args.size / (days * PAYMENTS_PER_CUSTOMER_DAY)))
-    # Ends at the start of this hour: every timestamp is in the past, as the API requires.
-    end = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0)
+    # Ends at the start of today (UTC): every timestamp is in the past, as the API requires,
+    # and a seed gives the same payments whatever the day (only the dates move).
+    end = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     simulator = HistorySimulator(seed=args.seed, customers=customers)
     payments = simulator.generate(start=end - timedelta(days=days), days=days)
     return Scenario(args.seed, customers, payments, end - timedelta(days=args.live_days), end)
