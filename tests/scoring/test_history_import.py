@@ -147,6 +147,7 @@ def test_live_traffic_reads_the_current_generation_not_the_database(api, issued,
     assert api.post("/api/v1/decisions", body, format="json").status_code == 201
 
     decision = Decision.objects.get()
+    assert decision.cold_as_of is not None
     assert decision.cold_as_of.timestamp() == as_of
     assert decision.features["amount_to_customer_mean_30d"] == 2.5
     assert decision.degraded is False
@@ -170,6 +171,7 @@ def test_a_back_filled_transaction_reads_its_own_period_from_the_database(api, i
     decision_id = api.post("/api/v1/decisions", body, format="json").json()["decision_id"]
 
     decision = Decision.objects.get(pk=decision_id)
+    assert decision.cold_as_of is not None
     assert decision.cold_as_of.timestamp() == own.timestamp()
     assert decision.features["amount_to_customer_mean_30d"] == 0.5
 
