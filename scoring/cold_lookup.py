@@ -97,9 +97,16 @@ class PointInTimeCold:
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         snapshot = self._store.observe(event, scope=scope)
         as_of = as_of_for(event.ts, self._period)
-        if not self._backfilled(snapshot.cold, scope, as_of):
-            return snapshot
-        return replace(snapshot, cold=self._source.values(scope, event, as_of))
+        try:
+            if not self._backfilled(snapshot.cold, scope, as_of):
+                return snapshot
+            values = self._source.values(scope, event, as_of)
+        except BaseException:
+            # No decision comes of it (the database failed): the event must not count.
+            if not snapshot.replayed:
+                self._store.forget(event, scope=scope)
+            raise
+        return replace(snapshot, cold=values)
 
     def _backfilled(self, current: ColdValues | None, scope: str, as_of: float) -> bool:
         if current is not None:

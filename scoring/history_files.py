@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from django.utils import timezone
 
@@ -137,7 +138,10 @@ def _rows(path: Path, required: Sequence[str], optional: Sequence[str]) -> list[
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise HistoryRefused([RowProblem(path.name, "file", "Expected a .csv or .parquet file.")])
-    columns, rows = _csv(path) if suffix == ".csv" else _parquet(path)
+    try:
+        columns, rows = _csv(path) if suffix == ".csv" else _parquet(path)
+    except (OSError, UnicodeDecodeError, csv.Error, pa.ArrowException) as exc:
+        raise HistoryRefused([RowProblem(path.name, "file", f"Cannot be read: {exc}")]) from None
     problems = [
         RowProblem(path.name, name, "Required column missing.")
         for name in required
@@ -156,7 +160,7 @@ def _rows(path: Path, required: Sequence[str], optional: Sequence[str]) -> list[
 
 
 def _csv(path: Path) -> tuple[list[str], Iterator[_Row]]:
-    with path.open(newline="", encoding="utf-8") as file:
+    with path.open(newline="", encoding="utf-8-sig") as file:  # a BOM (Excel) is not a column
         reader = csv.reader(file)
         header = next(reader, [])
         rows = [(reader.line_num, cells) for cells in reader]

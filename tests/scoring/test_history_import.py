@@ -17,7 +17,9 @@ from django.test import override_settings
 
 from rules.demo import demo_policy_seed
 from scoring import serving
+from scoring.cold_lookup import PointInTimeCold
 from scoring.features.cold import as_of_for, entry_key
+from scoring.features.memory_store import MemoryFeatureStore
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from tests import factories
 from tests.scoring.backfill import PERIOD, labels_of, post_in_time_order, simulated
@@ -287,3 +289,35 @@ def test_an_unknown_column_is_refused(issued, tmp_path):
     rows = [row | {"pan": "x"} for row in _good(2)]
     report = _import_refused(tmp_path, rows, columns=[*TRANSACTION_COLUMNS, "pan"])
     assert "t.csv, pan: Unknown column." in report
+
+
+def test_a_file_that_is_not_parquet_is_refused_as_such(issued, tmp_path):
+    path = tmp_path / "t.parquet"
+    path.write_text("transaction_id\nt-1\n")
+
+    with pytest.raises(CommandError, match=r"t\.parquet, file: Cannot be read"):
+        call_command("import_history", path, integrator="acme", verbosity=0)
+
+
+class _FailingSource:
+    def values(self, scope, event, as_of):
+        raise ConnectionError("database down")
+
+    def history_before(self, scope, as_of):
+        return True
+
+
+def test_a_back_filled_event_whose_cold_values_cannot_be_read_is_not_counted():
+    store = MemoryFeatureStore()
+    backfill = PointInTimeCold(store, _FailingSource(), period=PERIOD)
+    event = factories.event("r1", ts=1_780_000_000.0)
+
+    with pytest.raises(ConnectionError):
+        backfill.observe(event, scope="s")
+
+    assert (
+        store.observe(factories.event("r2", ts=1_780_000_060.0), scope="s")
+        .velocity["customer"]["1h"]
+        .count
+        == 0
+    )
