@@ -30,6 +30,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
+from scoring.cold_lookup import StoredCold
 from scoring.cold_refresh import cold_features_refresh, cold_refresher_start
 from scoring.features.definitions import FEATURE_NAMES, Snapshot
 from scoring.features.event import Event
@@ -158,6 +159,11 @@ def _warm_up_late() -> None:
         "(serve with gunicorn fraudops.wsgi or uvicorn fraudops.asgi:application, or call it)"
     )
     warm_up()
+
+
+def stored_cold() -> StoredCold:
+    """Where back-filled transactions read their cold values (``scoring.cold_lookup``)."""
+    return _serving.stored_cold
 
 
 _background: ThreadPoolExecutor | None = None
@@ -291,9 +297,17 @@ class _Serving:
     store_outage: Outage
     scorer: Scorer | None
     model: ActiveModel
+    # Back-filled transactions' cold values, read from the database (kept per period).
+    stored_cold: StoredCold
 
 
-_serving = _Serving(store=None, store_outage=_store_outage(), scorer=None, model=ActiveModel())
+_serving = _Serving(
+    store=None,
+    store_outage=_store_outage(),
+    scorer=None,
+    model=ActiveModel(),
+    stored_cold=StoredCold(),
+)
 
 
 @contextmanager
@@ -305,8 +319,9 @@ def override(
     For tests and benchmarks, like httpx's mock transport: every thread of the process (a live
     server's too) decides with the given parts, and a part not given stays as it was. A given
     store comes with an outage tracker of its own (an outage of another store does not skip
-    it). ``scorer`` is a fixed scorer (say ``ConstantScorer``) or an ``ActiveModel()``: the
-    promoted model through a cache of its own.
+    it), and with a cache of back-filled cold values of its own. ``scorer`` is a fixed scorer
+    (say ``ConstantScorer``) or an ``ActiveModel()``: the promoted model through a cache of its
+    own.
     """
     global _serving
     previous = _serving
@@ -320,6 +335,7 @@ def override(
         store_outage=previous.store_outage if store is None else _store_outage(),
         scorer=fixed,
         model=model,
+        stored_cold=previous.stored_cold if store is None else StoredCold(),
     )
     try:
         yield
