@@ -54,6 +54,8 @@ Values = Mapping[str, FeatureValue]
 # (code, text) of one reason; the code names the feature whose value the text states.
 Told = tuple[str, str]
 
+# A reason's contribution is stored with this many decimals.
+CONTRIBUTION_DIGITS = 4
 UNUSUAL_TAIL = 0.01
 MIN_PACE_PER_DAY = 1.0
 MIN_BASELINE_TXNS = 10
@@ -166,7 +168,7 @@ def _duration(seconds: float) -> str:
 
 def _pace_words(pace: float) -> str:
     if pace == 0:
-        return "none in the last 90 days"
+        return "no payments in the last 90 days"
     if pace >= 1:
         return f"{pace:.1f} a day usually"
     return f"{pace * 7:.1f} a week usually"
@@ -460,12 +462,12 @@ def top_reasons(
         merged[group] = merged.get(group, 0.0) + contribution
     by_text: dict[str, tuple[str, float]] = {}
     for group, contribution in sorted(merged.items(), key=lambda item: item[1], reverse=True):
-        if contribution <= 0:
-            break
+        if round(contribution, CONTRIBUTION_DIGITS) <= 0:
+            break  # toward fraud as stored, not only before rounding
         told = describe(group, features, currency, country_code, contributions)
         if told is not None:
             code, text = told
             _, total = by_text.get(text, (code, 0.0))
             by_text[text] = (code, total + contribution)
     ranked = sorted(by_text.items(), key=lambda item: item[1][1], reverse=True)
-    return [(code, text, round(c, 4)) for text, (code, c) in ranked[:top]]
+    return [(code, text, round(c, CONTRIBUTION_DIGITS)) for text, (code, c) in ranked[:top]]
