@@ -8,6 +8,25 @@ the same function, so the model is trained on exactly what it sees in production
 
 A feature whose input is absent (no device sent, first transaction of a customer) is ``None``:
 a missing value, never a made-up 0.
+
+Feature set 2 (:data:`FEATURE_SET_VERSION`) adds, hot or cold by what it costs:
+
+- a customer's count and spend over 1, 7 and 30 days and the amount against each window's
+  mean payment (``amount_to_customer_mean_{24h,7d,30d}``; ``None`` for an empty window): the
+  last 24 hours are hot (the velocity series the store already keeps, trimmed after 25 h), the 7
+  and 30 days are cold, ending at the generation's ``as_of`` (at most one refresh period old).
+  Keeping 30 days per event in Redis zsets would cost ~80 bytes a member for each of the five
+  entities: ~36 KB for a customer paying three times a day, against ~3 KB for 25 hours; the cold
+  entry grows by four numbers (~40 bytes).
+- a merchant's fraud rate over 1, 7 and 30 days (cold: payments that occurred in the window,
+  fraud as reported before ``as_of``), smoothed toward the integrator's own rate in the window
+  (a Beta prior of ``cold.FRAUD_RATE_PRIOR_PAYMENTS`` = 20 pseudo-payments), and its lift over
+  that rate (``None`` while the integrator has no known fraud in the window); ~60 bytes more
+  per merchant entry.
+- the seconds since the card, the customer and the device were first seen (hot: one small hash
+  per entity, ~100 bytes, kept ``store.FIRST_SEEN_TTL_MS`` = 180 days after the entity's latest
+  event, so an entity silent for longer is new again). Never seen before this event: 0 (a real
+  value: first seen now); no such entity, or the store did not answer: ``None``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from scipy.stats import poisson
+from scipy.stats import poisson  # type: ignore[import-untyped]
 
 from rules.engine import RuleSet
 from rules.policy import Lists, Policy, Thresholds
@@ -66,23 +66,23 @@ def unusual(name: str, f: dict) -> bool:
             if kind == "_txn_count_":
                 return unusual_count(entity, window, value, f)
             lam = max(f["customer_txn_count_90d"] / 90, 1.0) * DAYS[window]
-            return value > 3 * f["customer_amount_mean_90d"] * max(1.0, lam)
+            return bool(value > 3 * f["customer_amount_mean_90d"] * max(1.0, lam))
     if name == "amount":
         mean = f["customer_amount_mean_30d"] or f["customer_amount_mean"]
-        return value / mean >= 1.5 or value / mean <= 1 / 1.5
+        return bool(value / mean >= 1.5 or value / mean <= 1 / 1.5)
     if name == "hours_from_customer_typical_hour":
         r = f["customer_hour_concentration_90d"]
         spread = math.sqrt(-2 * math.log(r)) * 24 / (2 * math.pi) if r > 0 else math.inf
-        return value >= max(3.0, 2 * spread)
+        return bool(value >= max(3.0, 2 * spread))
     if name == "customer_seconds_since_last":
         per_day, basis = pace("customer", f)
         days = value / 86400
         short = 1 - math.exp(-max(per_day, 1.0) * days) < 0.01
         return short or (basis >= 10 and math.exp(-per_day * days) < 0.01)
     if name.endswith("_seconds_since_first"):
-        return value < 86400
+        return bool(value < 86400)
     if name.startswith("merchant_fraud_lift_"):
-        return value >= 2
+        return bool(value >= 2)
     checks = {
         "device_new_for_customer": lambda: value == 1,
         "country_new_for_customer": lambda: value == 1,
@@ -95,7 +95,7 @@ def unusual(name: str, f: dict) -> bool:
         "payee_new_payer_share_24h": lambda: value >= 0.5 and f["payee_distinct_payers_24h"] >= 2,
     }
     assert name in checks, f"a reason citing {name}: the test knows no definition for it"
-    return checks[name]()
+    return bool(checks[name]())
 
 
 def missing(value: float | None) -> bool:
@@ -120,7 +120,7 @@ def test_a_thousand_challenged_decisions_cite_only_unusual_values_that_push_towa
     challenged,
 ):
     assert len(challenged) == SAMPLE
-    bad = []
+    bad: list[tuple[object, ...]] = []
     reasons = 0
     for result in challenged:
         f = result.features
