@@ -57,6 +57,13 @@ def test_features_at_decision_time_equal_the_training_replay(api, settings):
     assert any(f["device_new_for_customer"] == 0.0 for f in live.values())
     assert any(f["merchant_fraud_rate_28d"] for f in live.values())
     assert any(f["amount_to_customer_mean_30d"] for f in live.values())
+    # The families of feature set 2: spend over days, merchant rates, time since first seen.
+    assert any(f["amount_to_customer_mean_7d"] for f in live.values())
+    assert any(f["customer_amount_sum_30d"] for f in live.values())
+    assert any(f["merchant_fraud_lift_7d"] for f in live.values())
+    assert any(f["amount_to_customer_mean_24h"] for f in live.values())
+    assert any(f["card_seconds_since_first"] for f in live.values())
+    assert any(f["device_seconds_since_first"] == 0.0 for f in live.values())
     assert Decision.objects.values("cold_as_of").distinct().count() >= 10
 
 
