@@ -15,7 +15,8 @@ definition). :class:`PointInTimeCold` wraps a feature store, as
 Two sources answer the same values. :class:`StoredCold` (the API) reads the stored rows of the
 event's own customer, merchant, device and IP address over the window cold history reads
 (``HISTORY_WINDOW`` before ``as_of``), in one query for the transactions and one for their
-labels, and keeps each entity's answer per period. :class:`HistoryCold` (a bulk import) asks a
+labels, plus, once per integrator and period, what its merchants' fraud rates are smoothed
+toward (an aggregate of its payments and its labelled ones); it keeps each answer per period. :class:`HistoryCold` (a bulk import) asks a
 ``ColdHistory`` built from the imported rows and the stored ones.
 
 **The assumption: history arrives in time order.** A training replay gives a decision the
@@ -38,7 +39,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from scoring.features.cold import (
     CUSTOMER,
@@ -46,6 +47,7 @@ from scoring.features.cold import (
     HISTORY_WINDOW,
     IP,
     MERCHANT,
+    MERCHANT_RATE_WINDOWS,
     ColdHistory,
     ColdValues,
     as_of_for,
@@ -156,6 +158,8 @@ class StoredCold:
         self._kept = entries_kept
         # Per integrator, the earliest as_of known to have history before it.
         self._history_from: dict[str, float] = {}
+        # Per (integrator, as_of): its merchants' payments and known frauds together, per window.
+        self._priors: OrderedDict[tuple[str, float], list[tuple[int, int]]] = OrderedDict()
 
     def values(self, scope: str, event: Event, as_of: float) -> ColdValues:
         wanted = _entities(event)
@@ -196,7 +200,40 @@ class StoredCold:
             occurred_at__lt=_moment(as_of),
         )
         labels = LabelEvent.objects.filter(transaction__in=txns, reported_at__lt=_moment(as_of))
-        return ColdHistory(*cold_rows(txns, labels))
+        priors = {(scope, as_of): self._prior(scope, as_of)}
+        return ColdHistory(*cold_rows(txns, labels), priors=priors)
+
+    def _prior(self, scope: str, as_of: float) -> list[tuple[int, int]]:
+        """What a whole generation counts of the integrator for the merchants' fraud rates:
+        payments per window (one aggregate), and the known frauds among them — told by the
+        one definition from the labelled payments alone (few: labels are mostly chargebacks)."""
+        key = (scope, as_of)
+        with self._lock:
+            kept = self._priors.get(key)
+        if kept is not None:
+            return kept
+        before = Transaction.objects.filter(integrator_id=scope, occurred_at__lt=_moment(as_of))
+        counts = before.aggregate(
+            **{
+                name: Count("pk", filter=Q(occurred_at__gte=_moment(as_of - window)))
+                for name, window in MERCHANT_RATE_WINDOWS.items()
+            }
+        )
+        longest = max(MERCHANT_RATE_WINDOWS.values())
+        labelled = before.filter(
+            occurred_at__gte=_moment(as_of - longest), labels__reported_at__lt=_moment(as_of)
+        ).distinct()
+        labels = LabelEvent.objects.filter(transaction__in=labelled, reported_at__lt=_moment(as_of))
+        frauds = ColdHistory(*cold_rows(labelled, labels)).scope_prior(scope, as_of)
+        prior = [
+            (counts[name], fraud)
+            for name, (_, fraud) in zip(MERCHANT_RATE_WINDOWS, frauds, strict=True)
+        ]
+        with self._lock:
+            self._priors[key] = prior
+            if len(self._priors) > self._kept:
+                self._priors.popitem(last=False)
+        return prior
 
     def _kept_entry(self, key: tuple[str, str, str, float]) -> str | None:
         with self._lock:

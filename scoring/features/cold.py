@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -249,7 +249,15 @@ class ColdHistory:
     transactions before ``as_of`` and labels reported before it.
     """
 
-    def __init__(self, txns: Iterable[ScopedEvent], labels: Iterable[ColdLabel] = ()) -> None:
+    def __init__(
+        self,
+        txns: Iterable[ScopedEvent],
+        labels: Iterable[ColdLabel] = (),
+        *,
+        priors: Mapping[tuple[str, float], Sequence[tuple[int, int]]] | None = None,
+    ) -> None:
+        """``priors`` gives :meth:`scope_prior` answers counted elsewhere, by (scope, as_of): a
+        history of a few entities' rows (a back-fill's look-up) cannot count its integrator."""
         ordered = sorted(txns, key=lambda t: (t.event.ts, t.event.ref))
         self._customers: dict[tuple[str, str], _Customer] = {}
         self._merchants: dict[tuple[str, str], _Merchant] = {}
@@ -265,7 +273,9 @@ class ColdHistory:
             self._add(scope, event)
         self._label_times = {ref: [at for at, _ in seq] for ref, seq in self._labels.items()}
         self._memo: dict[tuple[str, str, str, float], str] = {}
-        self._scope_memo: dict[tuple[str, float], list[tuple[int, int]]] = {}
+        self._scope_memo: dict[tuple[str, float], list[tuple[int, int]]] = {
+            key: list(counts) for key, counts in (priors or {}).items()
+        }
 
     def _add(self, scope: str, txn: Event) -> None:
         customer = self._customers.setdefault((scope, txn.customer_id), _Customer())
@@ -362,10 +372,15 @@ class ColdHistory:
         )
         return hi - lo, fraud
 
+    def scope_prior(self, scope: str, as_of: float) -> list[tuple[int, int]]:
+        """(payments, known frauds) of all the integrator's merchants together, per
+        ``MERCHANT_RATE_WINDOWS``: the prior the merchants' fraud rates are smoothed toward."""
+        return self._scope_counts(scope, as_of)
+
     def _scope_counts(self, scope: str, as_of: float) -> list[tuple[int, int]]:
         key = (scope, as_of)
         if key not in self._scope_memo:
-            everything = self._scopes[scope]
+            everything = self._scopes.get(scope, _Merchant())
             self._scope_memo[key] = [
                 self._counts(everything, window, as_of) for window in MERCHANT_RATE_WINDOWS.values()
             ]
