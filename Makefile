@@ -12,7 +12,7 @@ export PII_HASH_KEY ?= fraudops-dev-only-pii-key
 # Options for the demo, e.g. make demo ARGS="--port 8001 --rate 5" (python manage.py demo -h).
 ARGS ?=
 
-.PHONY: venv demo demo-reset test check fmt lint types migrations-check bench clean
+.PHONY: venv demo demo-reset test check fmt lint types migrations-check bench bench-quality clean
 
 # pip is quiet for a minute or more on a first install: this filter turns its log into a line
 # per ten packages resolved, one when installing starts and one at the end, and says "still
@@ -64,6 +64,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/queue_page.py
 	$(BIN)/python bench/training.py
+
+# The model's quality against textbook baselines, on simulated data posted through the API
+# (minutes; ARGS="--quick" for a short check, ARGS="--size N" for more payments).
+bench-quality: $(STAMP)
+	$(BIN)/python bench/model_quality.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -210,7 +210,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
 
 
 def active_scorer() -> LightGBMScorer:
-    """The promoted model, loaded by the runtime as a worker loads it."""
+    """The promoted model, loaded by serving as a worker loads it."""
     from scoring import serving
     from scoring.lgbm import LightGBMScorer
 

@@ -10,7 +10,7 @@ TOP = 12
 
 
 def shap_bar_json(contributions: list[tuple[str, float]]) -> str | None:
-    """A horizontal bar per feature: its contribution to the fraud score (log-odds)."""
+    """A horizontal bar per stored reason: its contribution to the fraud score (log-odds)."""
     if not contributions:
         return None
     top = list(reversed(contributions[:TOP]))  # plotly draws the first bar at the bottom

@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from cases.events import queue_group
 from cases.presence import case_group, viewer_here, viewer_left
 from cases.roles import can_work
-from cases.selectors import case_visible, queues_of
+from cases.selectors import case_visible, queue_ids_of
 
 # A close code in the application range (4000-4999) that says "forbidden" like HTTP 403.
 FORBIDDEN = 4403
@@ -25,7 +25,7 @@ def _groups_of(user: Any) -> list[str] | None:
     """The groups of the user's queues; None when the user may not see cases."""
     if not can_work(user):
         return None
-    return [queue_group(pk) for pk in queues_of(user).values_list("pk", flat=True)]
+    return [queue_group(pk) for pk in queue_ids_of(user)]
 
 
 _groups_for = database_sync_to_async(_groups_of)

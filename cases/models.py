@@ -7,8 +7,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from rules.models import ListEntity
+from rules.policy import ListEntity
 from scoring.models import Decision
+from scoring.transaction import LIST_VALUES
 
 
 class Queue(models.Model):
@@ -66,10 +67,8 @@ class Verdict(models.TextChoices):
 
 # What a verdict can put on the block list: list entity → the transaction's column holding it.
 BLOCKABLE: dict[str, str] = {
-    ListEntity.CARD: "card_id",
-    ListEntity.DEVICE: "device_id",
-    ListEntity.IP: "ip",
-    ListEntity.EMAIL: "email_hash",
+    entity: LIST_VALUES[entity]
+    for entity in (ListEntity.CARD, ListEntity.DEVICE, ListEntity.IP, ListEntity.EMAIL)
 }
 
 

@@ -12,8 +12,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cases.models import ACTIVE, Case, CaseComment, CaseEvent, CaseStatus, Queue
+from rules.policy import ListEntity
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.models import Decision, Label, LabelEvent, Transaction
+from scoring.transaction import LIST_VALUES
 
 HISTORY_LIMIT = 50
 
@@ -21,6 +23,11 @@ HISTORY_LIMIT = 50
 def queues_of(user: Any) -> QuerySet[Queue]:
     """The queues a user works: those listing them, and those listing nobody."""
     return Queue.objects.filter(Q(analysts=user) | Q(analysts__isnull=True)).distinct()
+
+
+def queue_ids_of(user: Any) -> list[int]:
+    """The ids of the queues a user works (a WebSocket joins their groups)."""
+    return list(queues_of(user).values_list("pk", flat=True))
 
 
 def queues_all() -> QuerySet[Queue]:
@@ -187,8 +194,10 @@ def case_evidence(*, case: Case, user: Any) -> Evidence:
 
 def _contributions(decision: Decision, notes: list[str]) -> list[tuple[str, float]]:
     """The model's contributions (log-odds) that the decision stored with its reasons, largest
-    magnitude first: the page shows what the decision was made on, without asking the model
-    again. Named by feature (the reason's code without its ``model.`` prefix)."""
+    first: the page shows what the decision was made on, without asking the model again. One
+    per reason, named by the reason's code without its ``model.`` prefix (a reason may group
+    several features: "amount", "novelty"). Only the reasons toward fraud are stored, so the
+    chart holds no bar toward legit."""
     if decision.model_version is None:
         notes.append("No model scored this decision: rules and lists decided it.")
         return []
@@ -241,14 +250,18 @@ def _features(decision: Decision, history: list[HistoryRow]) -> list[FeatureRow]
     return rows
 
 
-RELATED_ENTITIES = (("device", "device_id"), ("ip", "ip"), ("card", "card_id"))
+# The shared values the case page looks for other customers by: list entity → its column.
+RELATED_ENTITIES = tuple(
+    (str(entity), LIST_VALUES[entity])
+    for entity in (ListEntity.DEVICE, ListEntity.IP, ListEntity.CARD)
+)
 
 
 def _related(txn: Transaction) -> list[Related]:
     """Other customers seen with this transaction's device, IP address, card or e-mail, with
     their transaction and fraud-label counts (one query per shared value)."""
     found: list[Related] = []
-    pairs = [*RELATED_ENTITIES, ("email", "email_hash")]
+    pairs = [*RELATED_ENTITIES, (str(ListEntity.EMAIL), LIST_VALUES[ListEntity.EMAIL])]
     for entity, column in pairs:
         value = getattr(txn, column)
         if not value:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from rules import policy
 from rules.engine import Action
 from rules.policy import THRESHOLDS_INVERTED, InvertedThresholds, Thresholds
 
@@ -70,18 +71,22 @@ class RuleVersion(models.Model):
 
 
 class ListType(models.TextChoices):
-    ALLOW = "allow"
-    BLOCK = "block"
+    """The stored choices of :class:`rules.policy.ListType`, which defines the values."""
+
+    ALLOW = policy.ListType.ALLOW.value
+    BLOCK = policy.ListType.BLOCK.value
 
 
 class ListEntity(models.TextChoices):
-    CARD = "card"
-    CUSTOMER = "customer"
-    DEVICE = "device"
-    IP = "ip"
-    EMAIL = "email", "e-mail (stored as a keyed hash)"
-    COUNTRY = "country"
-    MERCHANT = "merchant"
+    """The stored choices of :class:`rules.policy.ListEntity`, which defines the values."""
+
+    CARD = policy.ListEntity.CARD.value
+    CUSTOMER = policy.ListEntity.CUSTOMER.value
+    DEVICE = policy.ListEntity.DEVICE.value
+    IP = policy.ListEntity.IP.value
+    EMAIL = policy.ListEntity.EMAIL.value, "e-mail (stored as a keyed hash)"
+    COUNTRY = policy.ListEntity.COUNTRY.value
+    MERCHANT = policy.ListEntity.MERCHANT.value
 
 
 class ListEntry(models.Model):

@@ -29,6 +29,26 @@ class InvertedThresholds(ValueError):
     """The review threshold is above the decline one: no score could ever go to review."""
 
 
+class ListType(enum.StrEnum):
+    """Which list an entry is on; ``rules.models.ListType`` (the stored choices) is built on it."""
+
+    ALLOW = "allow"
+    BLOCK = "block"
+
+
+class ListEntity(enum.StrEnum):
+    """What a list entry names; each is a fact of the transaction
+    (``scoring.transaction.LIST_VALUES``)."""
+
+    CARD = "card"
+    CUSTOMER = "customer"
+    DEVICE = "device"
+    IP = "ip"
+    EMAIL = "email"
+    COUNTRY = "country"
+    MERCHANT = "merchant"
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Score cut-offs: at or above ``review`` → review, at or above ``decline`` → decline."""
@@ -57,7 +77,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class ListHit:
-    list_type: str  # "allow" | "block"
+    list_type: ListType
     entity: str
     entry_id: int
 
@@ -71,7 +91,7 @@ class Lists:
     def match(self, values: Mapping[str, str | None]) -> list[ListHit]:
         """The entries that hold one of ``values`` (entity → value, e.g. "card" → its id)."""
         hits = []
-        for list_type in ("allow", "block"):
+        for list_type in ListType:
             for entity, value in values.items():
                 entry_id = self.entries.get((list_type, entity, value)) if value else None
                 if entry_id is not None:

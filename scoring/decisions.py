@@ -16,12 +16,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from django.conf import settings
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from cases import opening as case_opening
 from rules.loader import current_policy
 from scoring import metrics, serving
+from scoring.cold_lookup import PointInTimeCold
 from scoring.errors import IdempotencyConflict
 from scoring.features.definitions import FEATURE_SET_VERSION
 from scoring.features.event import Event
@@ -68,7 +70,13 @@ def decision_create(
         )
         if existing is not None:
             return _replay(existing, fingerprint)
-    ref, scope, store = request.facts.transaction_id, str(integrator.pk), serving.decision_store()
+    ref, scope = request.facts.transaction_id, str(integrator.pk)
+    # A back-filled transaction reads the cold values of its own period (cold_lookup.py).
+    store = PointInTimeCold(
+        serving.decision_store(),
+        serving.stored_cold(),
+        period=settings.COLD_FEATURES_PERIOD_SECONDS,
+    )
     try:
         result = decide(
             request.facts,

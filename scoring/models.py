@@ -107,6 +107,10 @@ class Transaction(models.Model):
             models.Index(fields=["customer_id", "occurred_at"]),
             models.Index(fields=["card_id", "occurred_at"]),
             models.Index(fields=["occurred_at"]),
+            # A back-filled transaction's cold values read its entities' rows (cold_lookup.py).
+            models.Index(fields=["merchant_id", "occurred_at"], name="transaction_merchant_time"),
+            models.Index(fields=["device_id", "occurred_at"], name="transaction_device_time"),
+            models.Index(fields=["ip", "occurred_at"], name="transaction_ip_time"),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rules.engine import Action, RuleHit, RuleSetResult
-from rules.policy import ListHit, Outcome, Policy, Thresholds
+from rules.policy import ListHit, ListType, Outcome, Policy, Thresholds
 from scoring.explain import top_reasons
 from scoring.features.definitions import (
     FEATURE_NAMES,
@@ -186,10 +186,10 @@ def _lap(timings: dict[str, float], stage: str, since: float) -> float:
 
 def _rule_outcome(list_hits: list[ListHit], rules: RuleSetResult) -> str | None:
     """The outcome lists and rules settle without the model, if any."""
-    if any(hit.list_type == "allow" for hit in list_hits) or rules.first(Action.ALLOW):
+    if any(hit.list_type == ListType.ALLOW for hit in list_hits) or rules.first(Action.ALLOW):
         return Outcome.APPROVE
     if (
-        any(hit.list_type == "block" for hit in list_hits)
+        any(hit.list_type == ListType.BLOCK for hit in list_hits)
         or rules.first(Action.DECLINE)
         or rules.first(Action.DECLINE_REVIEW)
     ):

@@ -11,6 +11,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
+
 from rules.policy import Policy
 from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent
 from scoring.features.definitions import Features, FeatureValue
@@ -124,10 +126,18 @@ def cold_history_load(
     if until is not None:
         txns = txns.filter(occurred_at__lt=until)
         labels = labels.filter(transaction__occurred_at__lt=until, reported_at__lt=until)
+    return ColdHistory(*cold_rows(txns, labels))
+
+
+def cold_rows(
+    txns: QuerySet[Transaction], labels: QuerySet[LabelEvent]
+) -> tuple[Iterator[ScopedEvent], Iterator[ColdLabel]]:
+    """Stored transactions and labels as cold history takes them (every reader of cold values
+    from the database converts rows here)."""
     label_rows = labels.values_list(
         "transaction__integrator_id", "transaction__transaction_id", "label", "reported_at"
     )
-    return ColdHistory(
+    return (
         (ScopedEvent(stored.scope, stored.event()) for stored in stored_transactions(txns)),
         (
             ColdLabel(str(scope), ref, label == Label.FRAUD, reported_at.timestamp())

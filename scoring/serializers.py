@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scoring.currencies import COUNTRIES, CURRENCIES, minor_units
-from scoring.models import Channel, Decision, Label, Transaction
+from scoring.models import Channel, Decision, Label, LabelSource, Transaction
 from scoring.pii import contains_pan
 from scoring.transaction import FACT_NAMES
 
@@ -366,7 +366,7 @@ class LabelInSerializer(StrictSerializer):
     transaction_id = FreeTextField(max_length=64)
     # `label` and `source` shadow attributes of DRF's Field in the stubs, not at run time.
     label = serializers.ChoiceField(choices=Label.choices)  # type: ignore[assignment]
-    source = serializers.ChoiceField(choices=["chargeback", "integrator"])  # type: ignore[assignment]
+    source = serializers.ChoiceField(choices=[LabelSource.CHARGEBACK, LabelSource.INTEGRATOR])  # type: ignore[assignment]
     reported_at = OffsetDateTimeField(required=False, validators=[occurred_within_window])
 
 

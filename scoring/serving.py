@@ -3,7 +3,8 @@
 Building them has no side effect: ``feature_store()`` only constructs the store. What makes a
 process ready to serve is one explicit call, ``warm_up()``, made where the process starts
 serving (the ASGI lifespan start-up in ``fraudops/asgi.py``, gunicorn's ``post_worker_init`` in
-``gunicorn.conf.py``, the ``simulate`` command before it decides a history).
+``gunicorn.conf.py``, the ``simulate`` command before it decides a history). A server that did
+not make it is warmed before its first decision, with a warning, never served cold.
 
 The active model is loaded once per process and swapped when another version is promoted:
 a worker checks which version is active at most every ``MODEL_REFRESH_SECONDS``.
@@ -29,6 +30,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
+from scoring.cold_lookup import StoredCold
 from scoring.cold_refresh import cold_features_refresh, cold_refresher_start
 from scoring.features.definitions import FEATURE_NAMES, Snapshot
 from scoring.features.event import Event
@@ -142,8 +144,26 @@ class TrackedStore:
 def decision_store() -> FeatureStore:
     """The feature store as the decision path uses it: outages are tracked and logged."""
     state = _serving
+    if state.store is None and not _warmed:
+        _warm_up_late()
     store = _own_store() if state.store is None else state.store
     return TrackedStore(store, state.store_outage)
+
+
+def _warm_up_late() -> None:
+    """A server that never called ``warm_up()`` (``runserver``, another WSGI/ASGI server, a
+    gunicorn config of its own) would decide on an empty in-process store: warm it before its
+    first decision instead, and say how to warm it at start."""
+    logger.warning(
+        "serving.warm_up() was not called at start-up; warming before the first decision "
+        "(serve with gunicorn fraudops.wsgi or uvicorn fraudops.asgi:application, or call it)"
+    )
+    warm_up()
+
+
+def stored_cold() -> StoredCold:
+    """Where back-filled transactions read their cold values (``scoring.cold_lookup``)."""
+    return _serving.stored_cold
 
 
 _background: ThreadPoolExecutor | None = None
@@ -277,9 +297,17 @@ class _Serving:
     store_outage: Outage
     scorer: Scorer | None
     model: ActiveModel
+    # Back-filled transactions' cold values, read from the database (kept per period).
+    stored_cold: StoredCold
 
 
-_serving = _Serving(store=None, store_outage=_store_outage(), scorer=None, model=ActiveModel())
+_serving = _Serving(
+    store=None,
+    store_outage=_store_outage(),
+    scorer=None,
+    model=ActiveModel(),
+    stored_cold=StoredCold(),
+)
 
 
 @contextmanager
@@ -291,8 +319,9 @@ def override(
     For tests and benchmarks, like httpx's mock transport: every thread of the process (a live
     server's too) decides with the given parts, and a part not given stays as it was. A given
     store comes with an outage tracker of its own (an outage of another store does not skip
-    it). ``scorer`` is a fixed scorer (say ``ConstantScorer``) or an ``ActiveModel()``: the
-    promoted model through a cache of its own.
+    it), and with a cache of back-filled cold values of its own. ``scorer`` is a fixed scorer
+    (say ``ConstantScorer``) or an ``ActiveModel()``: the promoted model through a cache of its
+    own.
     """
     global _serving
     previous = _serving
@@ -306,6 +335,7 @@ def override(
         store_outage=previous.store_outage if store is None else _store_outage(),
         scorer=fixed,
         model=model,
+        stored_cold=previous.stored_cold if store is None else StoredCold(),
     )
     try:
         yield

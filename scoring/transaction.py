@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from rules.engine import FactType
+from rules.policy import ListEntity
 from scoring.features.definitions import FEATURE_NAMES, Features
 from scoring.features.event import Event, Parties
 from scoring.pii import email_hash
@@ -83,9 +84,10 @@ _EVENT_COPIES: tuple[str, ...] = tuple(
 )
 
 # The list entity → the fact it is matched by (in the order list hits are reported).
-LIST_VALUES: Mapping[str, str] = {
-    "card": "card_id", "customer": "customer_id", "device": "device_id", "ip": "ip",
-    "email": "email_hash", "country": "country", "merchant": "merchant_id",
+LIST_VALUES: Mapping[ListEntity, str] = {
+    ListEntity.CARD: "card_id", ListEntity.CUSTOMER: "customer_id",
+    ListEntity.DEVICE: "device_id", ListEntity.IP: "ip", ListEntity.EMAIL: "email_hash",
+    ListEntity.COUNTRY: "country", ListEntity.MERCHANT: "merchant_id",
 }  # fmt: skip
 
 # The facts a rule may name as text, beside the features and the hour of day. Not the id (it

@@ -124,7 +124,7 @@ def published(store: FeatureStore) -> FeatureStore:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_runtime(
+def _fresh_serving(
     serving_store: OnlineStore, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """Each test gets its own feature store (of the configured kind), a cold policy cache and

@@ -4,6 +4,7 @@ and no import inside a function without a comment saying why."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,19 +22,38 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _imported(node: ast.AST) -> list[str]:
+def _imported(node: ast.AST, name: str, is_package: bool) -> list[str]:
+    """The modules an import names, relative ones resolved against the importing module
+    ``name``; ``importlib.import_module("x")`` and ``__import__("x")`` with a literal count."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-        return [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    if isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            parts = name.split(".") if is_package else name.split(".")[:-1]
+            parent = parts[: len(parts) - (node.level - 1)]
+            base = ".".join(p for p in (*parent, base) if p)
+        return [base, *(f"{base}.{alias.name}" for alias in node.names)] if base else []
+    if (
+        isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+        and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+            or (isinstance(node.func, ast.Name) and node.func.id in {"import_module", "__import__"})
+        )
+    ):
+        return [node.args[0].value]
     return []
 
 
 def _graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
+        is_package = path.name == "__init__.py"
         for node in ast.walk(ast.parse(path.read_text())):
-            for target in _imported(node):
+            for target in _imported(node, name, is_package):
                 while target and target not in modules:
                     target = target.rpartition(".")[0]
                 if target and target != name and not name.startswith(target + "."):
@@ -63,14 +83,25 @@ def test_no_module_of_the_apps_imports_itself_back_through_others():
     assert not cycles, " | ".join(" → ".join(cycle) for cycle in cycles[:5])
 
 
+# Comments for tools, not for readers: they say nothing of why an import is deferred.
+TOOL_COMMENT = re.compile(r"^#\s*(noqa|type:|fmt:|pragma|pyright)", re.IGNORECASE)
+
+
+def _reason(line: str) -> bool:
+    """A comment on ``line`` that is written for a reader."""
+    _, hash_, comment = line.partition("#")
+    return bool(hash_) and not TOOL_COMMENT.match("#" + comment.strip()) and len(comment) > 8
+
+
 def _explained(lines: list[str], index: int) -> bool:
-    """A comment on the import's line, or above the block of imports it belongs to."""
-    if "#" in lines[index]:
+    """A reader's comment on the import's line, or right above the block of imports it
+    belongs to."""
+    if _reason(lines[index]):
         return True
     above = index - 1
     while above >= 0 and lines[above].strip().startswith(("from ", "import ")):
         above -= 1
-    return above >= 0 and lines[above].strip().startswith("#")
+    return above >= 0 and lines[above].strip().startswith("#") and _reason(lines[above])
 
 
 def test_an_import_inside_a_function_says_why_in_a_comment():
@@ -94,3 +125,20 @@ def test_the_walk_finds_the_imports_it_judges():
 
     assert "scoring.models" in graph["scoring.decisions"]
     assert "scoring.labels" in graph["cases.services"]
+
+
+def test_the_walk_sees_relative_deferred_and_importlib_imports(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from . import b  # noqa: F401\n")
+    (package / "b.py").write_text("import importlib\nimportlib.import_module('pkg.c')\n")
+    (package / "c.py").write_text("from .a import f\n")
+    modules = {f"pkg.{p.stem}": p for p in package.glob("?.py")}
+
+    graph = _graph(modules)
+
+    assert _cycle_from("pkg.a", graph) == ["pkg.a", "pkg.b", "pkg.c", "pkg.a"]
+    lines = (package / "a.py").read_text().splitlines()
+    assert not _explained(lines, 1)  # a linter's comment is not a reason
+    assert _explained(["def f():", "    # the app registry is not ready here", "    import x"], 2)

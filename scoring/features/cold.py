@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -30,6 +30,15 @@ CUSTOMER_SHORT_WINDOW = 30 * DAY
 CUSTOMER_LONG_WINDOW = 90 * DAY
 MERCHANT_WINDOW = 28 * DAY
 SEEN_WINDOW = 30 * DAY
+# A customer's spend and count over these windows (before ``as_of``); the last 24 hours are hot.
+CUSTOMER_SPEND_WINDOWS: dict[str, float] = {"7d": 7 * DAY, "30d": 30 * DAY}
+# A merchant's fraud rate over these windows: payments that occurred in the window before
+# ``as_of``, fraud among them as reported before ``as_of``.
+MERCHANT_RATE_WINDOWS: dict[str, float] = {"1d": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
+# The fraud rates are smoothed toward the integrator's own rate in the same window (a Beta
+# prior of this many pseudo-payments): (fraud + m·p) / (payments + m). A merchant with 3
+# payments and 1 chargeback reads about its integrator's rate, not 33%.
+FRAUD_RATE_PRIOR_PAYMENTS = 20.0
 # How far back the batch job reads: the longest window.
 HISTORY_WINDOW = max(CUSTOMER_SHORT_WINDOW, CUSTOMER_LONG_WINDOW, MERCHANT_WINDOW, SEEN_WINDOW)
 
@@ -69,12 +78,44 @@ class CustomerCold:
     # Circular mean of the local hour over 90 days, and how concentrated the hours are (0..1).
     typical_hour: float | None = None
     hour_concentration: float | None = None
+    # Payments and their amount sum per CUSTOMER_SPEND_WINDOWS (7d, 30d).
+    txns_7d: int = 0
+    amount_sum_7d: float = 0.0
+    txns_30d: int = 0
+    amount_sum_30d: float = 0.0
+
+
+@dataclass(frozen=True)
+class WindowRate:
+    """Payments in a window before ``as_of``, the known frauds among them, and the same for
+    every merchant of the integrator (the prior); no payments at all: no rate."""
+
+    txns: int = 0
+    known_fraud: int = 0
+    scope_txns: int = 0
+    scope_known_fraud: int = 0
+
+    def prior(self) -> float | None:
+        return self.scope_known_fraud / self.scope_txns if self.scope_txns else None
+
+    def smoothed(self) -> float | None:
+        """(fraud + m·p) / (payments + m), m = FRAUD_RATE_PRIOR_PAYMENTS, p = the prior."""
+        prior = self.prior()
+        if prior is None:
+            return None
+        m = FRAUD_RATE_PRIOR_PAYMENTS
+        return (self.known_fraud + m * prior) / (self.txns + m)
 
 
 @dataclass(frozen=True)
 class MerchantCold:
     txns_28d: int = 0
     known_fraud_28d: int = 0
+    # MERCHANT_RATE_WINDOWS' names → the window's counts (a merchant with no entry: none).
+    rates: tuple[tuple[str, WindowRate], ...] = ()
+
+    def rate(self, window: str) -> WindowRate:
+        return dict(self.rates).get(window, WindowRate())
 
 
 @dataclass(frozen=True)
@@ -107,26 +148,45 @@ def encode_customer(value: CustomerCold) -> str:
             str(value.txns_90d),
             _num(value.typical_hour),
             _num(value.hour_concentration),
+            str(value.txns_7d),
+            repr(value.amount_sum_7d),
+            str(value.txns_30d),
+            repr(value.amount_sum_30d),
         ]
     )
 
 
 def decode_customer(text: str) -> CustomerCold:
+    """An entry of a generation published before the 7- and 30-day sums (five fields) reads
+    them as zero."""
     if not text:
         return CustomerCold()
-    mean_30d, mean_90d, txns, hour, concentration = text.split(",")
-    return CustomerCold(_opt(mean_30d), _opt(mean_90d), int(txns), _opt(hour), _opt(concentration))
+    mean_30d, mean_90d, txns, hour, concentration, *spend = text.split(",")
+    txns_7d, sum_7d, txns_30d, sum_30d = spend or ("0", "0", "0", "0")
+    return CustomerCold(
+        _opt(mean_30d), _opt(mean_90d), int(txns), _opt(hour), _opt(concentration),
+        int(txns_7d), float(sum_7d), int(txns_30d), float(sum_30d),
+    )  # fmt: skip
 
 
 def encode_merchant(value: MerchantCold) -> str:
-    return f"{value.txns_28d},{value.known_fraud_28d}"
+    rates = [
+        f"{r.txns},{r.known_fraud},{r.scope_txns},{r.scope_known_fraud}" for _, r in value.rates
+    ]
+    return ",".join([f"{value.txns_28d},{value.known_fraud_28d}", *rates])
 
 
 def decode_merchant(text: str) -> MerchantCold:
+    """An entry without the windowed rates (published before them) has none."""
     if not text:
         return MerchantCold()
-    txns, fraud = text.split(",")
-    return MerchantCold(int(txns), int(fraud))
+    txns, fraud, *rest = (int(part) for part in text.split(","))
+    rates = tuple(
+        (window, WindowRate(*rest[4 * i : 4 * i + 4]))
+        for i, window in enumerate(MERCHANT_RATE_WINDOWS)
+        if len(rest) >= 4 * i + 4
+    )
+    return MerchantCold(txns, fraud, rates)
 
 
 def decode(as_of: str, customer: str, merchant: str, device: str, ip: str) -> ColdValues | None:
@@ -189,10 +249,20 @@ class ColdHistory:
     transactions before ``as_of`` and labels reported before it.
     """
 
-    def __init__(self, txns: Iterable[ScopedEvent], labels: Iterable[ColdLabel] = ()) -> None:
+    def __init__(
+        self,
+        txns: Iterable[ScopedEvent],
+        labels: Iterable[ColdLabel] = (),
+        *,
+        priors: Mapping[tuple[str, float], Sequence[tuple[int, int]]] | None = None,
+    ) -> None:
+        """``priors`` gives :meth:`scope_prior` answers counted elsewhere, by (scope, as_of): a
+        history of a few entities' rows (a back-fill's look-up) cannot count its integrator."""
         ordered = sorted(txns, key=lambda t: (t.event.ts, t.event.ref))
         self._customers: dict[tuple[str, str], _Customer] = {}
         self._merchants: dict[tuple[str, str], _Merchant] = {}
+        # Every payment of an integrator, as one merchant: the prior of the fraud rates.
+        self._scopes: dict[str, _Merchant] = {}
         self._users: dict[tuple[str, str, str], _Users] = {}
         self._labels: dict[tuple[str, str], list[tuple[float, bool]]] = {}
         for label in sorted(labels, key=lambda lb: lb.reported_at):
@@ -203,6 +273,9 @@ class ColdHistory:
             self._add(scope, event)
         self._label_times = {ref: [at for at, _ in seq] for ref, seq in self._labels.items()}
         self._memo: dict[tuple[str, str, str, float], str] = {}
+        self._scope_memo: dict[tuple[str, float], list[tuple[int, int]]] = {
+            key: list(counts) for key, counts in (priors or {}).items()
+        }
 
     def _add(self, scope: str, txn: Event) -> None:
         customer = self._customers.setdefault((scope, txn.customer_id), _Customer())
@@ -210,10 +283,14 @@ class ColdHistory:
         customer.amounts.append(txn.amount)
         if txn.local_hour is not None:
             customer.hours.add(txn.ts, txn.local_hour)
-        merchant = self._merchants.setdefault((scope, txn.merchant_id), _Merchant())
-        merchant.ts.append(txn.ts)
-        if (scope, txn.ref) in self._labels:
-            merchant.labelled.append((txn.ts, scope, txn.ref))
+        labelled = (scope, txn.ref) in self._labels
+        for merchant in (
+            self._merchants.setdefault((scope, txn.merchant_id), _Merchant()),
+            self._scopes.setdefault(scope, _Merchant()),
+        ):
+            merchant.ts.append(txn.ts)
+            if labelled:
+                merchant.labelled.append((txn.ts, scope, txn.ref))
         for kind, entity_id in ((DEVICE, txn.device_id), (IP, txn.ip)):
             if entity_id is not None:
                 users = self._users.setdefault((kind, scope, entity_id), _Users())
@@ -238,7 +315,7 @@ class ColdHistory:
             return "" if customer is None else _customer_value(customer, as_of)
         if kind == MERCHANT:
             merchant = self._merchants.get((scope, entity_id))
-            return "" if merchant is None else self._merchant_value(merchant, as_of)
+            return "" if merchant is None else self._merchant_value(scope, merchant, as_of)
         users = self._users.get((kind, scope, entity_id))
         return "" if users is None else _users_value(users, as_of)
 
@@ -282,19 +359,50 @@ class ColdHistory:
         i = bisect.bisect_left(times, as_of)
         return i > 0 and self._labels[(scope, ref)][i - 1][1]
 
-    def _merchant_value(self, merchant: _Merchant, as_of: float) -> str:
-        lo = bisect.bisect_left(merchant.ts, as_of - MERCHANT_WINDOW)
+    def _counts(self, merchant: _Merchant, window: float, as_of: float) -> tuple[int, int]:
+        """(payments, known frauds) of ``merchant`` that occurred in [as_of - window, as_of)."""
+        lo = bisect.bisect_left(merchant.ts, as_of - window)
         hi = bisect.bisect_left(merchant.ts, as_of)
-        if hi == lo:
-            return ""
-        start = bisect.bisect_left(merchant.labelled, (as_of - MERCHANT_WINDOW,))
+        start = bisect.bisect_left(merchant.labelled, (as_of - window,))
         stop = bisect.bisect_left(merchant.labelled, (as_of,))
         fraud = sum(
             1
             for _, scope, ref in merchant.labelled[start:stop]
             if self._fraud_known(scope, ref, as_of)
         )
-        return encode_merchant(MerchantCold(hi - lo, fraud))
+        return hi - lo, fraud
+
+    def scope_prior(self, scope: str, as_of: float) -> list[tuple[int, int]]:
+        """(payments, known frauds) of all the integrator's merchants together, per
+        ``MERCHANT_RATE_WINDOWS``: the prior the merchants' fraud rates are smoothed toward."""
+        return self._scope_counts(scope, as_of)
+
+    def _scope_counts(self, scope: str, as_of: float) -> list[tuple[int, int]]:
+        key = (scope, as_of)
+        if key not in self._scope_memo:
+            everything = self._scopes.get(scope, _Merchant())
+            self._scope_memo[key] = [
+                self._counts(everything, window, as_of) for window in MERCHANT_RATE_WINDOWS.values()
+            ]
+        return self._scope_memo[key]
+
+    def _merchant_value(self, scope: str, merchant: _Merchant, as_of: float) -> str:
+        longest = max(MERCHANT_WINDOW, *MERCHANT_RATE_WINDOWS.values())
+        if not self._counts_any(merchant, longest, as_of):
+            return ""
+        txns, fraud = self._counts(merchant, MERCHANT_WINDOW, as_of)
+        rates = tuple(
+            (name, WindowRate(*self._counts(merchant, window, as_of), *prior))
+            for (name, window), prior in zip(
+                MERCHANT_RATE_WINDOWS.items(), self._scope_counts(scope, as_of), strict=True
+            )
+        )
+        return encode_merchant(MerchantCold(txns, fraud, rates))
+
+    @staticmethod
+    def _counts_any(merchant: _Merchant, window: float, as_of: float) -> bool:
+        lo = bisect.bisect_left(merchant.ts, as_of - window)
+        return bisect.bisect_left(merchant.ts, as_of) > lo
 
 
 def _customer_value(customer: _Customer, as_of: float) -> str:
@@ -303,6 +411,7 @@ def _customer_value(customer: _Customer, as_of: float) -> str:
     if hi == lo_long:
         return ""
     lo_short = bisect.bisect_left(customer.ts, as_of - CUSTOMER_SHORT_WINDOW)
+    lo_7d = bisect.bisect_left(customer.ts, as_of - CUSTOMER_SPEND_WINDOWS["7d"])
     hours = customer.hours
     h_hi = bisect.bisect_left(hours.ts, as_of)
     h_lo = bisect.bisect_left(hours.ts, as_of - CUSTOMER_LONG_WINDOW)
@@ -319,6 +428,10 @@ def _customer_value(customer: _Customer, as_of: float) -> str:
             txns_90d=hi - lo_long,
             typical_hour=typical,
             hour_concentration=concentration,
+            txns_7d=hi - lo_7d,
+            amount_sum_7d=math.fsum(customer.amounts[lo_7d:hi]),
+            txns_30d=hi - lo_short,
+            amount_sum_30d=math.fsum(customer.amounts[lo_short:hi]),
         )
     )
 
@@ -344,6 +457,7 @@ __all__ = [
     "ColdLabel",
     "ColdValues",
     "ScopedEvent",
+    "WindowRate",
     "as_of_for",
     "decode",
     "hours_apart",

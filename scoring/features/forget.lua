@@ -36,10 +36,10 @@ end
 -- Velocity: drop the event's member; every member after it counts one event and its amount
 -- less. Scores are kept (a later event recorded at this one's time stays there).
 local customer_last = nil
-local customer_index = ARGV[7] == '1' and 13 or 12
-for i = 12, #KEYS do
+local customer_index = ARGV[7] == '1' and 16 or 15
+for i = 15, #KEYS do
   local key = KEYS[i]
-  local tail = redis.call('ZRANGEBYSCORE', key, fields[i - 11], '+inf', 'WITHSCORES')
+  local tail = redis.call('ZRANGEBYSCORE', key, fields[i - 14], '+inf', 'WITHSCORES')
   local own, own_amount = nil, nil
   for j = 1, #tail, 2 do
     local c, _, a, r = parse(tail[j])
@@ -67,7 +67,28 @@ for i = 12, #KEYS do
   end
 end
 
-local pos = #KEYS - 11
+-- First seen (the undo record's last three fields): while the entity's first time is still
+-- this event's, one event less there; the last one restores the time before it, if any.
+local first_ids = {ARGV[15], ARGV[14], ARGV[9]}
+for i = 1, 3 do
+  local mark = fields[#fields - 3 + i]
+  local key = KEYS[11 + i]
+  if first_ids[i] ~= '' and mark ~= '-' then
+    local state = redis.call('HMGET', key, 'ts', 'n')
+    if state[1] and tonumber(state[1]) == ts then
+      if tonumber(state[2]) > 1 then
+        redis.call('HINCRBY', key, 'n', -1)
+      elseif string.sub(mark, 1, 1) == 'p' then
+        local before, n_before = string.match(mark, '^p([^,]+),(.+)$')
+        redis.call('HSET', key, 'ts', before, 'n', n_before)
+      else
+        redis.call('DEL', key)
+      end
+    end
+  end
+end
+
+local pos = #KEYS - 14
 local function field()
   pos = pos + 1
   return fields[pos]

@@ -11,12 +11,20 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from scoring.features.definitions import LONGEST_WINDOW, WINDOWS, RunningStats, Snapshot
+from scoring.features.definitions import (
+    FIRST_SEEN_ENTITIES,
+    LONGEST_WINDOW,
+    WINDOWS,
+    RunningStats,
+    Snapshot,
+)
 from scoring.features.event import Event
 from scoring.features.store import (
+    NEVER_SEEN,
     TRIM_EVERY,
     TRIM_HORIZON,
     cold_fields,
+    first_seen_ids,
     fmt_float,
     payload_to_snapshot,
     replayed_snapshot,
@@ -100,6 +108,9 @@ class _Undo:
     first_payer: bool = False
     last_ts: float | None = None
     stats: RunningStats = field(default_factory=RunningStats)
+    # Per first-seen key: "-" unchanged, "n" first time, "i" one more at that time, or the
+    # (ts, n) it lowered (observe.lua's marks).
+    first: dict[str, str | tuple[float, int]] = field(default_factory=dict)
 
 
 # The in-process store keeps the undo records of this many latest events (Redis: a TTL).
@@ -117,6 +128,8 @@ class MemoryFeatureStore:
         self._distinct: dict[str, dict[str, float]] = {}
         self._profiles: dict[str, _Profile] = {}
         self._payee_first: dict[str, dict[str, float]] = {}
+        # When each entity was first seen: key → (ts, events at exactly ts).
+        self._first: dict[str, tuple[float, int]] = {}
         self._cold_as_of: float | None = None
         self._cold: Mapping[str, str] = {}
 
@@ -183,7 +196,35 @@ class MemoryFeatureStore:
         else:
             out.append(fmt_float(self._cold_as_of))
             out += [self._cold.get(name, "") for name in cold_fields(event, scope)]
+        for first_key in _first_keys(event, scope):
+            out.append("" if first_key is None else self._first_seen(first_key, event.ts, undo))
         return out
+
+    def _first_seen(self, key: str, ts: float, undo: _Undo) -> str:
+        """observe.lua's first-seen step: the earliest time at or before ``ts``, then record."""
+        state = self._first.get(key)
+        seen = NEVER_SEEN if state is None or state[0] > ts else fmt_float(state[0])
+        if state is None:
+            self._first[key], undo.first[key] = (ts, 1), "n"
+        elif ts < state[0]:
+            self._first[key], undo.first[key] = (ts, 1), state
+        elif ts == state[0]:
+            self._first[key], undo.first[key] = (ts, state[1] + 1), "i"
+        else:
+            undo.first[key] = "-"
+        return seen
+
+    def _first_forget(self, key: str, ts: float, mark: str | tuple[float, int]) -> None:
+        """forget.lua's first-seen step."""
+        state = self._first.get(key)
+        if mark == "-" or state is None or state[0] != ts:
+            return
+        if state[1] > 1:
+            self._first[key] = (ts, state[1] - 1)
+        elif isinstance(mark, tuple):
+            self._first[key] = mark
+        else:
+            del self._first[key]
 
     def _raise(self, key: str, member: str, ts: float, undo: _Undo) -> None:
         """Set the member's score to ts unless it is later already (observe.lua's raise)."""
@@ -261,6 +302,8 @@ class MemoryFeatureStore:
         """forget.lua's steps, in its order."""
         for key, score in undo.scores.items():
             self._series[key].remove(event.ref, score)
+        for key, mark in undo.first.items():
+            self._first_forget(key, event.ts, mark)
         for key, member, before in undo.raised:
             seen = self._distinct[key]
             if seen.get(member) != event.ts:
@@ -296,3 +339,11 @@ class MemoryFeatureStore:
             profile.last_ts = customer_last[0]
         elif undo.last_ts is not None:
             profile.last_ts = undo.last_ts
+
+
+def _first_keys(event: Event, scope: str) -> list[str | None]:
+    """The first-seen key of each FIRST_SEEN_ENTITIES (None: the event has no such entity)."""
+    return [
+        f"{scope}:first:{entity}:{value}" if value else None
+        for entity, value in zip(FIRST_SEEN_ENTITIES, first_seen_ids(event), strict=True)
+    ]

@@ -13,7 +13,9 @@
 -- KEYS[9]  payee's first payment per payer    (used when ARGV[13] ~= '')
 -- KEYS[10] pointer to the current cold generation (its as_of); read only
 -- KEYS[11] undo record of this event: what forget.lua needs to reverse it (short TTL)
--- KEYS[12..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref",
+-- KEYS[12..14] when the card, the customer and the device were first seen: hash {ts, n}, n
+--          the events at exactly ts (used when the event has that entity)
+-- KEYS[15..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref",
 --          the count zero-padded so that members of equal score sort in arrival order
 -- ARGV: 1 ts (s)  2 amount (milli-units, integer)  3 ref  4 windows "60,3600,86400"
 --       5 trim horizon (s)  6 ttl velocity (ms)  7 has card  8 merchant  9 device  10 country
@@ -22,7 +24,7 @@
 --       merchant, device and IP address (the hash is named from the pointer's value: one
 --       Redis instance, not a cluster)  21 ttl undo (ms)  22 the request's fingerprint
 --       (kept in the seen marker before the payload, "<fingerprint>#<payload>": a retry is
---       compared with it)
+--       compared with it)  23 ttl first seen (ms)
 local cached = redis.call('GET', KEYS[1])
 if cached then
   return {'1', cached}
@@ -57,7 +59,7 @@ local out = {}
 -- distinct member this event raised ('-': not raised, '': absent); whether it added the
 -- device, the country and the payee's first payer; the profile as it was.
 local undo = {}
-for i = 12, #KEYS do
+for i = 15, #KEYS do
   local key = KEYS[i]
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   local last_score = nil
@@ -228,6 +230,40 @@ else
   end
 end
 
+-- First seen: the earliest time at or before this event ('-': never before it). The undo
+-- field: '-' unchanged, 'n' set for the first time, 'i' one more event at that very time,
+-- 'p<ts>,<n>' lowered from an earlier first time (a late event).
+local first_undo = {}
+local first_ids = {ARGV[15], ARGV[14], ARGV[9]}
+for i = 1, 3 do
+  local key = KEYS[11 + i]
+  if first_ids[i] == '' then
+    out[#out + 1] = ''
+    first_undo[i] = '-'
+  else
+    local state = redis.call('HMGET', key, 'ts', 'n')
+    local first = state[1] and tonumber(state[1])
+    if first and first <= ts then
+      out[#out + 1] = state[1]
+    else
+      out[#out + 1] = '-'
+    end
+    if not first then
+      redis.call('HSET', key, 'ts', fmt(ts), 'n', '1')
+      first_undo[i] = 'n'
+    elseif ts < first then
+      redis.call('HSET', key, 'ts', fmt(ts), 'n', '1')
+      first_undo[i] = 'p' .. state[1] .. ',' .. state[2]
+    elseif ts == first then
+      redis.call('HINCRBY', key, 'n', 1)
+      first_undo[i] = 'i'
+    else
+      first_undo[i] = '-'
+    end
+    redis.call('PEXPIRE', key, ARGV[23])
+  end
+end
+
 local payload = table.concat(out, '|')
 redis.call('SET', KEYS[1], ARGV[22] .. '#' .. payload, 'PX', ARGV[12])
 undo[#undo + 1] = device_added
@@ -237,5 +273,8 @@ undo[#undo + 1] = last_ts or ''
 undo[#undo + 1] = profile[2] or ''
 undo[#undo + 1] = profile[3] or ''
 undo[#undo + 1] = profile[4] or ''
+for i = 1, 3 do
+  undo[#undo + 1] = first_undo[i]
+end
 redis.call('SET', KEYS[11], table.concat(undo, '|'), 'PX', ARGV[21])
 return {'0', payload}

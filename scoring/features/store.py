@@ -30,6 +30,7 @@ import redis
 
 from scoring.features import cold
 from scoring.features.definitions import (
+    FIRST_SEEN_ENTITIES,
     LONGEST_WINDOW,
     WINDOWS,
     RunningStats,
@@ -46,6 +47,9 @@ TRIM_EVERY = 16
 VELOCITY_TTL_MS = TRIM_HORIZON * 1000
 PROFILE_TTL_MS = 180 * 86400 * 1000
 SEEN_TTL_MS = 48 * 3600 * 1000
+# When an entity was first seen is kept as long as its profile: an entity silent for longer
+# is new again (Redis expires the key; a key holds two numbers, ~100 bytes with its name).
+FIRST_SEEN_TTL_MS = PROFILE_TTL_MS
 # A forget comes from the request that observed the event, within seconds; the record is
 # kept a little longer than any request can take, and no longer (it is not needed after).
 UNDO_TTL_MS = 10 * 60 * 1000
@@ -139,6 +143,11 @@ def payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snapsh
         pos : pos + 11
     ]
     cold_as_of, cold_customer, cold_merchant, cold_device, cold_ip = parts[pos + 11 : pos + 16]
+    first_seen = {
+        entity: None if part == NEVER_SEEN else float(part)
+        for entity, part in zip(FIRST_SEEN_ENTITIES, parts[pos + 16 : pos + 19], strict=True)
+        if part
+    }
     return Snapshot(
         velocity=velocity,
         card_distinct_merchants_24h=int(merchants) if merchants else None,
@@ -151,8 +160,19 @@ def payload_to_snapshot(payload: str, event: Event, *, replayed: bool) -> Snapsh
         payee_distinct_payers_24h=int(payers) if payers else None,
         payee_new_payers_24h=int(new) if new else None,
         cold=cold.decode(cold_as_of, cold_customer, cold_merchant, cold_device, cold_ip),
+        first_seen=first_seen,
         replayed=replayed,
     )
+
+
+# In the payload, a first-seen field of an entity never seen before ('' : no such entity).
+NEVER_SEEN = "-"
+
+
+def first_seen_ids(event: Event) -> list[str]:
+    """The FIRST_SEEN_ENTITIES' ids of an event ('' for one it does not have)."""
+    values = event.entity_values()
+    return [values[entity] or "" for entity in FIRST_SEEN_ENTITIES]
 
 
 def fmt_float(x: float) -> str:
@@ -272,6 +292,10 @@ class RedisFeatureStore:
             key(scope, "payee-first", event.payee_id or ""),
             self._cold_pointer,
             key(scope, "undo", event.ref),
+            *(
+                key(scope, "first", f"{entity}:{value}")
+                for entity, value in zip(FIRST_SEEN_ENTITIES, first_seen_ids(event), strict=True)
+            ),
         ]
         for entity, value in event.entity_values().items():
             if value is not None:
@@ -299,6 +323,7 @@ class RedisFeatureStore:
             *cold_fields(event, scope),
             str(UNDO_TTL_MS),
             _seen_fingerprint(event),
+            str(FIRST_SEEN_TTL_MS),
         ]
 
 

@@ -1,7 +1,8 @@
 """A small real LightGBM model, trained once per test session on a simulated history.
 
 Training here runs the same replay and the same fitting code as ``train_model``, without the
-database: the history is replayed through ``decide()`` with an in-process store.
+database: the history is replayed through ``decide()`` with an in-process store and a daily
+cold generation computed from the history itself.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from django.test import override_settings
 from rules.demo import DEMO_RULES
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.policy import Lists, Policy, Thresholds
+from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent, as_of_for
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.features.memory_store import MemoryFeatureStore
+from scoring.features.store import ColdOverlay
 from scoring.lgbm import Calibration
 from scoring.model_files import sha256_hex
 from scoring.pipeline import DecisionResult, decide
-from scoring.scorer import NoModelScorer
+from scoring.scorer import NoModelScorer, Scorer
 from scoring.serializers import TransactionInSerializer
 from scoring.simulation.history import HistoricalTransaction, HistorySimulator
 from scoring.training.train import Dataset, _fit, calibrate, split_by_time
@@ -44,22 +47,46 @@ def demo_policy() -> Policy:
     return Policy(0, RuleSet(specs, RULE_FACTS), Lists(), Thresholds(0.5, 0.9))
 
 
+# The cold generations of a replayed history: one a day, as a daily beat would publish.
+COLD_PERIOD = 86400.0
+
+
 def replayed(
     history: list[HistoricalTransaction],
+    *,
+    policy: Policy | None = None,
+    scorer: Scorer | None = None,
 ) -> Iterator[tuple[HistoricalTransaction, TransactionFacts, DecisionResult]]:
-    """Each transaction of ``history`` decided in order (rules only), as the API would."""
-    store, policy = MemoryFeatureStore(), demo_policy()
-    for txn in history:
-        serializer = TransactionInSerializer(data=txn.payload)
-        # Fixed dates, whatever day the suite runs: the API's back-fill window does not apply.
-        with override_settings(DECISION_MAX_AGE_DAYS=100 * 365):
-            assert serializer.is_valid(), serializer.errors
-        facts = decision_request_from(serializer.validated_data).facts
+    """Each transaction of ``history`` decided in order (rules only, unless a ``scorer`` is
+    given), as the API would, with the cold values of the day's generation: from the history
+    before the day and the labels reported before it."""
+    all_facts = [_facts(txn) for txn in history]
+    cold = ColdHistory(
+        (ScopedEvent("1", facts.event(facts.transaction_id)) for facts in all_facts),
+        (
+            ColdLabel("1", t.payload["transaction_id"], t.label.label == "fraud",
+                      t.label.reported_at.timestamp())
+            for t in history
+            if t.label is not None
+        ),
+    )  # fmt: skip
+    store = ColdOverlay(MemoryFeatureStore(), cold)
+    policy = policy or demo_policy()
+    for txn, facts in zip(history, all_facts, strict=True):
+        store.at(as_of_for(facts.occurred_at.timestamp(), COLD_PERIOD))
         result = decide(
             facts, ref=facts.transaction_id, scope="1", store=store, policy=policy,
-            scorer=NoModelScorer(),
+            scorer=scorer or NoModelScorer(),
         )  # fmt: skip
         yield txn, facts, result
+
+
+def _facts(txn: HistoricalTransaction) -> TransactionFacts:
+    serializer = TransactionInSerializer(data=txn.payload)
+    # Fixed dates, whatever day the suite runs: the API's back-fill window does not apply.
+    with override_settings(DECISION_MAX_AGE_DAYS=100 * 365):
+        assert serializer.is_valid(), serializer.errors
+    return decision_request_from(serializer.validated_data).facts
 
 
 def train_small_model(directory: Path, *, seed: int = 11, trees: int = 60) -> TrainedModel:

@@ -11,6 +11,8 @@ from scoring.features.cold import (
     ColdLabel,
     ScopedEvent,
     as_of_for,
+    decode_customer,
+    decode_merchant,
     hours_apart,
 )
 from scoring.features.definitions import Snapshot, compute_features
@@ -254,3 +256,71 @@ def test_publishing_the_same_moment_again_replaces_the_generation_whole(redis_st
     assert gone is not None
     assert (mine.customer.amount_mean_30d, gone.customer.txns_90d) == (3.0, 0)
     assert not list(redis_client.scan_iter(match=f"{redis_store._cold_pointer}:*:building:*"))
+
+
+def test_a_customers_count_and_spend_over_7_and_30_days_end_at_as_of():
+    history = ColdHistory(
+        [
+            txn("a", AS_OF - 20 * DAY, 100.0),
+            txn("b", AS_OF - 3 * DAY, 10.0),
+            txn("c", AS_OF - 1, 30.0),
+            txn("at", AS_OF, 999.0),  # not yet known
+        ]
+    )
+
+    customer = values(history).customer
+    features = compute_features(
+        Event(ref="x", ts=AS_OF + 5, amount=40.0, customer_id="c1", merchant_id="m1"),
+        Snapshot(cold=values(history)),
+    )
+
+    assert (customer.txns_7d, customer.amount_sum_7d) == (2, 40.0)
+    assert (customer.txns_30d, customer.amount_sum_30d) == (3, 140.0)
+    assert features["amount_to_customer_mean_7d"] == 2.0
+    assert features["customer_txn_count_30d"] == 3.0
+
+
+def test_a_customer_without_payments_in_7_days_has_no_mean_to_hold_the_amount_against():
+    history = ColdHistory([txn("a", AS_OF - 20 * DAY, 100.0)])
+
+    features = compute_features(
+        Event(ref="x", ts=AS_OF, amount=40.0, customer_id="c1", merchant_id="m1"),
+        Snapshot(cold=values(history)),
+    )
+
+    assert features["customer_txn_count_7d"] == 0.0  # a real zero: the customer is known
+    assert features["amount_to_customer_mean_7d"] is None
+
+
+def test_merchant_fraud_rates_count_labels_known_at_as_of_smoothed_toward_the_integrator():
+    rows = [txn(f"m1-{i}", AS_OF - 2 * DAY - i, merchant_id="m1") for i in range(10)]
+    rows += [txn(f"m2-{i}", AS_OF - 2 * DAY - i, merchant_id="m2") for i in range(90)]
+    rows.append(txn("today", AS_OF - 3600, merchant_id="m1"))
+    labels = [ColdLabel("s", f"m1-{i}", True, AS_OF - DAY) for i in range(4)]
+    labels.append(ColdLabel("s", "m1-5", True, AS_OF + DAY))  # reported later: unknown yet
+    history = ColdHistory(rows, labels)
+
+    merchant = values(history).merchant
+    week = merchant.rate("7d")
+    features = compute_features(
+        Event(ref="x", ts=AS_OF, amount=1.0, customer_id="c1", merchant_id="m1"),
+        Snapshot(cold=values(history)),
+    )
+
+    assert (week.txns, week.known_fraud, week.scope_txns, week.scope_known_fraud) == (
+        11, 4, 101, 4,
+    )  # fmt: skip
+    prior = 4 / 101
+    assert features["merchant_fraud_rate_7d"] == pytest.approx((4 + 20 * prior) / (11 + 20))
+    assert features["merchant_fraud_lift_7d"] == pytest.approx((4 + 20 * prior) / 31 / prior)
+    # The last day: one payment, no fraud known; the integrator has none either.
+    assert features["merchant_fraud_rate_1d"] == 0.0
+    assert features["merchant_fraud_lift_1d"] is None
+
+
+def test_a_generation_published_before_the_new_fields_reads_them_as_absent():
+    customer = decode_customer("10.0,10.0,1,12.0,1.0")
+    merchant = decode_merchant("5,1")
+
+    assert (customer.txns_90d, customer.txns_7d, customer.amount_sum_30d) == (1, 0, 0.0)
+    assert (merchant.txns_28d, merchant.rate("7d").smoothed()) == (5, None)

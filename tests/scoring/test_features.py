@@ -188,3 +188,63 @@ def test_a_new_payee_with_many_first_time_payers_stands_out(store):
 
     assert (mule["payee_distinct_payers_24h"], mule["payee_new_payer_share_24h"]) == (5, 1.0)
     assert (rent["payee_distinct_payers_24h"], rent["payee_new_payer_share_24h"]) == (1, 0.0)
+
+
+def test_it_knows_how_long_ago_the_card_customer_and_device_were_first_seen(store):
+    first = features(store, event("a", T0, device_id="phone"))
+    features(store, event("b", T0 + 100, card_id="k2", device_id="phone"))
+
+    values = features(store, event("c", T0 + 400, device_id="laptop"))
+    no_device = features(store, event("d", T0 + 500, device_id=None))
+
+    # Never seen before this event: first seen now (a real 0, not a missing value).
+    assert [first[f"{e}_seconds_since_first"] for e in ("card", "customer", "device")] == [0, 0, 0]
+    assert values["card_seconds_since_first"] == 400.0
+    assert values["customer_seconds_since_first"] == 400.0
+    assert values["device_seconds_since_first"] == 0.0
+    assert no_device["device_seconds_since_first"] is None
+
+
+def test_a_late_event_before_the_first_one_becomes_the_first_seen(store):
+    features(store, event("a", T0 + 600))
+
+    late = features(store, event("late", T0))
+    after = features(store, event("b", T0 + 900))
+
+    assert late["card_seconds_since_first"] == 0.0  # nothing at or before it was seen
+    assert after["card_seconds_since_first"] == 900.0
+
+
+def test_the_first_seen_of_a_degraded_decision_is_missing_not_new():
+    values = compute_features(event("a", T0), Snapshot())
+
+    assert values["card_seconds_since_first"] is None
+    assert values["customer_seconds_since_first"] is None
+
+
+def test_the_amount_is_held_against_the_customers_mean_of_the_last_24_hours(store):
+    first = features(store, event("a", T0, 20.0))
+    features(store, event("b", T0 + 60, 40.0))
+
+    values = features(store, event("c", T0 + 120, 90.0))
+
+    assert first["amount_to_customer_mean_24h"] is None  # an empty window has no mean
+    assert values["amount_to_customer_mean_24h"] == pytest.approx(3.0)
+
+
+def test_the_memory_and_redis_stores_agree_with_late_events_and_bursts(redis_store):
+    import random
+
+    from scoring.features.memory_store import MemoryFeatureStore
+
+    memory, rng = MemoryFeatureStore(), random.Random(3)
+    ts = T0
+    for i in range(300):
+        ts += rng.choice([0.0, 0.0, rng.expovariate(1 / 60)])
+        at = ts - rng.choice([0.0, 0.0, 0.0, rng.uniform(0, 1800)])  # some arrive late
+        e = event(
+            f"r{i}", at, round(rng.uniform(1, 500), 2),
+            card_id=f"k{rng.randrange(8)}", customer_id=f"c{rng.randrange(6)}",
+            device_id=rng.choice([None, "d1", "d2", f"d{i}"]),
+        )  # fmt: skip
+        assert features(memory, e) == features(redis_store, e), f"event {i}"

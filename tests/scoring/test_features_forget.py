@@ -220,3 +220,45 @@ def test_the_memory_and_redis_stores_agree_when_events_are_forgotten_later(redis
         if pending and rng.random() < 0.3:
             gone = pending.pop(rng.randrange(len(pending)))
             assert memory.forget(gone, scope="s") == redis_store.forget(gone, scope="s")
+
+
+def test_a_card_and_device_first_seen_by_a_forgotten_event_are_new_again(store):
+    features(store, event("a", T0, card_id="k1", device_id="phone"))
+    assert observe_and_forget(store, event("ghost", T0 + 10, card_id="k2", device_id="laptop"))
+
+    values = features(store, event("b", T0 + 50, card_id="k2", device_id="laptop"))
+
+    assert values["card_seconds_since_first"] == 0.0
+    assert values["device_seconds_since_first"] == 0.0
+    assert values["customer_seconds_since_first"] == 50.0
+
+
+def test_forgetting_a_late_event_gives_the_first_seen_back_to_the_earlier_one(store):
+    features(store, event("a", T0 + 600))
+    assert observe_and_forget(store, event("late", T0))
+
+    values = features(store, event("b", T0 + 900))
+
+    assert values["card_seconds_since_first"] == 300.0
+
+
+def test_forgetting_one_of_two_first_events_at_the_same_second_keeps_the_other(store):
+    first = event("a", T0)
+    store.observe(first, scope="s")
+    features(store, event("b", T0))
+
+    assert store.forget(first, scope="s")
+    values = features(store, event("c", T0 + 70))
+
+    assert values["card_seconds_since_first"] == 70.0
+
+
+def test_late_events_and_bursts_forgotten_at_once_leave_the_state_of_a_clean_store(store):
+    clean, rng, ts = MemoryFeatureStore(), random.Random(13), T0
+    for i in range(250):
+        ts += rng.choice([0.0, rng.expovariate(1 / 120)])
+        e = random_event(rng, i, ts - rng.choice([0.0, 0.0, rng.uniform(0, 1800)]))
+        if rng.random() < 0.3:
+            observe_and_forget(store, e)
+            continue
+        assert features(store, e) == pytest.approx(features(clean, e), nan_ok=True), f"event {i}"

@@ -73,7 +73,40 @@ print(json.dumps({
 """
 
 
-def probe(tmp_path, **env: str) -> dict[str, object]:
+# A server that never calls warm_up() (runserver, a WSGI server without gunicorn.conf.py).
+UNWARMED_PROBE = """
+import json, logging
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from rest_framework.test import APIClient
+from scoring import serving
+from scoring.features.memory_store import MemoryFeatureStore
+from scoring.models import Decision
+from tests import factories
+
+warnings = []
+handler = logging.Handler()
+handler.emit = lambda record: warnings.append(record.getMessage())
+logging.getLogger("scoring.serving").addHandler(handler)
+client = APIClient(SERVER_NAME="localhost")
+client.credentials(HTTP_AUTHORIZATION="Token " + factories.integrator("acme").key)
+def post():
+    return client.post("/api/v1/decisions", factories.payload(card_id="c-w"), format="json")
+
+with serving.override(store=MemoryFeatureStore()):
+    assert post().status_code == 201
+later = post()
+features = Decision.objects.get(pk=later.json()["decision_id"]).features
+print(json.dumps({
+    "card_txn_count_1m": features["card_txn_count_1m"],
+    "told": any("warm_up() was not called" in w for w in warnings),
+}))
+"""
+
+
+def probe(tmp_path, script: str = WARM_UP_PROBE, **env: str) -> dict[str, object]:
     base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     base.update(
         SQLITE_PATH=str(tmp_path / "serving.sqlite3"),
@@ -82,7 +115,7 @@ def probe(tmp_path, **env: str) -> dict[str, object]:
         **env,
     )
     result = subprocess.run(
-        [sys.executable, "-c", WARM_UP_PROBE],
+        [sys.executable, "-c", script],
         cwd=ROOT,
         env=base,
         capture_output=True,
@@ -109,6 +142,12 @@ def test_without_the_in_process_refresher_the_warm_up_loads_the_history_only(tmp
 
     assert seen["warmed"] == {"cold_published": False, "threads": []}
     assert seen["card_txn_count_1m"] == 1.0
+
+
+def test_a_server_that_never_warmed_up_is_warmed_before_its_first_decision_and_says_so(tmp_path):
+    seen = probe(tmp_path, UNWARMED_PROBE)
+
+    assert seen == {"card_txn_count_1m": 1.0, "told": True}
 
 
 @pytest.mark.django_db

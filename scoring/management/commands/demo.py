@@ -40,6 +40,9 @@ class PortTaken(CommandError):
 
 class Command(BaseCommand):
     help = "Run the demo: migrate, seed, start the server and send live simulated traffic."
+    # The system checks import every URL's view, the model stack among them (seconds): they run
+    # once the port is held, so that a busy port is refused at once.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -71,6 +74,11 @@ class Command(BaseCommand):
         # Held from now on and handed to the server: a busy port fails here, before the slow
         # work, and no other server can take it in between.
         listener = _listen(options["port"])
+        try:
+            self.check()
+        except BaseException:
+            listener.close()
+            raise
         # SIGTERM stops the demo like ^C does: through the finally blocks that stop the server.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
