@@ -16,8 +16,9 @@ Two sources answer the same values. :class:`StoredCold` (the API) reads the stor
 event's own customer, merchant, device and IP address over the window cold history reads
 (``HISTORY_WINDOW`` before ``as_of``), in one query for the transactions and one for their
 labels, plus, once per integrator and period, what its merchants' fraud rates are smoothed
-toward (an aggregate of its payments and its labelled ones); it keeps each answer per period. :class:`HistoryCold` (a bulk import) asks a
-``ColdHistory`` built from the imported rows and the stored ones.
+toward (an aggregate of its payments and its labelled ones); it keeps each answer per period.
+:class:`HistoryCold` (a bulk import) asks a ``ColdHistory`` built from the imported rows and
+the stored ones.
 
 **The assumption: history arrives in time order.** A training replay gives a decision the
 values as of its ``cold_as_of`` from every stored row. The API answers from the rows stored

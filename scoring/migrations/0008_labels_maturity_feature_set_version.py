@@ -33,7 +33,7 @@ def backfill_rules_outcome(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0099_transaction_cold_lookup_indexes'),
+        ('scoring', '0007_transaction_cold_lookup_indexes'),
     ]
 
     operations = [
