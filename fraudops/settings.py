@@ -179,7 +179,9 @@ if DATABASE_URL:
         # then answers 503: a client retries faster than a stuck request would answer, and a
         # sync worker waiting longer only queues the requests behind it. A lost connection is
         # retried with backoff for DB_POOL_RECONNECT_TIMEOUT, then again on the next request,
-        # so the pool is back within seconds of PostgreSQL (docs/deployment.md).
+        # so the pool is back within seconds of PostgreSQL (docs/deployment.md). Each connection
+        # is checked as it leaves the pool (one round trip): after a restart of PostgreSQL a
+        # pooled connection that died with it is replaced, not handed to a request as a 503.
         _db["OPTIONS"] = {
             "pool": {
                 "min_size": envint("DB_POOL_MIN", 1),
@@ -192,6 +194,8 @@ if DATABASE_URL:
             "connect_timeout": envint("DB_CONNECT_TIMEOUT", 2),
         }
         _db["CONN_MAX_AGE"] = 0
+        # Django then gives the pool psycopg's check_connection.
+        _db["CONN_HEALTH_CHECKS"] = True
     DATABASES = {"default": _db}
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
