@@ -36,13 +36,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score  # noqa: E402
 
 from rules.engine import RuleSet  # noqa: E402
 from rules.policy import Lists, Policy, Thresholds  # noqa: E402
-from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent, as_of_for  # noqa: E402
+from scoring.features.cold import as_of_for  # noqa: E402
 from scoring.features.definitions import FEATURE_NAMES  # noqa: E402
 from scoring.features.memory_store import MemoryFeatureStore  # noqa: E402
 from scoring.features.store import ColdOverlay  # noqa: E402
 from scoring.pipeline import decide  # noqa: E402
 from scoring.scorer import NoModelScorer  # noqa: E402
-from scoring.simulation.history import HistoricalTransaction, HistorySimulator  # noqa: E402
+from scoring.simulation.history import HistoricalTransaction, HistorySimulator, cold_history_of  # noqa: E402
 from scoring.training.train import Dataset, _fit, split_by_time  # noqa: E402
 from scoring.transaction import RULE_FACTS, TransactionFacts  # noqa: E402
 
@@ -90,15 +90,7 @@ def facts_of(payload: dict[str, object]) -> TransactionFacts:
 
 def dataset(history: list[HistoricalTransaction]) -> Dataset:
     all_facts = [facts_of(t.payload) for t in history]
-    cold = ColdHistory(
-        (ScopedEvent("1", f.event(f.transaction_id)) for f in all_facts),
-        (
-            ColdLabel("1", t.payload["transaction_id"], t.label.label == "fraud",
-                      t.label.reported_at.timestamp())
-            for t in history
-            if t.label is not None
-        ),
-    )  # fmt: skip
+    cold = cold_history_of(history, all_facts)
     store = ColdOverlay(MemoryFeatureStore(), cold)
     policy = Policy(0, RuleSet([], RULE_FACTS), Lists(), Thresholds(0.5, 0.9))
     rows = []

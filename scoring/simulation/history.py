@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent
 from scoring.simulation.population import (
     DEFAULT_MERCHANTS,
     FRAUD_PER_DAY,
@@ -28,6 +30,7 @@ from scoring.simulation.population import (
     Population,
     Profile,
 )
+from scoring.transaction import TransactionFacts
 
 __all__ = ["HistoricalTransaction", "HistorySimulator", "Label", "Profile"]
 
@@ -117,3 +120,19 @@ def _poisson(rng: random.Random, mean: float) -> int:
         if p <= limit:
             return k
         k += 1
+
+
+def cold_history_of(
+    history: Sequence[HistoricalTransaction], facts: Sequence[TransactionFacts], scope: str = "1"
+) -> ColdHistory:
+    """The cold history of a simulated ``history`` (its transactions as ``facts``, in the same
+    order, and the labels it reported): what replays of it read their cold values from."""
+    return ColdHistory(
+        (ScopedEvent(scope, f.event(f.transaction_id)) for f in facts),
+        (
+            ColdLabel(scope, t.payload["transaction_id"], t.label.label == "fraud",
+                      t.label.reported_at.timestamp())
+            for t in history
+            if t.label is not None
+        ),
+    )  # fmt: skip

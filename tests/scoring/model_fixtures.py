@@ -18,7 +18,7 @@ from django.test import override_settings
 from rules.demo import DEMO_RULES
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.policy import Lists, Policy, Thresholds
-from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent, as_of_for
+from scoring.features.cold import as_of_for
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.features.memory_store import MemoryFeatureStore
 from scoring.features.store import ColdOverlay
@@ -27,7 +27,7 @@ from scoring.model_files import sha256_hex
 from scoring.pipeline import DecisionResult, decide
 from scoring.scorer import NoModelScorer, Scorer
 from scoring.serializers import TransactionInSerializer
-from scoring.simulation.history import HistoricalTransaction, HistorySimulator
+from scoring.simulation.history import HistoricalTransaction, HistorySimulator, cold_history_of
 from scoring.training.train import Dataset, _fit, calibrate, split_by_time
 from scoring.transaction import RULE_FACTS, TransactionFacts, decision_request_from
 
@@ -61,15 +61,7 @@ def replayed(
     given), as the API would, with the cold values of the day's generation: from the history
     before the day and the labels reported before it."""
     all_facts = [_facts(txn) for txn in history]
-    cold = ColdHistory(
-        (ScopedEvent("1", facts.event(facts.transaction_id)) for facts in all_facts),
-        (
-            ColdLabel("1", t.payload["transaction_id"], t.label.label == "fraud",
-                      t.label.reported_at.timestamp())
-            for t in history
-            if t.label is not None
-        ),
-    )  # fmt: skip
+    cold = cold_history_of(history, all_facts)
     store = ColdOverlay(MemoryFeatureStore(), cold)
     policy = policy or demo_policy()
     for txn, facts in zip(history, all_facts, strict=True):
