@@ -36,9 +36,7 @@ import lightgbm
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import FloatField, QuerySet
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 from django.utils import timezone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -162,8 +160,8 @@ def _chunks(decisions: QuerySet[Decision]) -> Iterator[list[tuple[Any, ...]]]:
     outcome, *FEATURE_NAMES), CHUNK at a time, in ``decisions``' order.
 
     On PostgreSQL the JSON is unpacked once per row (``jsonb_to_record``) and the rows are
-    fetched from a server-side cursor; elsewhere (SQLite, the embedded default) the ORM
-    extracts each key.
+    fetched from a server-side cursor; elsewhere (SQLite, the embedded default) each row's JSON
+    is read whole and unpacked here: SQLite's extraction casts a JSON null to 0.0, not NULL.
     """
     if connection.vendor == "postgresql":
         sql, params = _postgresql_query(decisions)
@@ -172,10 +170,9 @@ def _chunks(decisions: QuerySet[Decision]) -> Iterator[list[tuple[Any, ...]]]:
             while rows := cursor.fetchmany(CHUNK):
                 yield rows
         return
-    feature_columns = [Cast(KT(f"features__{name}"), FloatField()) for name in FEATURE_NAMES]
-    rows = decisions.values_list(*_META_FIELDS, *feature_columns).iterator(chunk_size=CHUNK)
+    rows = decisions.values_list(*_META_FIELDS, "features").iterator(chunk_size=CHUNK)
     while chunk := list(itertools.islice(rows, CHUNK)):
-        yield chunk
+        yield [(*row[:_META], *map(row[_META].get, FEATURE_NAMES)) for row in chunk]
 
 
 _META_FIELDS = (
