@@ -44,7 +44,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,10 +64,9 @@ from bench.measure import (  # noqa: E402
     Connection,
     CpuSample,
 )
+from bench.services import Services, app_env, bench_services, manage, services_from_env  # noqa: E402
 
 BENCH_DB = "fraudops_bench"
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 ENDPOINTS: dict[str, str] = {
     "decision": "/api/v1/decisions",
@@ -220,98 +218,20 @@ class Server:
 # --- environment ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Services:
-    admin_url: str  # the server's own database, to create and drop the bench database
-    database_url: str  # the bench database
-    redis_url: str  # the bench Redis database
-
-
-def services_from_env(redis_db: int) -> Services:
-    database_url = os.getenv("DATABASE_URL") or DEFAULT_DATABASE_URL
-    parts = urlsplit(database_url)
-    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise BenchError(f"DATABASE_URL must be PostgreSQL, not {parts.scheme!r}")
-    if parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
-        raise BenchError("DATABASE_URL must point at a loopback address")
-    admin_db = parts.path.lstrip("/") or "postgres"
-    if admin_db == BENCH_DB:
-        admin_db = "postgres"
-    admin_url = urlunsplit(("postgresql", parts.netloc, f"/{admin_db}", parts.query, ""))
-    bench_url = urlunsplit(("postgres", parts.netloc, f"/{BENCH_DB}", parts.query, ""))
-    redis_parts = urlsplit(os.getenv("REDIS_URL") or DEFAULT_REDIS_URL)
-    if redis_parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
-        raise BenchError("REDIS_URL must point at a loopback address")
-    redis_url = urlunsplit(redis_parts._replace(path=f"/{redis_db}"))
-    return Services(admin_url, bench_url, redis_url)
-
-
-def database_recreate(services: Services) -> None:
-    with psycopg.connect(services.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def database_drop(services: Services) -> None:
-    with psycopg.connect(services.admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-
-
-def redis_flush(services: Services) -> None:
-    client = redis.Redis.from_url(services.redis_url)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
-
-
-def app_env(services: Services) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=services.database_url,
-        REDIS_URL=services.redis_url,
-        DJANGO_SETTINGS_MODULE="fraudops.settings",
-        BENCH_FLOOR_ENDPOINTS="1",
-        DEBUG="0",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
-    env.setdefault("SECRET_KEY", "bench-only-secret-key")
-    env.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise BenchError(f"manage.py {args[0]} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
 def app_prepare(env: dict[str, str], *, model: bool) -> str:
     """Migrate, load the policy, (with ``model``) simulate a history, train and promote a model
     and publish the cold features; create the integrator; its API key."""
-    manage(env, "migrate", "--noinput", "-v", "0")
-    rules = manage(env, "shell", "-c", POLICY_SETUP).split()
+    manage(env, "migrate", "--noinput", "-v", "0", timeout=900)
+    rules = manage(env, "shell", "-c", POLICY_SETUP, timeout=900).stdout.split()
     if rules[-1:] != ["10"]:
         raise BenchError(f"expected 10 rules in the bench database, got {rules}")
     if model:
         print("   simulating 21 days of history and training a model for the bench", flush=True)
-        manage(env, "simulate", "--days", "21", "--customers", "400", "--seed", "7")
-        trained = manage(env, "train_model", "--promote")
+        manage(env, "simulate", "--days", "21", "--customers", "400", "--seed", "7", timeout=900)
+        trained = manage(env, "train_model", "--promote", timeout=900).stdout
         print("   " + next(line for line in trained.splitlines() if line.startswith("Model ")))
-        manage(env, "refresh_cold_features")
-    out = manage(env, "create_integrator", "bench-psp").split()
+        manage(env, "refresh_cold_features", timeout=900)
+    out = manage(env, "create_integrator", "bench-psp", timeout=900).stdout.split()
     keys = [word for word in out if word.startswith("fo_")]
     if not keys:
         raise BenchError(f"no API key in create_integrator's output: {out}")
@@ -741,23 +661,12 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@contextmanager
-def bench_services(services: Services) -> Iterator[None]:
-    database_recreate(services)
-    redis_flush(services)
-    try:
-        yield
-    finally:
-        database_drop(services)
-        redis_flush(services)
-
-
 def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdict:
     setup = SERVERS[name]
     described = setup.describe(workers=args.workers, threads=args.threads)
     print(f"== {described} (port {args.port})", flush=True)
     with bench_services(services), tempfile.TemporaryDirectory(prefix="fraudops-bench-") as tmp:
-        env = app_env(services)
+        env = app_env(services, BENCH_FLOOR_ENDPOINTS="1")
         key = app_prepare(env, model=args.model)
         log_path = Path(tempfile.gettempdir()) / f"fraudops-bench-{name}.log"
         command = setup.command(port=args.port, workers=args.workers, threads=args.threads)
@@ -833,7 +742,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(SERVERS) if args.server == "all" else [args.server]
     verdicts: dict[str, Verdict] = {}
     try:
-        services = services_from_env(args.redis_db)
+        services = services_from_env(BENCH_DB, args.redis_db)
         for name in names:
             verdicts[name] = bench_one(name, services, args)
             print(flush=True)

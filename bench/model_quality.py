@@ -54,18 +54,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -76,7 +73,6 @@ from urllib.parse import urlsplit, urlunsplit
 import lightgbm
 import numpy as np
 import psycopg
-import redis
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -89,11 +85,15 @@ if str(ROOT) not in sys.path:  # run as a script: bench/ is a package of the pro
 
 from bench.decisions import DEFAULT_WORKERS, Server  # noqa: E402
 from bench.measure import DISTURBED_SHARE, HOST, BenchError, Connection, CpuSample  # noqa: E402
+from bench.services import (  # noqa: E402
+    Ran,
+    Services,
+    app_env,
+    bench_services,
+    manage,
+    services_from_env,
+)
 from scoring.simulation.history import HistoricalTransaction, HistorySimulator  # noqa: E402
-
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # The simulator's customers pay 0.5 to 3 times a day (uniformly): 1.75 on average. With the
 # fraud patterns' fixed daily rates, this sizes the population for a number of payments.
@@ -148,102 +148,6 @@ def scenario_build(args: argparse.Namespace) -> Scenario:
 
 
 # --- services and the product's commands ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Services:
-    admin_url: str  # the server's own database, to create and drop the bench database
-    database_url: str
-    redis_url: str
-    database: str
-
-
-def services_from_env(database: str, redis_db: int) -> Services:
-    parts = urlsplit(os.getenv("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        raise BenchError(f"DATABASE_URL must be PostgreSQL, not {parts.scheme!r}")
-    if parts.hostname not in LOOPBACK:
-        raise BenchError("DATABASE_URL must point at a loopback address")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
-        raise BenchError(f"--database must be a plain lower-case name, not {database!r}")
-    admin_db = parts.path.lstrip("/") or "postgres"
-    if admin_db == database:
-        admin_db = "postgres"
-    admin_url = urlunsplit(("postgresql", parts.netloc, f"/{admin_db}", parts.query, ""))
-    bench_url = urlunsplit(("postgres", parts.netloc, f"/{database}", parts.query, ""))
-    redis_parts = urlsplit(os.getenv("REDIS_URL") or DEFAULT_REDIS_URL)
-    if redis_parts.hostname not in LOOPBACK:
-        raise BenchError("REDIS_URL must point at a loopback address")
-    redis_url = urlunsplit(redis_parts._replace(path=f"/{redis_db}"))
-    return Services(admin_url, bench_url, redis_url, database)
-
-
-@contextmanager
-def bench_services(services: Services) -> Iterator[None]:
-    """A fresh database and an empty Redis database, both removed at the end."""
-
-    def drop() -> None:
-        with psycopg.connect(services.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{services.database}" WITH (FORCE)')
-
-    def flush() -> None:
-        client = redis.Redis.from_url(services.redis_url)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
-
-    drop()
-    with psycopg.connect(services.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{services.database}"')
-    flush()
-    try:
-        yield
-    finally:
-        drop()
-        flush()
-
-
-def app_env(services: Services, model_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=services.database_url,
-        REDIS_URL=services.redis_url,
-        MODEL_DIR=str(model_dir),
-        DJANGO_SETTINGS_MODULE="fraudops.settings",
-        DEBUG="0",
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
-    env.setdefault("SECRET_KEY", "bench-only-secret-key")
-    env.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
-    return env
-
-
-@dataclass(frozen=True)
-class Ran:
-    ok: bool
-    output: str
-    seconds: float
-
-
-def manage(env: dict[str, str], *args: str, check: bool = True) -> Ran:
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    ran = Ran(result.returncode == 0, result.stdout + result.stderr, time.perf_counter() - started)
-    if check and not ran.ok:
-        raise BenchError(f"manage.py {' '.join(args)} failed:\n{ran.output}")
-    return ran
 
 
 def api_key(env: dict[str, str]) -> str:
@@ -664,7 +568,7 @@ def product_run(
         nonlocal clock
         run.phases[name], clock = time.perf_counter() - clock, time.perf_counter()
 
-    env = app_env(services, tmp / "models")
+    env = app_env(services, MODEL_DIR=str(tmp / "models"))
     print("== the product: migrate, first cold generation, integrator, gunicorn", flush=True)
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "refresh_cold_features")
