@@ -79,7 +79,7 @@ class Postgres:
 
     def start(self) -> int:
         options = f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -k {self.data} -c fsync=off"
-        subprocess.run(
+        started = subprocess.run(
             [
                 "runuser",
                 "-u",
@@ -95,10 +95,17 @@ class Postgres:
                 "-o",
                 options,
             ],
-            check=True,
+            check=False,
             capture_output=True,
             env=real_clock_env(),
         )
+        if started.returncode != 0:  # say why: the server's own log, not only pg_ctl's status
+            log = self.data / "log"
+            told = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            raise RuntimeError(
+                f"the private PostgreSQL on port {PG_PORT} did not start: "
+                f"{started.stderr.decode(errors='replace')}\n{told}"
+            )
         return self.pid()
 
     def pid(self) -> int:
