@@ -791,6 +791,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--database", default="fraudops_bench_quality")
     parser.add_argument("--redis-db", type=int, default=4)
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the database and Redis for a look afterwards"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         for name, value in QUICK.items():
@@ -819,7 +822,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print("== baselines: hand-made features, logistic regression and LightGBM", flush=True)
         baselines = baselines_fit(raw_arrays(scenario), scenario.split, args)
-        with bench_services(services), tempfile.TemporaryDirectory(prefix="fo-quality-") as tmp:
+        with (
+            bench_services(services, keep=args.keep),
+            tempfile.TemporaryDirectory(prefix="fo-quality-") as tmp,
+        ):
             run = product_run(scenario, services, args, Path(tmp))
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)

@@ -54,8 +54,9 @@ def services_from_env(database: str, redis_db: int) -> Services:
 
 
 @contextmanager
-def bench_services(services: Services) -> Iterator[None]:
-    """A fresh database and an empty Redis database, both removed at the end."""
+def bench_services(services: Services, *, keep: bool = False) -> Iterator[None]:
+    """A fresh database and an empty Redis database, both removed at the end (unless ``keep``:
+    left for a look afterwards, and removed by the next run)."""
 
     def drop() -> None:
         with psycopg.connect(services.admin_url, autocommit=True) as conn:
@@ -75,8 +76,9 @@ def bench_services(services: Services) -> Iterator[None]:
     try:
         yield
     finally:
-        drop()
-        flush()
+        if not keep:
+            drop()
+            flush()
 
 
 def app_env(services: Services, **extra: str) -> dict[str, str]:

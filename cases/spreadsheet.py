@@ -7,30 +7,12 @@ import csv
 from collections.abc import Iterable, Iterator
 
 from cases.models import Case
-
-# Excel, LibreOffice and Google Sheets start a formula (or a DDE call) with any of these,
-# also after a leading tab or carriage return.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+from fraudops.csv_cells import csv_row_safe
 
 QUEUE_EXPORT_HEADER = [
     "case", "status", "priority", "sla_due_at", "assignee", "transaction_id", "customer_id",
     "amount", "currency", "outcome", "score", "created_at",
 ]  # fmt: skip
-
-
-def csv_cell_safe(value: object) -> object:
-    """The value for a CSV cell: text that a spreadsheet would evaluate gets a leading ``'``.
-
-    Numbers, dates and None pass unchanged (we render them, they cannot hold a formula), so
-    an amount stays a number; text comes from integrators and analysts, so it is not trusted.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def csv_row_safe(values: list[object]) -> list[object]:
-    return [csv_cell_safe(value) for value in values]
 
 
 def queue_export_row(case: Case) -> list[object]:

@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "rules",
     "scoring",
     "cases",
+    "fraudops.audit",
     # Last, as its docs ask: it wraps the authentication of every app above.
     "axes",
 ]

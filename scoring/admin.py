@@ -111,11 +111,12 @@ def _days(value: Any) -> str:
 class ModelVersionAdmin(ReadOnlyAdmin):
     """A trained model's page: what it was trained on, how it was labelled, how it did."""
 
-    list_display = ["name", "is_active", "trained_from", "trained_until", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["name", "status", "trained_from", "trained_until", "created_at"]
+    list_filter = ["status"]
     ordering = ["-created_at"]
     readonly_fields = (
-        "name", "is_active", "promoted_at", "created_at", "trained_from", "trained_until",
+        "name", "status", "canary_share", "status_changed_at", "promoted_at", "created_at",
+        "trained_from", "trained_until",
         "feature_set_version", "labels", "quality", "params", "data_hash", "sha256", "path",
     )  # fmt: skip
     fields = readonly_fields

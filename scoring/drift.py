@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.models import Decision, DriftReport, ModelVersion
+from scoring.models import Decision, DriftReport, ModelStatus, ModelVersion
 from scoring.psi import SHIFTED, psi
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def drift_check(*, now: datetime | None = None) -> DriftReport:
     """
     now = now or timezone.now()
     current_from = now - DRIFT_CURRENT
-    active = ModelVersion.objects.filter(is_active=True).first()
+    active = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
     reference_until = current_from if active is None else min(active.trained_until, current_from)
     reference_from = reference_until - DRIFT_REFERENCE
     reference = _recorded(reference_from, reference_until)

@@ -205,6 +205,21 @@ class LabelEvent(models.Model):
         return f"{self.label} ({self.source})"
 
 
+class ModelStatus(models.TextChoices):
+    """A model version's place in the learning loop (scoring/lifecycle.py moves it).
+
+    candidate (trained, not yet used) → shadow (scores live decisions beside the champion,
+    and decides a canary share if one is set) → champion (decides) → retired (a champion
+    replaced; rollback brings it back); a candidate or shadow can be rejected instead.
+    """
+
+    CANDIDATE = "candidate"
+    SHADOW = "shadow"
+    CHAMPION = "champion"
+    RETIRED = "retired"
+    REJECTED = "rejected"
+
+
 class ModelVersion(models.Model):
     """A trained model: its file, the ordered features it expects, and how well it did."""
 
@@ -229,21 +244,59 @@ class ModelVersion(models.Model):
     # How its training rows were labelled (scoring.label_reads.LabelCoverage.as_json()).
     label_coverage: models.JSONField[Any] = models.JSONField(default=dict)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
-    is_active = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE, db_index=True
+    )
+    # While in shadow: the share of live traffic (0..1, a stable hash of the transaction id)
+    # this version decides instead of the champion. 0: shadow only.
+    canary_share = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
-    promoted_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)  # when it last became champion
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["is_active"],
-                condition=models.Q(is_active=True),
-                name="one_active_model_version",
-            )
+                fields=["status"],
+                condition=models.Q(status="champion"),
+                name="one_champion_model_version",
+            ),
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="shadow"),
+                name="one_shadow_model_version",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(canary_share__gte=0.0, canary_share__lte=1.0),
+                name="model_version_canary_share_0_1",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class ShadowScore(models.Model):
+    """A score given to a live decision by a model that did not decide it: the challenger in
+    shadow (or the champion, for a decision the challenger decided as a canary). Written by
+    a worker after the decision committed, never on the request path."""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="shadow_scores")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE)
+    score = models.FloatField()
+    # The outcome this score would have given with the decision's own rules and thresholds.
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["decision", "model_version"], name="one_shadow_score_per_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_version_id}: {self.score:.3f} ({self.outcome})"
 
 
 class DriftReport(models.Model):

@@ -1,11 +1,11 @@
-"""Which model serves: promoting a trained version to active."""
+"""Which model serves: promoting a trained version to champion."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
 
-from scoring.models import ModelVersion
+from scoring.models import ModelStatus, ModelVersion
 
 
 class ModelNotPromotable(Exception):
@@ -14,7 +14,7 @@ class ModelNotPromotable(Exception):
 
 @transaction.atomic
 def model_promote(*, version: ModelVersion) -> None:
-    """Make ``version`` the active model; workers switch to it within MODEL_REFRESH_SECONDS.
+    """Make ``version`` the champion; workers switch to it within MODEL_REFRESH_SECONDS.
 
     Refused (ModelNotPromotable) for a version with no file hash, which serving never loads,
     and for one whose validation metrics are not computable (say, no fraud in the validation
@@ -29,7 +29,11 @@ def model_promote(*, version: ModelVersion) -> None:
             f"{version.name} is not promoted: its metrics are not computable ({reasons}). "
             "Train again when the validation window holds labelled fraud."
         )
-    ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
-    version.is_active = True
-    version.promoted_at = timezone.now()
-    version.save(update_fields=["is_active", "promoted_at"])
+    now = timezone.now()
+    ModelVersion.objects.filter(status=ModelStatus.CHAMPION).exclude(pk=version.pk).update(
+        status=ModelStatus.RETIRED, status_changed_at=now
+    )
+    version.status = ModelStatus.CHAMPION
+    version.promoted_at = version.status_changed_at = now
+    version.canary_share = 0.0
+    version.save(update_fields=["status", "promoted_at", "status_changed_at", "canary_share"])

@@ -42,7 +42,7 @@ from scoring.features.store import (
     RedisFeatureStore,
 )
 from scoring.lgbm import Calibration, LightGBMScorer, ModelLoadError
-from scoring.models import ModelVersion
+from scoring.models import ModelStatus, ModelVersion
 from scoring.outage import Outage
 from scoring.replay import store_warm
 from scoring.scorer import NoModelScorer, Score, Scorer, ScorerError
@@ -240,7 +240,7 @@ class ActiveModel:
 
     def _refresh(self) -> None:
         with self._lock:
-            active = ModelVersion.objects.filter(is_active=True).first()
+            active = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
             self._checked_at = time.monotonic()
             active_id = None if active is None else active.pk
             # A refused file is tried again at every check: putting the right file back heals

@@ -47,7 +47,7 @@ from scoring.features.definitions import FEATURE_NAMES, FEATURE_SET_VERSION
 from scoring.label_reads import UNKNOWN, LabelColumns, LabelCoverage, label_columns
 from scoring.lgbm import Calibration, LightGBMScorer
 from scoring.model_files import sha256_hex, write_atomic
-from scoring.models import Decision, ModelVersion
+from scoring.models import Decision, ModelStatus, ModelVersion
 from scoring.replay import features_recomputed
 
 Progress = Callable[[str], None]
@@ -525,7 +525,7 @@ def _register(
             data_hash=data_hash(data),
             feature_set_version=FEATURE_SET_VERSION,
             label_coverage=data.coverage.as_json() if data.coverage else {},
-            parent=ModelVersion.objects.filter(is_active=True).first(),
+            parent=ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first(),
         )
 
     return model_file_register(booster.model_to_string().encode("utf-8"), path, register)

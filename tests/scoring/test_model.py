@@ -11,7 +11,7 @@ import shap
 
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer, ModelLoadError
-from scoring.models import Decision, ModelVersion
+from scoring.models import Decision, ModelStatus, ModelVersion
 from scoring.promotion import ModelNotPromotable, model_promote
 from tests import factories
 
@@ -90,7 +90,7 @@ def test_promoting_a_version_changes_decisions_within_five_seconds(
         ]
 
     assert seen == "m-b"
-    assert ModelVersion.objects.get(is_active=True) == second
+    assert ModelVersion.objects.get(status=ModelStatus.CHAMPION) == second
 
 
 @pytest.mark.django_db
@@ -248,4 +248,4 @@ def test_a_version_without_a_registered_sha256_cannot_be_promoted(trained_model)
     with pytest.raises(ModelNotPromotable, match="no SHA-256"):
         model_promote(version=version)
 
-    assert not ModelVersion.objects.filter(is_active=True).exists()
+    assert not ModelVersion.objects.filter(status=ModelStatus.CHAMPION).exists()

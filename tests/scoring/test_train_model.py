@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rules.demo import demo_policy_seed
-from scoring.models import Integrator, LabelEvent, ModelVersion
+from scoring.models import Integrator, LabelEvent, ModelStatus, ModelVersion
 from scoring.simulation.history import HistorySimulator
 from scoring.simulation.load import history_load
 
@@ -45,7 +45,7 @@ def test_no_fraud_in_the_validation_window_records_metrics_as_not_computable_and
         call_command("train_model", promote=True, stdout=out)
 
     version = ModelVersion.objects.get()
-    assert not version.is_active
+    assert version.status == ModelStatus.CANDIDATE
     assert version.metrics["fraud"] == 0
     assert version.metrics["auc_roc"] is None
     assert version.metrics["not_computable"]["auc_roc"] == "the validation window has no fraud"

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cases.demo import DEMO_PEOPLE, demo_workbench_seed
 from rules.demo import demo_policy_seed
 from scoring.integrators import api_key_issue
-from scoring.models import Integrator, ModelVersion, Transaction
+from scoring.models import Integrator, ModelStatus, ModelVersion, Transaction
 from scoring.simulation.traffic import DEFAULT_FRAUD_BOOST
 
 ADMIN_USER = "admin"
@@ -96,7 +96,10 @@ class Command(BaseCommand):
         demo_policy_seed()
         # Gated on the model, not on the history: a first run stopped half-way (history partly
         # written, or no model yet) is completed by the next one instead of left on rules only.
-        if options["history_days"] and not ModelVersion.objects.filter(is_active=True).exists():
+        if (
+            options["history_days"]
+            and not ModelVersion.objects.filter(status=ModelStatus.CHAMPION).exists()
+        ):
             self._history_and_model(options["history_days"])
         if settings.FEATURE_STORE == "redis":
             # No beat runs in the demo (the in-process store publishes its own on start-up),

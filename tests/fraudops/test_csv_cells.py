@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from cases.spreadsheet import csv_cell_safe, csv_row_safe
+from fraudops.csv_cells import csv_cell_safe, csv_row_safe
 
 
 @pytest.mark.parametrize(
