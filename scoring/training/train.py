@@ -448,7 +448,7 @@ def model_train(
     calibration = calibrate(booster, calib)
     scores = np.array([calibration.apply(p) for p in booster.predict(valid.x)])
     evaluation = evaluate(scores, valid)
-    version = _register(booster, calibration, data, train, valid, evaluation, now)
+    version = _register(booster, calibration, data, train, valid, evaluation)
     return TrainingResult(version, trials, evaluation)
 
 
@@ -491,9 +491,10 @@ def _register(
     train: Dataset,
     valid: Dataset,
     evaluation: Evaluation,
-    now: datetime,
 ) -> ModelVersion:
-    name = f"lgbm-{now:%Y%m%d-%H%M%S}"
+    # Named by when it was trained, not by the moment it was trained as of (a past one when
+    # training as of then): two trainings as of the same moment get two names.
+    name = f"lgbm-{timezone.now():%Y%m%d-%H%M%S}"
     directory = Path(settings.MODEL_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     # A file name of its own: a failed registration (say, a name taken by a training in the
