@@ -125,10 +125,10 @@ class LightGBMScorer:
     def predict_rows(self, x: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of many rows at once (columns in ``self.features``' order,
         NaN missing): scoring a holdout or a shadow window, never the request path."""
-        raw = self._booster.predict(x)
-        return (
-            np.interp(raw, self._calibration.x, self._calibration.y) if self._calibration.x else raw
-        )
+        raw = np.asarray(self._booster.predict(x), dtype=np.float64)
+        if not self._calibration.x:
+            return raw
+        return np.asarray(np.interp(raw, self._calibration.x, self._calibration.y))
 
     def importances(self) -> dict[str, float]:
         """Each feature's total gain in the model's trees (which features it leans on)."""
