@@ -40,6 +40,7 @@ __all__ = [
     "NoPreviousChampion",
     "ReasonRequired",
     "TransitionRefused",
+    "model_actions_allowed",
     "model_canary_set",
     "model_kill_switch",
     "model_promote",
@@ -75,6 +76,19 @@ class CanaryShareInvalid(LifecycleError):
 
 _PROMOTABLE_FROM = (ModelStatus.CANDIDATE, ModelStatus.SHADOW, ModelStatus.RETIRED)
 _REJECTABLE_FROM = (ModelStatus.CANDIDATE, ModelStatus.SHADOW)
+
+
+def model_actions_allowed(version: ModelVersion) -> list[str]:
+    """What may be done to ``version`` now, by name (the admin page shows these buttons):
+    "shadow_start", "promote", "reject", "canary"."""
+    status = version.status
+    allowed = {
+        "shadow_start": status == ModelStatus.CANDIDATE,
+        "promote": status in _PROMOTABLE_FROM,
+        "reject": status in _REJECTABLE_FROM,
+        "canary": status == ModelStatus.SHADOW,
+    }
+    return [name for name, ok in allowed.items() if ok]
 
 
 @transaction.atomic
