@@ -309,11 +309,17 @@ def _challenger(shadow: ModelVersion | None, held: _Held) -> Scorer | None:
     kept = held.challenger if shadow.pk == held.challenger_id else None
     if kept is None and shadow.canary_share <= 0:
         return None
-    return _followed(shadow, kept, held.challenger_id)
+    return _followed(
+        shadow, kept, held.challenger_id, consequence="its canary share goes to the champion"
+    )
 
 
 def _followed(
-    version: ModelVersion | None, scorer: Scorer | None, held_id: int | None
+    version: ModelVersion | None,
+    scorer: Scorer | None,
+    held_id: int | None,
+    *,
+    consequence: str = "decisions are degraded",
 ) -> Scorer | None:
     """The scorer for ``version``: the one held if it is that version's and loaded, else
     loaded now. A refused file is tried again at every check: putting the right file back
@@ -323,10 +329,15 @@ def _followed(
     same = version.pk == held_id and scorer is not None
     if same and not isinstance(scorer, BrokenModelScorer):
         return scorer
-    return _load(version, scorer if same else None)
+    return _load(version, scorer if same else None, consequence=consequence)
 
 
-def _load(version: object, previous: Scorer | None = None) -> Scorer:
+def _load(
+    version: object,
+    previous: Scorer | None = None,
+    *,
+    consequence: str = "decisions are degraded",
+) -> Scorer:
     """The version's scorer, or a BrokenModelScorer saying why not (never raises).
 
     ``previous`` is the failed attempt at the same version, if any: the same failure is
@@ -348,7 +359,7 @@ def _load(version: object, previous: Scorer | None = None) -> Scorer:
         # KeyError...ValueError: a version record whose features or calibration are malformed.
         error = str(exc) if isinstance(exc, ModelLoadError) else f"bad version record: {exc!r}"
         if not (isinstance(previous, BrokenModelScorer) and previous.error == error):
-            logger.error("model %s not loaded, decisions are degraded: %s", version.name, error)
+            logger.error("model %s not loaded, %s: %s", version.name, consequence, error)
         return BrokenModelScorer(version.name, error)
     logger.warning("model %s loaded", version.name)
     return scorer
