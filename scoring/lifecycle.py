@@ -5,9 +5,12 @@ scheduled jobs all call it). Each change and its audit entry (``fraudops.audit``
 from what to what) commit together in one transaction; workers follow within
 ``MODEL_REFRESH_SECONDS`` (``scoring.serving.ActiveModel``).
 
-    candidate ─ shadow_start ─▶ shadow ─ promote ─▶ champion ─ (promote another) ─▶ retired
-        │                         │  ▲ canary_set / kill_switch            ▲          │
-        └──── reject ─────────────┴──┴─▶ rejected             rollback ────┴──────────┘
+- ``model_shadow_start``: candidate → shadow (the shadow in place, if any, → rejected);
+- ``model_canary_set``: the shadow decides a share of live traffic (0..1);
+- ``model_kill_switch``: every canary share → 0, all traffic to the champion;
+- ``model_promote``: candidate, shadow or retired → champion (the champion → retired);
+- ``model_rollback``: the previous champion (retired) → champion (the champion → retired);
+- ``model_reject``: candidate or shadow → rejected.
 
 A person (``actor`` a user) must give a reason; the system (``actor`` None, a scheduled job or
 a command) passes its own.
@@ -15,7 +18,7 @@ a command) passes its own.
 Errors (all raised before anything is written)::
 
     LifecycleError            a change refused; the message says why, in words
-    ├── ReasonRequired        a person gave no reason
+    ├── ReasonRequired        no reason given (by a person, or by the calling code)
     ├── TransitionRefused     the version's status does not allow it (say, rejecting a champion)
     ├── ModelNotPromotable    serving would refuse it, or its quality could not be measured
     ├── NoPreviousChampion    a rollback with no retired champion to go back to
@@ -55,7 +58,7 @@ class LifecycleError(Exception):
 
 
 class ReasonRequired(LifecycleError):
-    """A person changed which model decides without saying why."""
+    """A change of which model decides without a reason."""
 
 
 class TransitionRefused(LifecycleError):
