@@ -183,8 +183,8 @@ def validated(stream: Sequence[HistoricalTransaction]) -> list[TransactionFacts]
 def prepare(args: argparse.Namespace) -> Prepared:
     """Policy, history, model: everything ``decide()`` needs, as a live worker has it."""
     from rules.demo import demo_policy_seed
+    from scoring.lifecycle import model_promote
     from scoring.models import Integrator
-    from scoring.promotion import model_promote
     from scoring.simulation.load import history_load
     from scoring.training.train import model_train
 
@@ -196,7 +196,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     history_load(integrator=integrator, history=history)
     seconds["history"], clock = time.perf_counter() - clock, time.perf_counter()
     trained = model_train(seed=args.seed)
-    model_promote(version=trained.version)
+    model_promote(version=trained.version, actor=None, reason="benchmark")
     seconds["training"] = time.perf_counter() - clock
     return Prepared(
         history_rows=len(history),

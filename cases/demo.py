@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from cases.models import Queue
 
 DEMO_PEOPLE = (("alice", "analyst"), ("bob", "analyst"), ("lena", "lead"), ("mia", "manager"))
+STAFF_ROLES = {"lead", "manager"}
 
 
 def demo_workbench_seed(*, password: str) -> None:
@@ -23,5 +24,7 @@ def demo_workbench_seed(*, password: str) -> None:
     users = get_user_model().objects
     for username, role in DEMO_PEOPLE:
         if not users.filter(username=username).exists():
-            person = users.create_user(username, password=password)
+            # The model pages are in the admin: the lead (who may promote) and the manager
+            # reach them with staff status; their role decides what they may do there.
+            person = users.create_user(username, password=password, is_staff=role in STAFF_ROLES)
             person.groups.add(Group.objects.get(name=role))

@@ -1,9 +1,12 @@
 """Roles are Django groups with permissions, kept in code and synced after every migrate.
 
 - analyst: works cases (claim, evidence, verdict, comment);
-- lead: an analyst who also reassigns, escalates, decides in bulk and exports;
-- manager: sees the KPI dashboards;
+- lead: an analyst who also reassigns, escalates, decides in bulk and exports, and changes
+  which model decides (promote, shadow, canary, kill switch, rollback, reject);
+- manager: sees the KPI dashboards and the model pages;
 - admin: all of that, and edits rules, lists and thresholds in the admin.
+
+The model pages are in the admin: a person reaches them with staff status as well as the role.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from django.db.models import QuerySet
 WORK = "cases.work_case"
 LEAD = "cases.lead_case"
 KPIS = "cases.view_kpis"
+MANAGE_MODELS = "scoring.manage_models"
+VIEW_MODELS = "scoring.view_modelversion"
 
 _RULES_ADMIN = [
     f"rules.{action}_{model}"
@@ -26,9 +31,9 @@ _RULES_ADMIN = [
 
 ROLES: dict[str, list[str]] = {
     "analyst": [WORK],
-    "lead": [WORK, LEAD],
-    "manager": [KPIS],
-    "admin": [WORK, LEAD, KPIS, *_RULES_ADMIN],
+    "lead": [WORK, LEAD, VIEW_MODELS, MANAGE_MODELS],
+    "manager": [KPIS, VIEW_MODELS],
+    "admin": [WORK, LEAD, KPIS, VIEW_MODELS, MANAGE_MODELS, *_RULES_ADMIN],
 }
 
 

@@ -6,10 +6,13 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from scoring import integrators
+from scoring.lifecycle import model_actions_allowed
+from scoring.model_views import MANAGE_MODELS
 from scoring.models import (
     ApiKey,
     Decision,
@@ -103,15 +106,39 @@ class DriftReportAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "model_version", "current_decisions", "shifted"]
 
 
+_ACTION_LABELS = {
+    "shadow_start": "Start shadow",
+    "promote": "Promote to champion",
+    "reject": "Reject",
+    "canary": "Set canary share",
+}
+_ACTION_URLS = {
+    "shadow_start": "models:shadow-start",
+    "promote": "models:promote",
+    "reject": "models:reject",
+    "canary": "models:canary",
+}
+
+
+def _can_manage(request: HttpRequest) -> bool:
+    return bool(request.user.has_perm(MANAGE_MODELS))
+
+
 def _days(value: Any) -> str:
     return "–" if value is None else f"{value:.1f} days"
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    """A trained model's page: what it was trained on, how it was labelled, how it did."""
+    """A trained model's page: what it was trained on, how it was labelled, how it did; and,
+    for those who may, the buttons that change which model decides (they post to
+    ``scoring.model_views``, which calls ``scoring.lifecycle``)."""
 
-    list_display = ["name", "status", "trained_from", "trained_until", "created_at"]
+    list_display = [
+        "name", "status", "canary_share", "trained_from", "trained_until", "created_at",
+    ]  # fmt: skip
+    change_form_template = "admin/scoring/modelversion/change_form.html"
+    change_list_template = "admin/scoring/modelversion/change_list.html"
     list_filter = ["status"]
     ordering = ["-created_at"]
     readonly_fields = (
@@ -120,6 +147,32 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         "feature_set_version", "labels", "quality", "params", "data_hash", "sha256", "path",
     )  # fmt: skip
     fields = readonly_fields
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        version = self.get_object(request, object_id)
+        context = {**(extra_context or {}), "can_manage_models": _can_manage(request)}
+        if version is not None:
+            context["lifecycle_actions"] = [
+                {
+                    "name": name,
+                    "label": _ACTION_LABELS[name],
+                    "url": reverse(_ACTION_URLS[name], args=[version.pk]),
+                }
+                for name in model_actions_allowed(version)
+            ]
+        return super().change_view(request, object_id, form_url, context)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "can_manage_models": _can_manage(request)}
+        return super().changelist_view(request, context)
 
     @admin.display(description="How its training rows were labelled")
     def labels(self, obj: ModelVersion) -> str:

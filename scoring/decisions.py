@@ -84,7 +84,7 @@ def decision_create(
             scope=scope,
             store=store,
             policy=current_policy(),
-            scorer=serving.scorer(),
+            scorer=serving.deciding_scorer(scope=scope, transaction_id=ref),
             fingerprint=fingerprint,
         )
     except RefConflict:

@@ -255,6 +255,8 @@ class ModelVersion(models.Model):
     promoted_at = models.DateTimeField(null=True, blank=True)  # when it last became champion
 
     class Meta:
+        # Who may change which model decides (scoring/lifecycle.py): leads and admins.
+        permissions = [("manage_models", "Can promote, roll back, canary and reject models")]
         constraints = [
             models.UniqueConstraint(
                 fields=["status"],

@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from scoring import promotion
+from scoring import lifecycle
 from scoring.label_reads import labels_as_of
 from scoring.lgbm import ModelLoadError
 from scoring.model_metrics import (
@@ -118,9 +117,10 @@ def model_retrain(
         "top_features": _top(challenger),
     }
     with transaction.atomic():
-        superseded = _supersede_shadow(challenger)
+        superseded = ModelVersion.objects.filter(status=ModelStatus.SHADOW).first()
         challenger.save(update_fields=["metrics"])
-        _to_shadow(challenger, reason)
+        # A shadow in place is rejected as superseded (one shadow at a time), audit-logged.
+        lifecycle.model_shadow_start(version=challenger, actor=None, reason=f"retrain: {reason}")
     logger.warning("retrain (%s): %s is in shadow", reason, challenger.name)
     return Retrained(challenger, champion, superseded)
 
@@ -161,37 +161,8 @@ def _top(version: ModelVersion, n: int = 10) -> list[str]:
     return sorted(gains, key=lambda name: -gains[name])[:n]
 
 
-def _supersede_shadow(challenger: ModelVersion) -> ModelVersion | None:
-    previous = (
-        ModelVersion.objects.select_for_update()
-        .filter(status=ModelStatus.SHADOW)
-        .exclude(pk=challenger.pk)
-        .first()
-    )
-    if previous is not None:
-        _to_rejected(previous, f"superseded by {challenger.name}")
-    return previous
-
-
-# TODO(lifecycle): replace these three with scoring.lifecycle.model_shadow_start,
-# model_reject and model_promote(version, actor, reason) (audit-logged) once it is merged:
-# they are the only places this module moves a version.
-def _to_shadow(version: ModelVersion, reason: str) -> None:
-    _status_set(version, ModelStatus.SHADOW)
-
-
-def _to_rejected(version: ModelVersion, reason: str) -> None:
-    _status_set(version, ModelStatus.REJECTED)
-
-
 def _to_champion(version: ModelVersion, reason: str) -> None:
-    promotion.model_promote(version=version)
-
-
-def _status_set(version: ModelVersion, status: ModelStatus) -> None:
-    version.status = status
-    version.status_changed_at = timezone.now()
-    version.save(update_fields=["status", "status_changed_at"])
+    lifecycle.model_promote(version=version, actor=None, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -226,7 +197,7 @@ def shadow_evaluate(*, now: datetime) -> ShadowEvaluation | None:
     if promoted:
         try:
             _to_champion(challenger, f"auto-promoted: {why}")
-        except promotion.ModelNotPromotable as exc:
+        except lifecycle.LifecycleError as exc:
             promoted, why = False, f"{why}; not promoted: {exc}"
     with transaction.atomic():
         challenger.metrics = {

@@ -7,7 +7,8 @@ serving (the ASGI lifespan start-up in ``fraudops/asgi.py``, gunicorn's ``post_w
 not make it is warmed before its first decision, with a warning, never served cold.
 
 The active model is loaded once per process and swapped when another version is promoted:
-a worker checks which version is active at most every ``MODEL_REFRESH_SECONDS``.
+a worker checks which version is the champion, and which is in shadow with what canary share,
+at most every ``MODEL_REFRESH_SECONDS``.
 
 ``override(store=..., scorer=...)`` is the seam for tests and benchmarks (as httpx's mock
 transport is for a client): inside it the process serves with the parts given, and what was
@@ -30,6 +31,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import connection
 
+from scoring.canary import decided_by_challenger
 from scoring.cold_lookup import StoredCold
 from scoring.cold_refresh import cold_features_refresh, cold_refresher_start
 from scoring.features.definitions import FEATURE_NAMES, Snapshot
@@ -217,9 +219,26 @@ class BrokenModelScorer:
         raise ScorerError(self.error)
 
 
+@dataclass(frozen=True)
+class _Held:
+    """What a worker decides with, as of its last check: the champion's scorer and, while a
+    version is in shadow, that version and its canary share (its scorer is loaded only once
+    the share is above 0: until then the web workers have no use for it)."""
+
+    champion: Scorer
+    champion_id: int | None
+    challenger: Scorer | None
+    challenger_id: int | None
+    canary_share: float
+
+
+_NOTHING_HELD = _Held(NoModelScorer(), None, None, None, 0.0)
+
+
 class ActiveModel:
-    """The promoted model version's scorer, as a worker holds it: loaded once, checked again
-    at most every ``MODEL_REFRESH_SECONDS``, swapped when another version is promoted.
+    """The champion's scorer, and the shadow version's with its canary share, as a worker
+    holds them: loaded once, checked again at most every ``MODEL_REFRESH_SECONDS`` (one
+    query for both), swapped when another version is promoted or put in shadow.
 
     Each instance is a cache of its own: ``override(scorer=ActiveModel())`` serves the active
     model as a newly started process would.
@@ -227,30 +246,59 @@ class ActiveModel:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._scorer: Scorer = NoModelScorer()
-        self._version_id: int | None = None
+        self._held = _NOTHING_HELD
         self._checked_at = float("-inf")
         # Another version's scorer, for explaining a decision it made (a few are enough).
         self.of_version = functools.lru_cache(maxsize=2)(_scorer_of_version)
 
     def get(self) -> Scorer:
+        """The champion's scorer."""
+        return self._current().champion
+
+    def deciding(self, *, scope: str, transaction_id: str) -> Scorer:
+        """The scorer that decides this transaction: the challenger's for its canary share of
+        transactions (``scoring.canary``), else the champion's. A challenger that does not
+        load decides nothing: its share goes to the champion rather than degraded."""
+        held = self._current()
+        challenger = held.challenger
+        if (
+            challenger is not None
+            and not isinstance(challenger, BrokenModelScorer)
+            and decided_by_challenger(
+                scope=scope, transaction_id=transaction_id, share=held.canary_share
+            )
+        ):
+            return challenger
+        return held.champion
+
+    def held(self) -> tuple[Scorer, Scorer | None]:
+        """The champion's scorer and the challenger's, if one is loaded (no refresh)."""
+        held = self._held
+        return held.champion, held.challenger
+
+    def _current(self) -> _Held:
         if time.monotonic() - self._checked_at >= settings.MODEL_REFRESH_SECONDS:
             self._refresh()
-        return self._scorer
+        return self._held
 
     def _refresh(self) -> None:
         with self._lock:
-            active = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
+            serving = {
+                version.status: version
+                for version in ModelVersion.objects.filter(
+                    status__in=(ModelStatus.CHAMPION, ModelStatus.SHADOW)
+                ).defer("metrics", "params", "label_coverage")
+            }
             self._checked_at = time.monotonic()
-            active_id = None if active is None else active.pk
-            # A refused file is tried again at every check: putting the right file back heals
-            # the worker without a restart (the hash check makes a retry harmless).
-            broken = isinstance(self._scorer, BrokenModelScorer)
-            if active_id == self._version_id and not broken:
-                return
-            previous = self._scorer if active_id == self._version_id else None
-            self._version_id = active_id
-            self._scorer = NoModelScorer() if active is None else _load(active, previous)
+            champion, shadow = serving.get(ModelStatus.CHAMPION), serving.get(ModelStatus.SHADOW)
+            held = self._held
+            self._held = _Held(
+                champion=_followed(champion, held.champion, held.champion_id) or NoModelScorer(),
+                champion_id=None if champion is None else champion.pk,
+                challenger=_challenger(shadow, held),
+                challenger_id=None if shadow is None else shadow.pk,
+                canary_share=0.0 if shadow is None else shadow.canary_share,
+            )
 
 
 def version_scorer(version: ModelVersion) -> LightGBMScorer:
@@ -266,7 +314,43 @@ def version_scorer(version: ModelVersion) -> LightGBMScorer:
     )
 
 
-def _load(version: object, previous: Scorer | None = None) -> Scorer:
+def _challenger(shadow: ModelVersion | None, held: _Held) -> Scorer | None:
+    """The shadow version's scorer: loaded once it decides a share, then kept while it is
+    the shadow (a share set back to 0 and up again loads nothing)."""
+    if shadow is None:
+        return None
+    kept = held.challenger if shadow.pk == held.challenger_id else None
+    if kept is None and shadow.canary_share <= 0:
+        return None
+    return _followed(
+        shadow, kept, held.challenger_id, consequence="its canary share goes to the champion"
+    )
+
+
+def _followed(
+    version: ModelVersion | None,
+    scorer: Scorer | None,
+    held_id: int | None,
+    *,
+    consequence: str = "decisions are degraded",
+) -> Scorer | None:
+    """The scorer for ``version``: the one held if it is that version's and loaded, else
+    loaded now. A refused file is tried again at every check: putting the right file back
+    heals the worker without a restart (the hash check makes a retry harmless)."""
+    if version is None:
+        return None
+    same = version.pk == held_id and scorer is not None
+    if same and not isinstance(scorer, BrokenModelScorer):
+        return scorer
+    return _load(version, scorer if same else None, consequence=consequence)
+
+
+def _load(
+    version: object,
+    previous: Scorer | None = None,
+    *,
+    consequence: str = "decisions are degraded",
+) -> Scorer:
     """The version's scorer, or a BrokenModelScorer saying why not (never raises).
 
     ``previous`` is the failed attempt at the same version, if any: the same failure is
@@ -279,7 +363,7 @@ def _load(version: object, previous: Scorer | None = None) -> Scorer:
         # KeyError...ValueError: a version record whose features or calibration are malformed.
         error = str(exc) if isinstance(exc, ModelLoadError) else f"bad version record: {exc!r}"
         if not (isinstance(previous, BrokenModelScorer) and previous.error == error):
-            logger.error("model %s not loaded, decisions are degraded: %s", version.name, error)
+            logger.error("model %s not loaded, %s: %s", version.name, consequence, error)
         return BrokenModelScorer(version.name, error)
     logger.warning("model %s loaded", version.name)
     return scorer
@@ -356,12 +440,28 @@ def _scorer_of(state: _Serving) -> Scorer:
     return state.model.get() if state.scorer is None else state.scorer
 
 
+def deciding_scorer(*, scope: str, transaction_id: str) -> Scorer:
+    """The scorer that decides this transaction (``scope``: its integrator's id): the shadow
+    version's for its canary share of transactions, else the champion's. No query: what
+    ``ActiveModel`` holds since its last check. A scorer given to ``override()`` decides
+    every transaction."""
+    state = _serving
+    if state.scorer is not None:
+        return state.scorer
+    return state.model.deciding(scope=scope, transaction_id=transaction_id)
+
+
 def scorer_for(version: str | None) -> Scorer:
-    """The scorer of a given model version: the active one, or that version loaded again."""
+    """The scorer of a given model version: the champion's or the challenger's this process
+    holds, or that version loaded again."""
     state = _serving
     active = _scorer_of(state)
     if version is None or active.version == version:
         return active
+    if state.scorer is None:
+        _, challenger = state.model.held()
+        if challenger is not None and challenger.version == version:
+            return challenger
     return state.model.of_version(version)
 
 

@@ -26,7 +26,7 @@ from django.conf import settings
 
 from rules.demo import demo_policy_seed
 from rules.models import Rule
-from scoring import promotion, serving
+from scoring import lifecycle, serving
 from scoring.drift import drift_check
 from scoring.models import DriftReport, Integrator, ModelVersion
 from scoring.retraining import model_retrain
@@ -82,7 +82,7 @@ def drift_loop_run(
     )
     history_load(integrator=integrator, history=before)
     champion = model_train(seed=seed, now=day(CHAMPION_AT)).version
-    promotion.model_promote(version=champion)
+    lifecycle.model_promote(version=champion, actor=None, reason="drift loop: the stale champion")
     _serving_switched_to(champion)
     say(
         f"champion {champion.name}: trained until {champion.trained_until:%Y-%m-%d}, "

@@ -21,8 +21,8 @@ import uvicorn
 from django.db import connection
 
 from cases.models import Case, CaseStatus
+from scoring.lifecycle import model_promote
 from scoring.models import LabelEvent
-from scoring.promotion import model_promote
 from tests import factories
 from tests.conftest import service_missing
 from tests.scoring.test_model import version_for
@@ -137,7 +137,7 @@ def test_two_analysts_see_a_case_arrive_get_claimed_and_leave_without_reloading(
     base = live_server_url
     issued = factories.integrator("acme")
     factories.review_everything()
-    model_promote(version=version_for(trained_model, "m-browser"))
+    model_promote(version=version_for(trained_model, "m-browser"), actor=None, reason="test")
     factories.user("alice", "analyst", password=PASSWORD)
     factories.user("bob", "analyst", password=PASSWORD)
     alice, bob = logged_in(chromium, base, "alice"), logged_in(chromium, base, "bob")

@@ -9,8 +9,8 @@ from django.utils import timezone
 from scoring import serving
 from scoring.cold_refresh import cold_features_refresh
 from scoring.decisions import decisions_explain_pending
+from scoring.lifecycle import model_promote
 from scoring.models import Decision
-from scoring.promotion import model_promote
 from tests import factories
 from tests.scoring.test_model import version_for
 
@@ -21,7 +21,7 @@ def model_reason_codes(decision: Decision) -> list[str]:
 
 @pytest.fixture
 def model_active(trained_model):
-    model_promote(version=version_for(trained_model, "m-a"))
+    model_promote(version=version_for(trained_model, "m-a"), actor=None, reason="test")
 
 
 @pytest.mark.django_db

@@ -11,8 +11,8 @@ import shap
 
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer, ModelLoadError
+from scoring.lifecycle import ModelNotPromotable, model_promote
 from scoring.models import Decision, ModelStatus, ModelVersion
-from scoring.promotion import ModelNotPromotable, model_promote
 from tests import factories
 
 
@@ -75,13 +75,13 @@ def test_promoting_a_version_changes_decisions_within_five_seconds(
 ):
     settings.MODEL_REFRESH_SECONDS = 1.0
     first, second = version_for(trained_model, "m-a"), version_for(other_trained_model, "m-b")
-    model_promote(version=first)
+    model_promote(version=first, actor=None, reason="test")
     assert (
         api.post("/api/v1/decisions", factories.payload(), format="json").json()["model_version"]
         == "m-a"
     )
 
-    model_promote(version=second)
+    model_promote(version=second, actor=None, reason="test")
     promoted_at, seen = time.monotonic(), "m-a"
     while seen != "m-b" and time.monotonic() - promoted_at < 5:
         time.sleep(0.2)
@@ -102,7 +102,7 @@ def test_a_deleted_model_file_makes_decisions_degraded_instead_of_failing(
     version = version_for(trained_model, "m-gone")
     version.path = str(copy)
     version.save()
-    model_promote(version=version)
+    model_promote(version=version, actor=None, reason="test")
     copy.unlink()
 
     response = api.post("/api/v1/decisions", factories.payload(), format="json")
@@ -117,7 +117,7 @@ def test_a_deleted_model_file_makes_decisions_degraded_instead_of_failing(
 def test_an_account_takeover_is_stopped_with_reasons_naming_the_new_device_and_country(
     api, trained_model
 ):
-    model_promote(version=version_for(trained_model, "m-a"))
+    model_promote(version=version_for(trained_model, "m-a"), actor=None, reason="test")
     # Daytime, the customer's usual hour: what stands out must be the device and country.
     start = factories.midnight_utc(6) + timedelta(hours=14)
     habit = {
@@ -189,7 +189,7 @@ def promoted_copy(model, tmp_path, name: str) -> tuple[ModelVersion, Path]:
     version = version_for(model, name)
     version.path = str(copy)
     version.save()
-    model_promote(version=version)
+    model_promote(version=version, actor=None, reason="test")
     return version, copy
 
 
@@ -246,6 +246,6 @@ def test_a_version_without_a_registered_sha256_cannot_be_promoted(trained_model)
     version.save()
 
     with pytest.raises(ModelNotPromotable, match="no SHA-256"):
-        model_promote(version=version)
+        model_promote(version=version, actor=None, reason="test")
 
     assert not ModelVersion.objects.filter(status=ModelStatus.CHAMPION).exists()

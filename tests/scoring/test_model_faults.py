@@ -27,7 +27,7 @@ REGISTER = """
 from scoring.model_files import sha256_hex
 from scoring.models import ModelVersion
 from scoring.features.definitions import FEATURE_NAMES
-from scoring.promotion import model_promote
+from scoring.lifecycle import model_promote
 import json, pathlib, sys
 path = pathlib.Path({path!r})
 version = ModelVersion.objects.create(
@@ -36,7 +36,7 @@ version = ModelVersion.objects.create(
     calibration=json.loads({calibration!r}),
     trained_from="2026-08-01T00:00:00Z", trained_until="2026-08-25T00:00:00Z", data_hash="0" * 64,
 )
-model_promote(version=version)
+model_promote(version=version, actor=None, reason="test")
 """
 
 

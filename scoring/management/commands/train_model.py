@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from scoring.promotion import ModelNotPromotable, model_promote
+from scoring.lifecycle import ModelNotPromotable, model_promote
 from scoring.training.train import Metrics, NotEnoughLabels, model_train
 
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name}: not computable, {why}")
         if options["promote"]:
             try:
-                model_promote(version=version)
+                model_promote(version=version, actor=None, reason="train_model --promote")
             except ModelNotPromotable as exc:
                 raise CommandError(f"{exc} (it is registered, inactive)") from exc
             self.stdout.write(f"Promoted {version.name}: live decisions use it within seconds.")
