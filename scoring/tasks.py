@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from scoring import serving
 from scoring.cold_refresh import cold_features_refresh
 from scoring.decisions import decisions_explain_pending
 from scoring.drift import drift_check
+from scoring.shadow import shadow_scores_drain
 
 
 @shared_task
@@ -29,3 +31,10 @@ def drift_check_task() -> list[str]:
 def decisions_explain_pending_task() -> int:
     """Explain approvals whose after-commit explanation was lost (a worker died)."""
     return decisions_explain_pending()
+
+
+@shared_task
+def shadow_scores_fill_task() -> int:
+    """Score what the challenger in shadow has not scored yet, batch after batch (beat runs it
+    every SHADOW_SCORE_SECONDS; nothing is queued per decision). How many were scored."""
+    return shadow_scores_drain(batch=settings.SHADOW_SCORE_BATCH)
