@@ -24,6 +24,8 @@ a noticeable share is flagged as disturbed), PASS/MISS per target, and where a s
 decision's time went (from the timings each decision records).
 
 ``--server all`` runs every candidate server setup (each on a fresh database) and compares them.
+``--shadow`` measures the decision endpoint without and with a challenger in shadow instead
+(``bench/shadow_latency.py``).
 Only loopback addresses are used.
 """
 
@@ -726,7 +728,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_false",
         help="decide with rules and lists only (default: train and promote a model first)",
     )
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="measure the decision API without and with a challenger in shadow, alternating "
+        "(bench/shadow_latency.py)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --shadow: on/off rounds")
     args = parser.parse_args(argv)
+    if args.shadow and (args.server == "all" or not args.model):
+        parser.error("--shadow takes one --server and needs a model")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be 1..20")
     if not (0 < args.requests <= 100_000 and 0 <= args.warmup <= 10_000):
         parser.error("--requests must be 1..100000 and --warmup 0..10000")
     if not 1 <= args.concurrency <= 64:
@@ -743,6 +756,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts: dict[str, Verdict] = {}
     try:
         services = services_from_env(BENCH_DB, args.redis_db)
+        if args.shadow:
+            # Imported here: it builds on this module's server and load machinery.
+            from bench.shadow_latency import shadow_bench
+
+            return shadow_bench(services, args)
         for name in names:
             verdicts[name] = bench_one(name, services, args)
             print(flush=True)
