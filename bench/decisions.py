@@ -720,6 +720,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--redis-db", type=int, default=3)
+    parser.add_argument(
+        "--database", default=BENCH_DB, help="the throwaway database (dropped first and after)"
+    )
     parser.add_argument("--max-seconds", type=float, default=600, help="per server setup")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
@@ -755,7 +758,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(SERVERS) if args.server == "all" else [args.server]
     verdicts: dict[str, Verdict] = {}
     try:
-        services = services_from_env(BENCH_DB, args.redis_db)
+        services = services_from_env(args.database, args.redis_db)
         if args.shadow:
             # Imported here: it builds on this module's server and load machinery.
             from bench.shadow_latency import shadow_bench
