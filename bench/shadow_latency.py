@@ -59,20 +59,24 @@ while True:
 class Filler:
     """The shadow-scoring loop in a process of its own, stopped by us."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        # Its output to a file: a pipe nobody reads would stop it once full.
+        self._log = log_path.open("wb")
+        self.log_path = log_path
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "shell", "-c", FILLER],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().decode(errors="replace")
-        if "ready" not in line:
-            self.stop()
-            raise BenchError(f"the shadow filler did not start: {line}")
+        deadline = time.monotonic() + 60
+        while b"ready" not in log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise BenchError(f"the shadow filler did not start: {log_path.read_text()}")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -82,6 +86,7 @@ class Filler:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
+        self._log.close()
 
 
 @dataclass
@@ -163,7 +168,7 @@ def _alternate(
             filler = None
             if half == "on":
                 shadow_set(services.database_url, challenger, on=True)
-                filler = Filler(env)
+                filler = Filler(env, Path(tempfile.gettempdir()) / "fraudops-bench-filler.log")
             try:
                 for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
                     tag = f"{run_tag}-{round_no}-{half}-{mode}"
