@@ -78,6 +78,11 @@ class Filler:
                 raise BenchError(f"the shadow filler did not start: {log_path.read_text()}")
             time.sleep(0.1)
 
+    def cpu_seconds(self) -> float:
+        """CPU the filler has used so far (user + system, from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -196,13 +201,14 @@ def _alternate(
                     time.sleep(float(env.get("SHADOW_SCORE_SECONDS", "5")) + 1)
             finally:
                 if filler is not None:
+                    cpu = filler.cpu_seconds()
                     filler.stop()
-                    _scored_report(services.database_url, challenger)
+                    _scored_report(services.database_url, challenger, cpu)
                     shadow_set(services.database_url, challenger, on=False)
     return settings
 
 
-def _scored_report(database_url: str, challenger: str) -> None:
+def _scored_report(database_url: str, challenger: str, cpu_seconds: float) -> None:
     rows = _sql(
         database_url,
         """
@@ -215,7 +221,12 @@ def _scored_report(database_url: str, challenger: str) -> None:
         challenger,
     )
     decisions, scored = rows[0] if rows else (0, 0)
-    print(f"  shadow half: the filler scored {scored} of its {decisions} decisions", flush=True)
+    per = cpu_seconds * 1000 / int(str(decisions)) if decisions else float("nan")
+    print(
+        f"  shadow half: the filler scored {scored} of its {decisions} decisions, using "
+        f"{cpu_seconds:.2f} CPU s (start-up included): {per:.2f} CPU ms per decision",
+        flush=True,
+    )
 
 
 def _p(result: PhaseResult, q: float) -> str:
