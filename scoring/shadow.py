@@ -16,7 +16,10 @@ side.
 Idempotent: a batch is inserted whole or not at all and a score stored twice is ignored
 (one per decision and version), so a worker killed mid-batch loses nothing and duplicates
 nothing. On PostgreSQL one worker fills at a time (an advisory lock): two would score the
-same oldest batch twice.
+same oldest batch twice. A fill that left nothing to score stores a cursor in the cache (its
+start, less ``LATE_COMMIT_MARGIN``), so a week-long window is not scanned whole every few
+seconds; only a fill that scored everything moves it, and without the cache the fill scans
+from the window's start.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from rules.engine import Action, RuleHit, RuleSetResult
 from rules.policy import ListHit, ListType, Thresholds
@@ -45,6 +50,12 @@ logger = logging.getLogger(__name__)
 
 # The advisory lock's key: any fixed 31-bit number of our own.
 _FILL_LOCK = zlib.crc32(b"fraudops.shadow_scores_fill") & 0x7FFFFFFF
+# A decision is seen by the fill once its transaction commits. One whose request began longer
+# ago than this has committed or failed: gunicorn kills a worker after 30 s and a request waits
+# at most 0.5 s for a connection. So a complete fill may skip, next time, what is older than
+# its start minus this margin.
+LATE_COMMIT_MARGIN = timedelta(minutes=2)
+CURSOR_SECONDS = 7 * 24 * 3600
 # How long one drain goes on at most (about 300 000 decisions at ~50 ms a batch of 500).
 DRAIN_SECONDS = 30.0
 
@@ -58,12 +69,24 @@ def shadow_scores_fill(*, batch: int = 500) -> int:
     if shadow is None or shadow.status_changed_at is None:
         return 0
     champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
+    started = timezone.now()
+    key = _cursor_key(shadow, champion, shadow.status_changed_at)
+    since = max(shadow.status_changed_at, _cursor(key) or shadow.status_changed_at)
     with transaction.atomic():
         if not _fill_lock_taken():
             return 0
-        scored = _fill_for(shadow, since=shadow.status_changed_at, batch=batch)
-        if champion is not None and scored < batch:
-            scored += _fill_for(champion, since=shadow.status_changed_at, batch=batch - scored)
+        scored, done = _fill_for(shadow, since=since, batch=batch)
+        if champion is not None:
+            extra, champion_done = (
+                _fill_for(champion, since=since, batch=batch - scored)
+                if scored < batch
+                else (0, False)
+            )
+            scored, done = scored + extra, done and champion_done
+    if done:
+        # Committed: every decision made before this fill began is scored (allowing for
+        # requests still in flight then), so the next fill need not look further back.
+        _cursor_set(key, started - LATE_COMMIT_MARGIN)
     return scored
 
 
@@ -113,9 +136,9 @@ def _fill_lock_taken() -> bool:
     return bool(row and row[0])
 
 
-def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> int:
+def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> tuple[int, bool]:
     """Score, with ``version``, the oldest ``batch`` decisions since ``since`` that it neither
-    decided nor scored yet."""
+    decided nor scored yet: (how many it scored, whether none is left)."""
     pending = list(
         Decision.objects.filter(created_at__gte=since)
         .exclude(model_version=version.name)
@@ -124,17 +147,17 @@ def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> int:
         .only("id", "features", "rules", "list_hits", "rules_outcome", "thresholds")[:batch]
     )
     if not pending:
-        return 0
+        return 0, True
     scorer = serving.version_scorer(version)
     if isinstance(scorer, serving.BrokenModelScorer):
-        return 0  # serving logged why, once
+        return 0, False  # serving logged why, once
     try:
         scores = _scores(scorer, [decision.features for decision in pending])
     except ScorerError as exc:
         logger.error(
             "shadow scoring with %s failed, %d decisions wait: %s", version, len(pending), exc
         )
-        return 0
+        return 0, False
     rows = [
         ShadowScore(
             decision=decision,
@@ -148,7 +171,31 @@ def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> int:
         if score is not None
     ]
     ShadowScore.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+    return len(rows), len(pending) < batch
+
+
+def _cursor_key(shadow: ModelVersion, champion: ModelVersion | None, since: datetime) -> str:
+    # A new shadow, champion or shadow start is a new window, scanned from its start.
+    champion_pk = 0 if champion is None else champion.pk
+    return f"shadow-fill-cursor:{shadow.pk}:{champion_pk}:{since.timestamp()}"
+
+
+def _cursor(key: str) -> datetime | None:
+    """Where the previous complete fill of this window left off, if the cache still has it.
+    Only a shortcut: without it the fill scans the window from its start, as correct."""
+    try:
+        value = cache.get(key)
+    except Exception:  # the cache is down: scan it all, do not stop the worker
+        logger.warning("shadow fill: cursor not read, scanning the whole window", exc_info=True)
+        return None
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, float) else None
+
+
+def _cursor_set(key: str, at: datetime) -> None:
+    try:
+        cache.set(key, at.timestamp(), timeout=CURSOR_SECONDS)
+    except Exception:  # the next fill scans more, that is all
+        logger.warning("shadow fill: cursor not stored", exc_info=True)
 
 
 def _scores(scorer: Scorer, rows: Sequence[dict[str, FeatureValue]]) -> Sequence[Score | None]:

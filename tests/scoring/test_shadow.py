@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from rules.policy import Thresholds
@@ -201,6 +202,12 @@ def test_a_corrupt_shadow_model_file_is_logged_and_the_fill_goes_on(
     challenger.save()
     shadow_start(challenger)
     decide_many(api)
+    # An hour old, older than any cursor a fill may leave: a failed fill must leave none.
+    hour_ago = timezone.now() - timedelta(hours=1)
+    ModelVersion.objects.filter(pk=challenger.pk).update(
+        status_changed_at=hour_ago - timedelta(minutes=1)
+    )
+    Decision.objects.update(created_at=hour_ago)
     copy.write_bytes(b"tree\nnot a model at all")
 
     with caplog.at_level(logging.ERROR):
@@ -211,6 +218,27 @@ def test_a_corrupt_shadow_model_file_is_logged_and_the_fill_goes_on(
     # The right file back: the next fill scores them.
     copy.write_bytes(other_trained_model.path.read_bytes())
     assert shadow_scores_fill() == len(AMOUNTS)
+
+
+@pytest.mark.django_db
+def test_a_complete_fill_leaves_a_cursor_the_next_one_starts_from(api, champion, challenger):
+    shadow_start(challenger)
+    ModelVersion.objects.filter(pk=challenger.pk).update(
+        status_changed_at=timezone.now() - timedelta(hours=2)
+    )
+    decide_many(api, AMOUNTS[:2])
+    assert shadow_scores_fill() == 2
+    fresh = decide(api, amount="60.00")
+    # Older than the cursor (as no decision committed after a complete fill can be).
+    backdated = decide(api, amount="70.00")
+    Decision.objects.filter(pk=backdated.pk).update(created_at=timezone.now() - timedelta(hours=1))
+
+    assert shadow_scores_fill() == 1
+    assert fresh.pk in scores_of(challenger)
+    assert backdated.pk not in scores_of(challenger)
+    cache.clear()  # the cursor is only a shortcut: without it the whole window is scanned
+    assert shadow_scores_fill() == 1
+    assert backdated.pk in scores_of(challenger)
 
 
 @pytest.mark.django_db
