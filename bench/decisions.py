@@ -745,6 +745,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "(bench/shadow_latency.py)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="with --shadow: on/off rounds")
+    parser.add_argument(
+        "--filler-nice",
+        type=int,
+        default=0,
+        help="with --shadow: the fill loop's nice value (a low-priority worker on the same host)",
+    )
     args = parser.parse_args(argv)
     if args.shadow and (args.server == "all" or not args.model):
         parser.error("--shadow takes one --server and needs a model")

@@ -59,12 +59,19 @@ while True:
 class Filler:
     """The shadow-scoring loop in a process of its own, stopped by us."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, nice: int = 0) -> None:
         # Its output to a file: a pipe nobody reads would stop it once full.
         self._log = log_path.open("wb")
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "shell", "-c", FILLER],
+            [
+                *(["nice", "-n", str(nice)] if nice else []),
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                FILLER,
+            ],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -173,7 +180,11 @@ def _alternate(
             filler = None
             if half == "on":
                 shadow_set(services.database_url, challenger, on=True)
-                filler = Filler(env, Path(tempfile.gettempdir()) / "fraudops-bench-filler.log")
+                filler = Filler(
+                    env,
+                    Path(tempfile.gettempdir()) / "fraudops-bench-filler.log",
+                    nice=args.filler_nice,
+                )
             try:
                 for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
                     tag = f"{run_tag}-{round_no}-{half}-{mode}"
@@ -255,7 +266,10 @@ def _report(settings: dict[str, Setting], args: argparse.Namespace, details: str
                 f"(target <= {TARGET_RATIO})"
             )
     print(f"non-201 responses or errors: {failures}")
-    print(f"server: {details}; {args.rounds} rounds alternating, {args.requests} per half/mode")
+    print(
+        f"server: {details}; {args.rounds} rounds alternating, {args.requests} per half/mode; "
+        f"filler at nice {args.filler_nice}"
+    )
     if failures or (args.strict and not passed):
         return 1
     return 0
