@@ -16,5 +16,8 @@ def post_worker_init(worker: Any) -> None:
     """Warm the serving path once the worker has loaded the app, before it accepts a request."""
     # Imported here: gunicorn reads this file before the worker has set Django up.
     from scoring import serving
+    from scoring.shadow import shadow_filler_start
 
     serving.warm_up()
+    # The embedded default's shadow worker (nothing with a broker: beat does it there).
+    shadow_filler_start()

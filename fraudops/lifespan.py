@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from scoring import serving
+from scoring.shadow import shadow_filler_start
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ Message = dict[str, Any]
 def _warm_up() -> None:
     try:
         serving.warm_up()
+        # The embedded default's shadow worker (nothing with a broker: beat does it there).
+        shadow_filler_start()
     finally:
         # The warm-up ran on a thread of its own: leave no connection open behind it.
         connections.close_all()

@@ -270,6 +270,12 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
+# Shadow scoring (scoring/shadow.py): how often the backlog is drained, how many decisions a
+# batch scores, and whether the embedded default (no broker, so no beat) does it on a thread
+# of the server instead.
+SHADOW_SCORE_SECONDS = envfloat("SHADOW_SCORE_SECONDS", 5.0)
+SHADOW_SCORE_BATCH = envint("SHADOW_SCORE_BATCH", 500)
+SHADOW_SCORE_IN_PROCESS = envbool("SHADOW_SCORE_IN_PROCESS", "1")
 CELERY_BEAT_SCHEDULE = {
     # Publishes a new cold-feature generation once per COLD_FEATURES_PERIOD_SECONDS; checking
     # more often than that only makes a missed period catch up sooner.
@@ -286,6 +292,13 @@ CELERY_BEAT_SCHEDULE = {
     "explain-pending-approvals": {
         "task": "scoring.tasks.decisions_explain_pending_task",
         "schedule": 60.0,
+    },
+    # Scores the decisions a challenger in shadow has not scored yet (scoring/shadow.py). A
+    # run not started within one period is dropped: the next one drains the same backlog.
+    "shadow-scores": {
+        "task": "scoring.tasks.shadow_scores_fill_task",
+        "schedule": SHADOW_SCORE_SECONDS,
+        "options": {"expires": SHADOW_SCORE_SECONDS},
     },
 }
 

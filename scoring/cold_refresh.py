@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
+from scoring import in_process
 from scoring.features.cold import HISTORY_WINDOW, as_of_for
 from scoring.features.online import OnlineStore
 from scoring.replay import cold_history_load
@@ -52,17 +52,9 @@ def cold_features_refresh(
 
 def cold_refresher_start(store: OnlineStore) -> threading.Thread:
     """The embedded default's beat: refresh the in-process store's generation on a thread."""
-
-    def loop() -> None:
-        while True:
-            try:
-                cold_features_refresh(store=store)
-            except Exception:
-                logger.exception("cold feature refresh failed; the last generation stays")
-            finally:
-                close_old_connections()
-            time.sleep(settings.COLD_FEATURES_CHECK_SECONDS)
-
-    thread = threading.Thread(target=loop, name="cold-refresher", daemon=True)
-    thread.start()
-    return thread
+    return in_process.every(
+        lambda: settings.COLD_FEATURES_CHECK_SECONDS,
+        lambda: cold_features_refresh(store=store),
+        name="cold-refresher",
+        failure="cold feature refresh failed; the last generation stays",
+    )

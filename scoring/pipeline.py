@@ -21,7 +21,7 @@ not degraded by either store condition.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rules.engine import Action, RuleHit, RuleSetResult
@@ -72,9 +72,9 @@ class DecisionResult:
     def rules_outcome(self) -> str:
         """What lists and rules said on their own, before any model: the baseline a model is
         measured against (stored with the decision)."""
-        rules = RuleSetResult(self.rule_hits, self.rule_errors)
-        settled = _rule_outcome(list(self.list_hits), rules)
-        return settled or _score_outcome(None, rules, self.thresholds)
+        return rules_verdict(
+            self.list_hits, RuleSetResult(self.rule_hits, self.rule_errors)
+        ).outcome
 
     @property
     def needs_case(self) -> bool:
@@ -118,12 +118,15 @@ def decide(
     rules = policy.rules.evaluate(txn.rule_facts(features))
     clock = _lap(timings, "rules", clock)
 
-    outcome = _rule_outcome(list_hits, rules)
+    verdict = rules_verdict(list_hits, rules)
     score: Score | None = None
-    if outcome is None:
-        score, outcome, failed = _model_outcome(scorer, features, rules, policy.thresholds)
+    if not verdict.settled:
+        score, failed = _model_score(scorer, features)
         degraded = degraded or failed
         clock = _lap(timings, "model", clock)
+    outcome = outcome_with_score(
+        None if score is None else score.probability, verdict, policy.thresholds
+    )
 
     reasons = _reasons(list_hits, rules, policy)
     explain_now = score is not None and (explain_approvals or outcome != Outcome.APPROVE)
@@ -184,35 +187,52 @@ def _lap(timings: dict[str, float], stage: str, since: float) -> float:
     return now
 
 
-def _rule_outcome(list_hits: list[ListHit], rules: RuleSetResult) -> str | None:
-    """The outcome lists and rules settle without the model, if any."""
+@dataclass(frozen=True)
+class RulesVerdict:
+    """What lists and rules said on their own: ``outcome``, and whether they ``settled`` it
+    (an allow or a decline, which no score changes) or left it to the model."""
+
+    outcome: str
+    settled: bool
+
+
+def rules_verdict(list_hits: Sequence[ListHit], rules: RuleSetResult) -> RulesVerdict:
+    """Lists and rules before any model. Settled: an allow-list entry or allow rule approves;
+    otherwise a block-list entry or decline rule declines. Left to the model: review when a
+    review rule fired (the floor the score is raised to), else approve."""
     if any(hit.list_type == ListType.ALLOW for hit in list_hits) or rules.first(Action.ALLOW):
-        return Outcome.APPROVE
+        return RulesVerdict(Outcome.APPROVE, settled=True)
     if (
         any(hit.list_type == ListType.BLOCK for hit in list_hits)
         or rules.first(Action.DECLINE)
         or rules.first(Action.DECLINE_REVIEW)
     ):
-        return Outcome.DECLINE
-    return None
+        return RulesVerdict(Outcome.DECLINE, settled=True)
+    floor = Outcome.REVIEW if rules.first(Action.REVIEW) else Outcome.APPROVE
+    return RulesVerdict(floor, settled=False)
 
 
-def _model_outcome(
-    scorer: Scorer, features: Features, rules: RuleSetResult, thresholds: Thresholds
-) -> tuple[Score | None, str, bool]:
-    """(score, outcome, whether the model failed) when lists and rules left it to the model."""
-    try:
-        score = scorer.predict(features)
-    except ScorerError:
-        return None, _score_outcome(None, rules, thresholds), True
-    return score, _score_outcome(score, rules, thresholds), False
-
-
-def _score_outcome(score: Score | None, rules: RuleSetResult, thresholds: Thresholds) -> str:
-    outcome = Outcome.APPROVE if score is None else thresholds.outcome(score.probability)
-    if outcome == Outcome.APPROVE and rules.first(Action.REVIEW):
+def outcome_with_score(
+    probability: float | None, verdict: RulesVerdict, thresholds: Thresholds
+) -> str:
+    """The outcome a model's score (None: no score) gives after lists and rules said
+    ``verdict``, under ``thresholds``: the one statement of how a score and the rules combine.
+    ``decide()`` calls it, and so does shadow scoring (``scoring/shadow.py``), with a stored
+    decision's own verdict and thresholds, for the outcome another model would have given."""
+    if verdict.settled:
+        return verdict.outcome
+    outcome = Outcome.APPROVE if probability is None else thresholds.outcome(probability)
+    if outcome == Outcome.APPROVE and verdict.outcome == Outcome.REVIEW:
         return Outcome.REVIEW
     return outcome
+
+
+def _model_score(scorer: Scorer, features: Features) -> tuple[Score | None, bool]:
+    """(score, whether the model failed) when lists and rules left it to the model."""
+    try:
+        return scorer.predict(features), False
+    except ScorerError:
+        return None, True
 
 
 def _reasons(list_hits: list[ListHit], rules: RuleSetResult, policy: Policy) -> list[Reason]:

@@ -376,6 +376,34 @@ def _scorer_of_version(version: str) -> Scorer:
     return _load(record)
 
 
+_version_scorers: dict[tuple[int, str], Scorer] = {}
+_version_refused: dict[tuple[int, str], BrokenModelScorer] = {}
+_version_scorers_lock = threading.Lock()
+
+
+def version_scorer_kept(version: ModelVersion) -> Scorer:
+    """``version``'s scorer, never raising (unlike :func:`version_scorer`): loaded once per
+    process and kept while its file is the same (two at most: the shadow worker scores with
+    the challenger and the champion). A file that does not load gives a BrokenModelScorer and
+    is not kept: the next call tries it again, so putting the right file back heals the worker
+    without a restart."""
+    key = (version.pk, version.sha256)
+    with _version_scorers_lock:
+        loaded = _version_scorers.get(key)
+        if loaded is not None:
+            return loaded
+        # The last refusal, so that the same one is logged once, not at every call.
+        loaded = _load(version, _version_refused.get(key))
+        if isinstance(loaded, BrokenModelScorer):
+            _version_refused[key] = loaded
+            return loaded
+        _version_refused.pop(key, None)
+        if len(_version_scorers) >= 2:
+            _version_scorers.pop(next(iter(_version_scorers)))
+        _version_scorers[key] = loaded
+        return loaded
+
+
 @dataclass(frozen=True)
 class _Serving:
     """What this process serves with. ``store`` None: the process's own; ``scorer`` None: the

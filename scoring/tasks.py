@@ -14,6 +14,7 @@ from scoring.cold_refresh import cold_features_refresh
 from scoring.decisions import decisions_explain_pending
 from scoring.drift import drift_check
 from scoring.retraining import model_retrain, retrain_due, shadow_evaluate
+from scoring.shadow import shadow_scores_drain
 from scoring.training.train import NotEnoughLabels
 
 logger = logging.getLogger(__name__)
@@ -92,3 +93,10 @@ def shadow_evaluate_task() -> str | None:
     if evaluation is None:
         return None
     return f"{evaluation.challenger.name}: {evaluation.why}"
+
+
+@shared_task
+def shadow_scores_fill_task() -> int:
+    """Score what the challenger in shadow has not scored yet, batch after batch (beat runs it
+    every SHADOW_SCORE_SECONDS; nothing is queued per decision). How many were scored."""
+    return shadow_scores_drain(batch=settings.SHADOW_SCORE_BATCH)

@@ -145,9 +145,11 @@ def _fresh_serving(
             name,
             Outage(tracker.name, consequence=tracker.consequence, probe_every=tracker.probe_every),
         )
-    # Explain approvals inline on commit, and no refresher thread: tests control both.
+    # Explain approvals inline on commit, and no refresher or shadow-scorer thread: tests
+    # control them.
     settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
     settings.COLD_FEATURES_REFRESH_IN_PROCESS = False
+    settings.SHADOW_SCORE_IN_PROCESS = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Failed-key counters live in the cache, which on Redis outlives a run: only the tests
     # of the throttle (tests/scoring/test_auth.py) lower the limit.

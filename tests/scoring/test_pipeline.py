@@ -8,7 +8,7 @@ import pytest
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.policy import Lists, Policy, Thresholds
 from scoring.features.memory_store import MemoryFeatureStore
-from scoring.pipeline import decide
+from scoring.pipeline import RulesVerdict, decide, outcome_with_score
 from scoring.scorer import ConstantScorer, NoModelScorer, ScorerError
 from scoring.transaction import RULE_FACTS
 from tests import factories
@@ -159,3 +159,21 @@ def test_an_unreachable_feature_store_degrades_the_decision_instead_of_failing()
     assert (result.outcome, result.degraded, result.score) == ("approve", True, 0.1)
     assert result.features["card_txn_count_1m"] is None
     assert result.features["amount"] == 25.0
+
+
+@pytest.mark.parametrize(
+    ("probability", "verdict", "expected"),
+    [
+        (0.95, RulesVerdict("approve", settled=True), "approve"),  # an allow: no score changes it
+        (0.10, RulesVerdict("decline", settled=True), "decline"),
+        (0.10, RulesVerdict("review", settled=False), "review"),  # a review rule's floor
+        (0.95, RulesVerdict("review", settled=False), "decline"),
+        (0.70, RulesVerdict("approve", settled=False), "review"),
+        (None, RulesVerdict("approve", settled=False), "approve"),  # no score: rules alone
+        (None, RulesVerdict("review", settled=False), "review"),
+    ],
+)
+def test_a_score_gives_its_outcome_only_where_lists_and_rules_left_it_to_the_model(
+    probability, verdict, expected
+):
+    assert outcome_with_score(probability, verdict, Thresholds(0.6, 0.9)) == expected

@@ -68,6 +68,7 @@ print(json.dumps({
     "lifespan": sent,
     "warmed": {"cold_published": store.cold_as_of() is not None, "threads": threads()},
     "same_store": serving.feature_store() is store,
+    "shadow_scorer": [t.name for t in threading.enumerate() if t.name == "shadow-scorer"],
     "card_txn_count_1m": features["card_txn_count_1m"],
 }))
 """
@@ -135,6 +136,8 @@ def test_building_the_store_starts_nothing_and_the_asgi_start_up_warms_it_once(t
     assert seen["warmed"] == {"cold_published": True, "threads": ["cold-refresher"]}
     assert seen["same_store"] is True
     assert seen["card_txn_count_1m"] == 1.0  # the stored decision, once
+    # No broker, so no beat: the server fills shadow scores itself, on one thread.
+    assert seen["shadow_scorer"] == ["shadow-scorer"]
 
 
 def test_without_the_in_process_refresher_the_warm_up_loads_the_history_only(tmp_path):

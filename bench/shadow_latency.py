@@ -1,0 +1,275 @@
+"""The decision API's latency with and without a challenger in shadow (``bench/decisions.py
+--shadow``; issue 12: p50 and p99 within 5%).
+
+Same services, server and requests as the main benchmark. It trains a champion (promoted) and
+a challenger, then measures the decision endpoint in halves, alternating A B B A ...: without
+a shadow (the challenger a mere candidate) and with the challenger in shadow, where a separate
+process runs the fill loop as beat and a worker would in production (``shadow_scores_fill_task``
+every ``SHADOW_SCORE_SECONDS``), started before the half and stopped after it. Each half
+sends its requests sequentially and then at ``--concurrency``; it prints p50 and p99 of both
+settings, their ratio, and how many of the shadow halves' decisions the filler had scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from bench.decisions import (
+    ROOT,
+    SERVERS,
+    LoadPlan,
+    PhaseResult,
+    Server,
+    app_prepare,
+    requests_build,
+    run_phase,
+    server_details,
+)
+from bench.measure import BenchError
+from bench.services import Services, app_env, bench_services, manage
+
+TARGET_RATIO = 1.05
+DECISIONS = "/api/v1/decisions"
+
+# The production loop of beat + worker in one process: the task, then a beat period's sleep.
+FILLER = """
+import time
+from django.conf import settings
+from scoring.tasks import shadow_scores_fill_task
+print("ready", flush=True)
+while True:
+    shadow_scores_fill_task()
+    time.sleep(settings.SHADOW_SCORE_SECONDS)
+"""
+
+
+class Filler:
+    """The shadow-scoring loop in a process of its own, stopped by us."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, nice: int = 0) -> None:
+        # Its output to a file: a pipe nobody reads would stop it once full.
+        self._log = log_path.open("wb")
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [
+                *(["nice", "-n", str(nice)] if nice else []),
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                FILLER,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while b"ready" not in log_path.read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise BenchError(f"the shadow filler did not start: {log_path.read_text()}")
+            time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """CPU the filler has used so far (user + system, from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self._log.close()
+
+
+@dataclass
+class Setting:
+    """All latencies measured under one setting (shadow or not), per mode."""
+
+    name: str
+    by_mode: dict[str, PhaseResult] = field(default_factory=dict)
+
+    def add(self, mode: str, result: PhaseResult) -> None:
+        merged = self.by_mode.setdefault(mode, PhaseResult("decision", mode))
+        merged.latencies_ms += result.latencies_ms
+        merged.seconds += result.seconds
+        for code, n in result.statuses.items():
+            merged.statuses[code] = merged.statuses.get(code, 0) + n
+        merged.errors += result.errors
+
+
+def _sql(database_url: str, query: str, *params: object) -> list[tuple[object, ...]]:
+    url = urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        cursor = conn.execute(query, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def challenger_train(env: dict[str, str]) -> str:
+    """Train a second model (another seed), left a candidate; its name."""
+    out = manage(env, "train_model", "--seed", "8", timeout=900).stdout
+    line = next(line for line in out.splitlines() if line.startswith("Model "))
+    print("   challenger: " + line)
+    return line.split()[1].rstrip(":")
+
+
+def shadow_set(database_url: str, name: str, *, on: bool) -> None:
+    # No lifecycle service yet: the status row is all shadow scoring reads.
+    status = "shadow" if on else "candidate"
+    _sql(
+        database_url,
+        "UPDATE scoring_modelversion SET status = %s, status_changed_at = now() WHERE name = %s",
+        status,
+        name,
+    )
+
+
+def shadow_bench(services: Services, args: argparse.Namespace) -> int:
+    setup = SERVERS[args.server]
+    described = setup.describe(workers=args.workers, threads=args.threads)
+    print(f"== shadow on/off, {described} (port {args.port})", flush=True)
+    with bench_services(services), tempfile.TemporaryDirectory(prefix="fraudops-bench-") as tmp:
+        env = app_env(services)
+        key = app_prepare(env, model=True)
+        challenger = challenger_train(env)
+        log_path = Path(tempfile.gettempdir()) / "fraudops-bench-shadow.log"
+        command = setup.command(port=args.port, workers=args.workers, threads=args.threads)
+        server = Server(command, {**env, "PROMETHEUS_MULTIPROC_DIR": tmp}, log_path)
+        try:
+            server.wait_ready(args.port, timeout=60)
+            settings = _alternate(services, env, args, key, challenger, server.process.pid)
+        finally:
+            server.stop()
+    return _report(settings, args, server_details(described))
+
+
+def _alternate(
+    services: Services,
+    env: dict[str, str],
+    args: argparse.Namespace,
+    key: str,
+    challenger: str,
+    server_pgid: int,
+) -> dict[str, Setting]:
+    settings = {"off": Setting("no shadow"), "on": Setting("challenger in shadow")}
+    plan = LoadPlan(args.requests, args.warmup, args.concurrency, time.monotonic() + 3600)
+    rng = random.Random(20261124)
+    run_tag = f"s{uuid.uuid4().hex[:8]}"
+    order = [("off", "on") if r % 2 == 0 else ("on", "off") for r in range(args.rounds)]
+    for round_no, halves in enumerate(order):
+        for half in halves:
+            filler = None
+            if half == "on":
+                shadow_set(services.database_url, challenger, on=True)
+                filler = Filler(
+                    env,
+                    Path(tempfile.gettempdir()) / "fraudops-bench-filler.log",
+                    nice=args.filler_nice,
+                )
+            try:
+                for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
+                    tag = f"{run_tag}-{round_no}-{half}-{mode}"
+                    for phase, count in (("w", plan.warmup), ("m", plan.requests)):
+                        requests = requests_build(
+                            path=DECISIONS, key=key, port=args.port, tag=f"{tag}-{phase}",
+                            count=count, rng=rng,
+                        )  # fmt: skip
+                        result = run_phase(
+                            requests, port=args.port, concurrency=concurrency,
+                            result=PhaseResult("decision", mode), deadline=plan.deadline,
+                            server_pgid=server_pgid,
+                        )  # fmt: skip
+                        if phase == "m":
+                            settings[half].add(mode, result)
+                    measured = settings[half].by_mode[mode]
+                    print(
+                        f"  round {round_no + 1} {half:<3} {mode:<4} last: "
+                        f"p50={_p(result, 0.5)} p99={_p(result, 0.99)} ms "
+                        f"(all so far n={measured.n})",
+                        flush=True,
+                    )
+                if filler is not None:
+                    # Let the filler catch up with this half's decisions before it stops.
+                    time.sleep(float(env.get("SHADOW_SCORE_SECONDS", "5")) + 1)
+            finally:
+                if filler is not None:
+                    cpu = filler.cpu_seconds()
+                    filler.stop()
+                    _scored_report(services.database_url, challenger, cpu)
+                    shadow_set(services.database_url, challenger, on=False)
+    return settings
+
+
+def _scored_report(database_url: str, challenger: str, cpu_seconds: float) -> None:
+    rows = _sql(
+        database_url,
+        """
+        SELECT count(d.id), count(s.id)
+        FROM scoring_decision d
+        JOIN scoring_modelversion v ON v.name = %s
+        LEFT JOIN scoring_shadowscore s ON s.decision_id = d.id AND s.model_version_id = v.id
+        WHERE d.created_at >= v.status_changed_at
+        """,
+        challenger,
+    )
+    decisions, scored = rows[0] if rows else (0, 0)
+    per = cpu_seconds * 1000 / int(str(decisions)) if decisions else float("nan")
+    print(
+        f"  shadow half: the filler scored {scored} of its {decisions} decisions, using "
+        f"{cpu_seconds:.2f} CPU s (start-up included): {per:.2f} CPU ms per decision",
+        flush=True,
+    )
+
+
+def _p(result: PhaseResult, q: float) -> str:
+    return f"{result.percentile(q):.2f}"
+
+
+def _report(settings: dict[str, Setting], args: argparse.Namespace, details: str) -> int:
+    print()
+    print(f"{'decision API':<22} {'mode':<5} {'n':>6} {'p50':>7} {'p99':>7}   (ms)")
+    for setting in settings.values():
+        for mode, r in setting.by_mode.items():
+            print(f"{setting.name:<22} {mode:<5} {r.n:>6} {_p(r, 0.5):>7} {_p(r, 0.99):>7}")
+    print()
+    passed = True
+    failures = 0
+    for mode in settings["off"].by_mode:
+        off, on = settings["off"].by_mode[mode], settings["on"].by_mode[mode]
+        failures += off.failures + on.failures
+        for label, q in (("p50", 0.5), ("p99", 0.99)):
+            ratio = on.percentile(q) / off.percentile(q)
+            ok = ratio <= TARGET_RATIO
+            passed = passed and ok
+            print(
+                f"[{'PASS' if ok else 'MISS'}] {mode:<4} {label} in shadow / without: "
+                f"{on.percentile(q):.2f} / {off.percentile(q):.2f} ms = {ratio:.3f} "
+                f"(target <= {TARGET_RATIO})"
+            )
+    print(f"non-201 responses or errors: {failures}")
+    print(
+        f"server: {details}; {args.rounds} rounds alternating, {args.requests} per half/mode; "
+        f"filler at nice {args.filler_nice}"
+    )
+    if failures or (args.strict and not passed):
+        return 1
+    return 0
