@@ -62,6 +62,11 @@ def can_lead(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(LEAD))
 
 
+def can_compare_models(user: Any) -> bool:
+    """Managers, leads and admins see how the models compare; analysts work cases."""
+    return bool(user.is_authenticated and (user.has_perm(KPIS) or user.has_perm(LEAD)))
+
+
 # Where permissions live (axes, the other configured backend, only guards the login).
 _PERMISSIONS_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
