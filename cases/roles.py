@@ -24,11 +24,17 @@ _RULES_ADMIN = [
     for action in ("add", "change", "delete", "view")
 ]
 
+# Admins also read the model pages and set what thresholds are recommended from.
+_MODELS_ADMIN = [
+    "scoring.view_modelversion",
+    *(f"scoring.{action}_thresholdcosts" for action in ("add", "change", "view")),
+]
+
 ROLES: dict[str, list[str]] = {
     "analyst": [WORK],
     "lead": [WORK, LEAD],
     "manager": [KPIS],
-    "admin": [WORK, LEAD, KPIS, *_RULES_ADMIN],
+    "admin": [WORK, LEAD, KPIS, *_RULES_ADMIN, *_MODELS_ADMIN],
 }
 
 

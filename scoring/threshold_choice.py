@@ -127,8 +127,10 @@ class CurveHolder(Protocol):
 def thresholds_recommend(*, version: CurveHolder, costs: Costs) -> Recommendation:
     """The thresholds for ``version`` under ``costs`` (see the module's docstring).
 
-    Raises :class:`NoRecommendation` when the version has no curve, or its window has no
-    legit row (no false-positive rate) or no length in time (no rate per day)."""
+    Raises :class:`NoRecommendation` when the version has no curve, its window has no legit
+    row (no false-positive rate) or no length in time (no rate per day), or no threshold of
+    the grid keeps declines within the ceiling (isotonic calibration can give legit rows a
+    score of 1.0: no threshold up to 1 then declines none of them)."""
     curve = version.threshold_curve
     if not curve:
         raise NoRecommendation("this model was trained before its threshold curve was kept")
@@ -148,7 +150,10 @@ def recommend(curve: Mapping[str, Any], costs: Costs) -> Recommendation:
 
     allowed = np.flatnonzero(fpr <= costs.decline_fpr_ceiling)
     if not len(allowed):
-        raise NoRecommendation("no threshold keeps the declined legit payments under the ceiling")
+        raise NoRecommendation(
+            f"even a decline at {t[-1]:g} refuses {fpr[-1]:.2%} of legit payments, above the "
+            f"ceiling of {costs.decline_fpr_ceiling:.2%}"
+        )
     d = int(allowed[np.argmin(t[allowed])])
     decline_at, declined = float(t[d]), count[d]
 

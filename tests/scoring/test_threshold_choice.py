@@ -81,7 +81,9 @@ def test_equal_costs_go_to_the_higher_threshold(version):
 
 
 def test_no_threshold_under_the_ceiling_or_no_curve_gives_no_recommendation(version):
-    with pytest.raises(NoRecommendation, match="ceiling"):
+    with pytest.raises(
+        NoRecommendation, match=r"refuses 16.67% of legit payments, above the ceiling of 10\.00%"
+    ):
         thresholds_recommend(version=version, costs=costs(ceiling=0.1))
     with pytest.raises(NoRecommendation, match="trained before"):
         thresholds_recommend(version=Version({}), costs=costs())
