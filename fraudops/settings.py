@@ -165,6 +165,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "scoring.context_processors.drift_alert",
             ],
         },
     },
@@ -278,6 +279,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "case-leases": {"task": "cases.tasks.case_leases_release_task", "schedule": 30.0},
     "drift": {"task": "scoring.tasks.drift_check_task", "schedule": 6 * 3600.0},
+    # Queues a retrain when one is due (scoring.retraining.retrain_due), and measures the
+    # challenger in shadow on what has been labelled so far.
+    "retrain-check": {"task": "scoring.tasks.retrain_check_task", "schedule": 3600.0},
+    "shadow-evaluate": {"task": "scoring.tasks.shadow_evaluate_task", "schedule": 3600.0},
     "explain-pending-approvals": {
         "task": "scoring.tasks.decisions_explain_pending_task",
         "schedule": 60.0,
@@ -406,3 +411,19 @@ DECISION_MAX_AGE_DAYS = envint("DECISION_MAX_AGE_DAYS", 730)
 # A payment with no fraud label this many days after it occurred counts as legitimate (the
 # chargeback window); an integrator may have its own (Integrator.label_maturity_days).
 LABEL_MATURITY_DAYS = envint("LABEL_MATURITY_DAYS", 30)
+
+# The learning loop (scoring/retraining.py). A challenger is trained on the matured decisions
+# of the last RETRAIN_WINDOW_DAYS, every RETRAIN_EVERY_DAYS, or earlier once
+# RETRAIN_MIN_NEW_LABELS labels arrived or (RETRAIN_ON_DRIFT) a drift check raised an alert.
+RETRAIN_WINDOW_DAYS = envint("RETRAIN_WINDOW_DAYS", 180)
+RETRAIN_EVERY_DAYS = envint("RETRAIN_EVERY_DAYS", 7)
+RETRAIN_MIN_NEW_LABELS = envint("RETRAIN_MIN_NEW_LABELS", 500)
+RETRAIN_ON_DRIFT = envbool("RETRAIN_ON_DRIFT", "0")
+# Off by default: a person promotes. On, the challenger in shadow becomes champion once it beats
+# the champion by AUTO_PROMOTE_MARGIN average precision on at least AUTO_PROMOTE_MIN_LABELLED
+# labelled shadow decisions (some of them fraud), with a calibration error no more than
+# AUTO_PROMOTE_CALIBRATION_SLACK above the champion's.
+AUTO_PROMOTE = envbool("AUTO_PROMOTE", "0")
+AUTO_PROMOTE_MARGIN = envfloat("AUTO_PROMOTE_MARGIN", 0.02)
+AUTO_PROMOTE_MIN_LABELLED = envint("AUTO_PROMOTE_MIN_LABELLED", 1000)
+AUTO_PROMOTE_CALIBRATION_SLACK = envfloat("AUTO_PROMOTE_CALIBRATION_SLACK", 0.01)

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from scoring import decisions, labels, metrics
 from scoring.models import Integrator
-from scoring.selectors import decision_get
+from scoring.selectors import decision_get, drift_report_latest
 from scoring.serializers import (
     DecisionOutSerializer,
     DecisionRecordSerializer,
@@ -177,5 +177,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             "Metrics need 'Authorization: Bearer <METRICS_TOKEN>' or a staff login.\n",
             content_type="text/plain",
         )
+    report = drift_report_latest()
+    if report is not None:
+        metrics.drift_observed(report.psi, report.alerts)
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)

@@ -1,13 +1,8 @@
-"""How well scores rank and predict fraud (pure: numpy only, no Django, no sklearn).
+"""What the comparison page shows of a model's scores beyond ``scoring.model_metrics``
+(average precision, ROC AUC, Brier, calibration error: the shadow evaluation's, read here
+too). Pure: numpy only. Training's recall at a review rate is this module's function. Each
+metric that needs fraud rows answers None when there is none, never NaN.
 
-The comparison page measures champion and challenger with these on the same labelled
-decisions; training's recall at a review rate is the same function. Each metric that needs
-fraud (or legit) rows answers None when there is none, never NaN.
-
-- :func:`average_precision` equals scikit-learn's ``average_precision_score``: the sum over
-  distinct score thresholds of (recall gained) × (precision there); tied scores form one step.
-- :func:`roc_auc` equals ``roc_auc_score``: the chance a random fraud outscores a random legit
-  row, ties counting a half (Mann–Whitney with average ranks).
 - :func:`recall_at_rate`: the share of fraud among the top ``rate`` of rows by score.
 - :func:`precision_at`: the share of fraud among the rows at or above a threshold (the
   decline threshold: how often a decline is right).
@@ -20,45 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _has_both(y: np.ndarray) -> bool:
-    return 0 < int(y.sum()) < len(y)
-
-
-def average_precision(y: np.ndarray, scores: np.ndarray) -> float | None:
-    """None without fraud among ``y`` (1: fraud, 0: legit)."""
-    fraud = int(y.sum())
-    if fraud == 0:
-        return None
-    order = np.argsort(-scores, kind="stable")
-    ranked_scores, ranked_y = scores[order], y[order]
-    # The last row of each run of equal scores: a threshold admits the whole run at once.
-    ends = np.flatnonzero(np.diff(ranked_scores, append=-np.inf) != 0)
-    true_positives = np.cumsum(ranked_y)[ends]
-    precision = true_positives / (ends + 1)
-    recall = true_positives / fraud
-    gained = np.diff(recall, prepend=0.0)
-    return float(np.sum(gained * precision))
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, tied values sharing the mean of their ranks."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(1, len(values) + 1)
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return np.asarray(sums[inverse] / counts[inverse])
-
-
-def roc_auc(y: np.ndarray, scores: np.ndarray) -> float | None:
-    """None unless ``y`` holds both fraud and legit rows."""
-    if not _has_both(y):
-        return None
-    fraud = int(y.sum())
-    legit = len(y) - fraud
-    rank_sum = float(_average_ranks(scores)[y == 1].sum())
-    return (rank_sum - fraud * (fraud + 1) / 2) / (fraud * legit)
+from scoring.model_metrics import score_metrics
 
 
 def recall_at_rate(scores: np.ndarray, y: np.ndarray, rate: float) -> float:
@@ -76,13 +33,6 @@ def precision_at(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> f
     if not above.any():
         return None
     return float(y[above].mean())
-
-
-def brier(y: np.ndarray, scores: np.ndarray) -> float | None:
-    """Mean squared error of the score as a probability (lower is better calibrated)."""
-    if not len(y):
-        return None
-    return float(np.mean((scores - y) ** 2))
 
 
 @dataclass(frozen=True)
@@ -130,6 +80,7 @@ class ModelMeasures:
     recall_at_review_rate: float | None
     precision_at_decline: float | None
     brier: float | None
+    calibration_error: float | None
     reliability: list[ReliabilityBin]
     histogram: list[int]
 
@@ -139,12 +90,14 @@ def model_measures(
 ) -> ModelMeasures:
     """Every figure the comparison shows for one model's ``scores`` of the labelled rows."""
     has_fraud = bool(y.sum())
+    shared = score_metrics(scores, y)
     return ModelMeasures(
-        average_precision=average_precision(y, scores),
-        roc_auc=roc_auc(y, scores),
+        average_precision=shared.average_precision,
+        roc_auc=shared.auc_roc,
         recall_at_review_rate=recall_at_rate(scores, y, review_rate) if has_fraud else None,
         precision_at_decline=precision_at(y, scores, decline_at),
-        brier=brier(y, scores),
+        brier=shared.brier,
+        calibration_error=shared.calibration_error,
         reliability=reliability(y, scores),
         histogram=histogram(scores),
     )

@@ -68,7 +68,9 @@ MERCHANT_LIFT = 2.0
 FAN_IN_PAYERS = 2
 
 WINDOW_DAYS = {"1m": 1 / 1440, "1h": 1 / 24, "24h": 1.0, "7d": 7.0, "30d": 30.0}
-WINDOW_WORDS = {"1m": "minute", "1h": "hour", "24h": "24 hours", "7d": "7 days", "30d": "30 days"}
+WINDOW_WORDS = {
+    "1m": "minute", "1h": "hour", "24h": "24 hours", "1d": "day", "7d": "7 days", "30d": "30 days",
+}  # fmt: skip
 ENTITY_WORDS = {
     "card": "card",
     "customer": "customer",

@@ -35,6 +35,28 @@ DEPENDENCY_UP = Gauge(
 )
 
 
+# The latest drift check (scoring/drift.py), set from its stored report when /metrics is read:
+# the check runs on a worker, the web process exports it. Every process reads the same
+# report, so any one's value is the value.
+DRIFT_PSI = Gauge(
+    "fraudops_drift_psi",
+    "PSI of each feature and of the score in the latest drift check (0.2 or more: shifted)",
+    ["feature"],
+    multiprocess_mode="mostrecent",
+)
+DRIFT_ALERT = Gauge(
+    "fraudops_drift_alert",
+    "1 when the latest drift check found the score or a top feature shifted, else 0",
+    multiprocess_mode="mostrecent",
+)
+
+
+def drift_observed(psi: dict[str, float], alerts: list[str]) -> None:
+    for name, value in psi.items():
+        DRIFT_PSI.labels(feature=name).set(value)
+    DRIFT_ALERT.set(1 if alerts else 0)
+
+
 def dependency_up_set(name: str, *, up: bool) -> None:
     DEPENDENCY_UP.labels(dependency=name).set(1 if up else 0)
 

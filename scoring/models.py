@@ -321,6 +321,11 @@ class DriftReport(models.Model):
     shifted: models.JSONField[Any] = models.JSONField(
         default=list, help_text="Names whose PSI is at least 0.2, largest first."
     )
+    # What raised the alert: the shifted among the score and the champion's top features
+    # (scoring.drift.TOP_FEATURES); the staff pages' banner and fraudops_drift_alert show it.
+    alerts: models.JSONField[Any] = models.JSONField(
+        default=list, help_text="Shifted names that raise an alert: the score, top features."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from scoring.models import Decision, Integrator
+from scoring.models import Decision, DriftReport, Integrator
 
 
 def decision_for_transaction(*, integrator: Integrator, transaction_id: str) -> Decision | None:
@@ -39,3 +39,8 @@ def outcome_counts_since(*, since: datetime) -> dict[str, int]:
         .values_list("outcome", "n")
     )
     return dict(rows)
+
+
+def drift_report_latest() -> DriftReport | None:
+    """The newest drift check's report (its ``alerts`` say whether drift is flagged now)."""
+    return DriftReport.objects.order_by("-created_at", "-pk").first()

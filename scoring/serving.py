@@ -253,6 +253,19 @@ class ActiveModel:
             self._scorer = NoModelScorer() if active is None else _load(active, previous)
 
 
+def version_scorer(version: ModelVersion) -> LightGBMScorer:
+    """``version``'s scorer, loaded from its file; raises ModelLoadError, or KeyError,
+    TypeError or ValueError for a malformed version record."""
+    return LightGBMScorer.load(
+        version.path,
+        version=version.name,
+        sha256=version.sha256,
+        features=[f["name"] for f in version.features],
+        calibration=Calibration(tuple(version.calibration["x"]), tuple(version.calibration["y"])),
+        known_features=FEATURE_NAMES,
+    )
+
+
 def _load(version: object, previous: Scorer | None = None) -> Scorer:
     """The version's scorer, or a BrokenModelScorer saying why not (never raises).
 
@@ -261,16 +274,7 @@ def _load(version: object, previous: Scorer | None = None) -> Scorer:
     """
     assert isinstance(version, ModelVersion)
     try:
-        scorer = LightGBMScorer.load(
-            version.path,
-            version=version.name,
-            sha256=version.sha256,
-            features=[f["name"] for f in version.features],
-            calibration=Calibration(
-                tuple(version.calibration["x"]), tuple(version.calibration["y"])
-            ),
-            known_features=FEATURE_NAMES,
-        )
+        scorer = version_scorer(version)
     except (ModelLoadError, KeyError, TypeError, ValueError) as exc:
         # KeyError...ValueError: a version record whose features or calibration are malformed.
         error = str(exc) if isinstance(exc, ModelLoadError) else f"bad version record: {exc!r}"

@@ -67,7 +67,11 @@ def _metric_rows(comparison: Comparison) -> list[tuple[str, float | None, float 
     champion, challenger = comparison.champion_measures, comparison.challenger_measures
     if champion is None or challenger is None:
         return []
-    named = (*model_charts.METRICS, ("Brier score (lower is better calibrated)", "brier"))
+    named = (
+        *model_charts.METRICS,
+        ("Brier score (lower is better calibrated)", "brier"),
+        ("calibration error (ECE, lower is better)", "calibration_error"),
+    )
     return [
         (label, getattr(champion, attribute), getattr(challenger, attribute))
         for label, attribute in named

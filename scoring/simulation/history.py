@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from scoring.features.cold import ColdHistory, ColdLabel, ScopedEvent
 from scoring.simulation.population import (
     DEFAULT_MERCHANTS,
+    DRIFT_PER_DAY,
     FRAUD_PER_DAY,
     HistoricalTransaction,
     Label,
@@ -36,9 +37,18 @@ __all__ = ["HistoricalTransaction", "HistorySimulator", "Label", "Profile"]
 
 
 class HistorySimulator:
+    """``drift_at``: from then on a new fraud pattern (``Patterns.gift_card_burst``) joins the
+    others; the days before it are the same as without a drift."""
+
     def __init__(
-        self, *, seed: int = 7, customers: int = 1000, merchants: int = DEFAULT_MERCHANTS
+        self,
+        *,
+        seed: int = 7,
+        customers: int = 1000,
+        merchants: int = DEFAULT_MERCHANTS,
+        drift_at: datetime | None = None,
     ) -> None:
+        self.drift_at = drift_at
         # The population is drawn first from the seed's generator, exactly as
         # ``Population.of_seed`` draws it: the live simulator rebuilds the same one.
         self._rng = random.Random(seed)
@@ -79,6 +89,10 @@ class HistorySimulator:
             patterns.friendly_fraud(customer, patterns.at_usual_hour(customer, day))
         if rng.random() < FRAUD_PER_DAY["mule_fan_in"]:
             patterns.mule_fan_in(day, within_hours=12, spread_hours=20)
+        if self.drift_at is not None and day >= self.drift_at:
+            # Drawn last, so the days before the drift draw exactly as without one.
+            for _ in range(_poisson(rng, DRIFT_PER_DAY)):
+                patterns.gift_card_burst(rng.choice(self.customers), day)
         if rng.random() < 1 / 10:
             return rng.choice(self.population.everyday), day
         return None

@@ -34,6 +34,14 @@ FRAUD_PER_DAY: dict[str, float] = {
     "friendly_fraud": 3.0,
     "mule_fan_in": 1 / 3,
 }
+# The pattern ``simulate --drift DATE`` starts at DATE (none of the history before it looks
+# like it), and how many bursts of it start per day: a wave large enough that a drift check
+# sees it in a day's decisions.
+DRIFT_PATTERN = "gift_card_burst"
+DRIFT_PER_DAY = 12.0
+# Where the wave cashes out: merchants the history never saw, selling gift cards.
+DRIFT_MERCHANTS = tuple(f"m-gift-{i:02d}" for i in range(6))
+DRIFT_CATEGORY = "5815"
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,23 @@ class Patterns:
     def night_of(self, victim: Profile, at: datetime) -> datetime:
         rng = self._rng
         return at.astimezone(victim.tz).replace(hour=rng.randrange(0, 5), minute=rng.randrange(60))
+
+    def gift_card_burst(self, victim: Profile, day: datetime) -> None:
+        """The drift pattern: a phished card added to a wallet buys gift cards in a burst, on
+        the victim's own device and in their own country, early in their morning; mid-size
+        round amounts at merchants nobody used before. Nothing the older patterns taught a
+        model (a new device, a far country, a cash-out merchant at night) is there."""
+        rng = self._rng
+        local_day = day.astimezone(victim.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        at = local_day + timedelta(hours=rng.uniform(5, 8))
+        merchant = rng.choice(DRIFT_MERCHANTS)
+        for _ in range(rng.randint(3, 6)):
+            at += timedelta(minutes=rng.uniform(2, 15))
+            self.emit(
+                DRIFT_PATTERN, victim, at, fraud=True,
+                amount=f"{rng.choice((50, 100, 150, 200)):.2f}", merchant_id=merchant,
+                merchant_category=DRIFT_CATEGORY, channel="wallet",
+            )  # fmt: skip
 
     def friendly_fraud(self, customer: Profile, at: datetime) -> None:
         self.emit("friendly_fraud", customer, at, fraud=True)

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from scoring.simulation.population import FRAUD_PER_DAY, Patterns, Population
+from scoring.simulation.population import (
+    DRIFT_PATTERN,
+    DRIFT_PER_DAY,
+    FRAUD_PER_DAY,
+    Patterns,
+    Population,
+)
 
 # The demo shows more fraud than a real day has, so that a few minutes show every pattern.
 DEFAULT_FRAUD_BOOST = 3.0
@@ -47,7 +53,11 @@ class TrafficSimulator:
         customers: int = 1000,
         run: str | None = None,
         fraud_boost: float = DEFAULT_FRAUD_BOOST,
+        drift_at: datetime | None = None,
     ) -> None:
+        """``drift_at``: from then on the drift pattern (``Patterns.gift_card_burst``) joins the
+        others, as in the history."""
+        self.drift_at = drift_at
         self.population = Population.of_seed(seed, customers=customers)
         self.run = run or secrets.token_hex(4)
         self._rng = random.Random(f"{seed}:{self.run}")
@@ -62,6 +72,8 @@ class TrafficSimulator:
                 [self._by_habit[-1], *(n * fraud_boost for n in FRAUD_PER_DAY.values())]
             )
         )
+        self._drifted_kinds = [*self._kinds, DRIFT_PATTERN]
+        self._drifted_weights = [*self._kind_weights, self._kind_weights[-1] + DRIFT_PER_DAY]
 
     def stream(self, start: datetime, *, rate: float) -> Iterator[SimulatedTransaction]:
         """An endless stream, about ``rate`` transactions per second of simulated time."""
@@ -77,7 +89,10 @@ class TrafficSimulator:
 
     def _next_batch(self, now: datetime) -> list[SimulatedTransaction]:
         rng, patterns = self._rng, self._patterns
-        kind = rng.choices(self._kinds, cum_weights=self._kind_weights)[0]
+        if self.drift_at is not None and now >= self.drift_at:
+            kind = rng.choices(self._drifted_kinds, cum_weights=self._drifted_weights)[0]
+        else:
+            kind = rng.choices(self._kinds, cum_weights=self._kind_weights)[0]
         customer = rng.choices(self.population.customers, cum_weights=self._by_habit)[0]
         patterns.out = []
         if kind == "normal":
@@ -90,6 +105,8 @@ class TrafficSimulator:
             patterns.stolen_card(customer, now)
         elif kind == "friendly_fraud":
             patterns.friendly_fraud(customer, now)
+        elif kind == DRIFT_PATTERN:
+            patterns.gift_card_burst(customer, now)
         else:
             patterns.mule_fan_in(now, within_hours=0, spread_hours=0)
         return [SimulatedTransaction(t.pattern, t.payload) for t in patterns.out]

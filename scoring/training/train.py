@@ -123,10 +123,11 @@ class _Columns:
         )
 
 
-def _logged(moment: datetime) -> QuerySet[Decision]:
-    return Decision.objects.filter(transaction__occurred_at__lte=moment).order_by(
-        "transaction__occurred_at", "transaction_id"
-    )
+def _logged(moment: datetime, since: datetime | None = None) -> QuerySet[Decision]:
+    decisions = Decision.objects.filter(transaction__occurred_at__lte=moment)
+    if since is not None:  # a rolling window (scoring/retraining.py)
+        decisions = decisions.filter(transaction__occurred_at__gte=since)
+    return decisions.order_by("transaction__occurred_at", "transaction_id")
 
 
 def _read(decisions: QuerySet[Decision], n: int, progress: Progress | None) -> _Columns:
@@ -215,11 +216,13 @@ def dataset_build(
     moment: datetime,
     replay_older_than: int = FEATURE_SET_VERSION,
     progress: Progress | None = None,
+    since: datetime | None = None,
 ) -> Dataset:
-    """Every decision of a transaction past its label maturity at ``moment``, labelled as of
-    ``moment``, with the features it logged; those logged with a feature-set version older
-    than ``replay_older_than`` are recomputed through ``decide()``."""
-    decisions = _logged(moment)
+    """Every decision of a transaction past its label maturity at ``moment`` (and occurred
+    since ``since``, if given), labelled as of ``moment``, with the features it logged; those
+    logged with a feature-set version older than ``replay_older_than`` are recomputed through
+    ``decide()``."""
+    decisions = _logged(moment, since)
     columns = _read(decisions, decisions.count(), progress)
     replayed = _recompute_stale(columns, replay_older_than, progress)
     labels = label_columns(
@@ -422,23 +425,35 @@ def data_hash(data: Dataset) -> str:
     return digest.hexdigest()
 
 
+def scores_of(scorer: LightGBMScorer, data: Dataset) -> np.ndarray:
+    """``scorer``'s calibrated probabilities of ``data``'s rows (say, another version on this
+    one's validation window), its features picked from the dataset's columns by name."""
+    columns = [data.features.index(name) for name in scorer.features]
+    return scorer.predict_rows(data.x[:, columns])
+
+
 @dataclass
 class TrainingResult:
     version: ModelVersion
     trials: list[SizeTrial]
     evaluation: Evaluation
+    holdout: Dataset | None = None  # the validation window the evaluation was measured on
 
 
 def model_train(
-    *, seed: int = 7, progress: Progress | None = None, now: datetime | None = None
+    *,
+    seed: int = 7,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    since: datetime | None = None,
 ) -> TrainingResult:
     """Train, calibrate, evaluate and register a model (not promoted), on the labels known as
-    of ``now`` (default: the present)."""
+    of ``now`` (default: the present), from the transactions since ``since`` (default: all)."""
     now = now or timezone.now()
     say = progress or (lambda _: None)
     say("reading the features the decisions logged")
     started = time.perf_counter()
-    data = dataset_build(moment=now, progress=progress)
+    data = dataset_build(moment=now, progress=progress, since=since)
     say(f"  {len(data)} labelled rows in {time.perf_counter() - started:.1f} s")
     if data.coverage is not None:
         say(f"labels: {coverage_text(data.coverage)}")
@@ -453,8 +468,8 @@ def model_train(
     scores = np.array([calibration.apply(p) for p in booster.predict(valid.x)])
     evaluation = evaluate(scores, valid)
     curve = validation_curve(scores, valid)
-    version = _register(booster, calibration, data, train, valid, evaluation, now, curve)
-    return TrainingResult(version, trials, evaluation)
+    version = _register(booster, calibration, data, train, valid, evaluation, curve)
+    return TrainingResult(version, trials, evaluation, valid)
 
 
 def coverage_text(coverage: LabelCoverage) -> str:
@@ -496,10 +511,11 @@ def _register(
     train: Dataset,
     valid: Dataset,
     evaluation: Evaluation,
-    now: datetime,
     curve: ThresholdCurve | None = None,
 ) -> ModelVersion:
-    name = f"lgbm-{now:%Y%m%d-%H%M%S}"
+    # Named by when it was trained, not by the moment it was trained as of (a past one when
+    # training as of then): two trainings as of the same moment get two names.
+    name = f"lgbm-{timezone.now():%Y%m%d-%H%M%S}"
     directory = Path(settings.MODEL_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     # A file name of its own: a failed registration (say, a name taken by a training in the

@@ -7,31 +7,28 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from scoring import compare_metrics as m
 
 
-def _window(seed: int, rows: int = 500, *, tied: bool) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = (rng.random(rows) < 0.08).astype(np.int8)
-    scores = np.clip(rng.normal(0.2 + 0.4 * y, 0.2), 0, 1)
-    if tied:  # calibrated scores are isotonic steps: many rows share a score
-        scores = np.round(scores, 1)
-    return y, scores
+def test_the_pages_measures_take_ap_auc_and_brier_from_the_shadow_evaluations_metrics():
+    rng = np.random.default_rng(1)
+    y = (rng.random(400) < 0.08).astype(np.int8)
+    scores = np.round(np.clip(rng.normal(0.2 + 0.4 * y, 0.2), 0, 1), 1)  # ties, as isotonic
+
+    measures = m.model_measures(y, scores, review_rate=0.05, decline_at=np.full(400, 0.9))
+
+    assert measures.average_precision == pytest.approx(average_precision_score(y, scores))
+    assert measures.roc_auc == pytest.approx(roc_auc_score(y, scores))
+    assert measures.brier == pytest.approx(float(np.mean((scores - y) ** 2)))
+    assert measures.recall_at_review_rate == m.recall_at_rate(scores, y, 0.05)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("tied", [False, True])
-def test_average_precision_and_roc_auc_equal_sklearns(seed, tied):
-    y, scores = _window(seed, tied=tied)
+def test_without_fraud_the_ranking_figures_are_none():
+    measures = m.model_measures(
+        np.zeros(5, dtype=np.int8), np.linspace(0, 1, 5), review_rate=0.2,
+        decline_at=np.full(5, 0.9),
+    )  # fmt: skip
 
-    assert m.average_precision(y, scores) == pytest.approx(average_precision_score(y, scores))
-    assert m.roc_auc(y, scores) == pytest.approx(roc_auc_score(y, scores))
-
-
-def test_a_window_without_fraud_has_no_average_precision_nor_auc():
-    y = np.zeros(5, dtype=np.int8)
-    scores = np.linspace(0, 1, 5)
-
-    assert m.average_precision(y, scores) is None
-    assert m.roc_auc(y, scores) is None
-    assert m.roc_auc(np.ones(5, dtype=np.int8), scores) is None  # no legit either
+    assert measures.average_precision is None
+    assert measures.roc_auc is None
+    assert measures.recall_at_review_rate is None
 
 
 def test_recall_at_a_rate_counts_the_fraud_among_the_top_scores():
@@ -63,10 +60,5 @@ def test_the_reliability_curve_pairs_each_bins_mean_score_with_its_fraud_rate():
     assert bins[2].fraud_rate == pytest.approx(2 / 3)  # a score of 1.0 is in the last bin
 
 
-def test_brier_and_histogram():
-    y = np.array([1, 0])
-    scores = np.array([0.8, 0.4])
-
-    assert m.brier(y, scores) == pytest.approx((0.04 + 0.16) / 2)
-    counts = m.histogram(np.array([0.0, 0.01, 0.5, 1.0]), bins=4)
-    assert counts == [2, 0, 1, 1]
+def test_the_histogram_counts_scores_per_bin():
+    assert m.histogram(np.array([0.0, 0.01, 0.5, 1.0]), bins=4) == [2, 0, 1, 1]

@@ -52,3 +52,27 @@ def test_no_fraud_in_the_validation_window_records_metrics_as_not_computable_and
     assert "auc_roc: not computable, the validation window has no fraud" in out.getvalue()
     files = list((tmp_path / "models").iterdir())
     assert [str(f) for f in files] == [version.path]
+
+
+def test_training_as_of_a_past_moment_uses_only_what_was_known_then(postgres, settings, tmp_path):
+    settings.MODEL_DIR = str(tmp_path / "models")
+    demo_policy_seed()
+    history = HistorySimulator(seed=3, customers=60).generate(start=START, days=DAYS + 30)
+    history_load(integrator=Integrator.objects.create(name="simulator"), history=history)
+    as_of = datetime(2026, 7, 1, tzinfo=UTC)
+
+    call_command("train_model", "--as-of", as_of.isoformat(), stdout=io.StringIO())
+
+    version = ModelVersion.objects.get()
+    # Mature by then: occurred at least LABEL_MATURITY_DAYS (30) before the moment.
+    assert version.trained_until <= datetime(2026, 6, 1, tzinfo=UTC)
+    known_then = LabelEvent.objects.filter(reported_at__lte=as_of, label="fraud")
+    mature_then = known_then.filter(transaction__occurred_at__lte=datetime(2026, 6, 1, tzinfo=UTC))
+    assert version.label_coverage["fraud"] == mature_then.values("transaction").distinct().count()
+
+
+@pytest.mark.parametrize("moment", ["2026-07-01", "yesterday", "2999-01-01T00:00:00+00:00"])
+def test_training_as_of_a_moment_without_a_time_zone_or_in_the_future_is_refused(moment):
+    with pytest.raises(CommandError, match="--as-of"):
+        call_command("train_model", "--as-of", moment, stdout=io.StringIO())
+    assert not ModelVersion.objects.exists()

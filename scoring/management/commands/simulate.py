@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -52,6 +53,14 @@ class Command(BaseCommand):
             default=DEFAULT_FRAUD_BOOST,
             help="Live fraud patterns, times their share in the history.",
         )
+        parser.add_argument(
+            "--drift",
+            type=_drift_date,
+            default=None,
+            metavar="DATE",
+            help="From DATE (YYYY-MM-DD, UTC) a new fraud pattern starts (gift-card bursts on "
+            "the victim's own device), in the history and in live traffic.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["days"] > 0:
@@ -63,6 +72,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 customers=options["customers"],
                 fraud_boost=options["fraud_boost"],
+                drift_at=options["drift"],
             )
             self._run(sender, simulator, options)
         elif options["days"] <= 0:
@@ -71,7 +81,9 @@ class Command(BaseCommand):
     def _history(self, options: dict[str, Any]) -> None:
         days, customers = options["days"], options["customers"]
         end = datetime.now(tz=UTC).replace(minute=0, second=0, microsecond=0)
-        simulator = HistorySimulator(seed=options["seed"], customers=customers)
+        simulator = HistorySimulator(
+            seed=options["seed"], customers=customers, drift_at=options["drift"]
+        )
         self.stdout.write(
             f"Simulating {days} days of {customers} customers (seed {options['seed']})"
         )
@@ -131,6 +143,14 @@ class Command(BaseCommand):
                 break
             time.sleep(max(0.0, started + sent / rate - time.monotonic()))
         self.stdout.write(_summary(tally, sum(tally.values()), time.monotonic() - started))
+
+
+def _drift_date(value: str) -> datetime:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--drift wants a date YYYY-MM-DD, not {value!r}") from exc
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _summary(tally: Counter[tuple[str, str]], sent: int, elapsed: float) -> str:

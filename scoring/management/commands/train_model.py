@@ -1,9 +1,22 @@
+from argparse import ArgumentTypeError
+from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from scoring.promotion import ModelNotPromotable, model_promote
 from scoring.training.train import Metrics, NotEnoughLabels, model_train
+
+
+def _moment(text: str) -> datetime:
+    moment = parse_datetime(text)
+    if moment is None or timezone.is_naive(moment):
+        raise ArgumentTypeError(f"not an ISO 8601 date and time with a time zone: {text!r}")
+    if moment > timezone.now():
+        raise ArgumentTypeError(f"{text} is in the future")
+    return moment
 
 
 def _figure(value: float | None, spec: str) -> str:
@@ -16,10 +29,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--promote", action="store_true")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--as-of",
+            type=_moment,
+            default=None,
+            help="Train as if at this past moment (ISO 8601 with a time zone): only the "
+            "transactions and labels known then (default: now).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            result = model_train(seed=options["seed"], progress=self.stdout.write)
+            result = model_train(
+                seed=options["seed"], progress=self.stdout.write, now=options["as_of"]
+            )
         except NotEnoughLabels as exc:
             raise CommandError(f"Not enough labels to train: {exc}") from exc
         version = result.version

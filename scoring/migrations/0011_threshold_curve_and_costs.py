@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0009_model_status_shadow_scores'),
+        ('scoring', '0010_drift_report_alerts'),
     ]
 
     operations = [
