@@ -29,11 +29,17 @@ _RULES_ADMIN = [
     for action in ("add", "change", "delete", "view")
 ]
 
+# Admins also read the model pages and set what thresholds are recommended from.
+_MODELS_ADMIN = [
+    "scoring.view_modelversion",
+    *(f"scoring.{action}_thresholdcosts" for action in ("add", "change", "view")),
+]
+
 ROLES: dict[str, list[str]] = {
     "analyst": [WORK],
     "lead": [WORK, LEAD, VIEW_MODELS, MANAGE_MODELS],
     "manager": [KPIS, VIEW_MODELS],
-    "admin": [WORK, LEAD, KPIS, VIEW_MODELS, MANAGE_MODELS, *_RULES_ADMIN],
+    "admin": [WORK, LEAD, KPIS, MANAGE_MODELS, *_RULES_ADMIN, *_MODELS_ADMIN],
 }
 
 
@@ -65,6 +71,11 @@ def can_see_kpis(user: Any) -> bool:
 
 def can_lead(user: Any) -> bool:
     return bool(user.is_authenticated and user.has_perm(LEAD))
+
+
+def can_compare_models(user: Any) -> bool:
+    """Managers, leads and admins see how the models compare; analysts work cases."""
+    return bool(user.is_authenticated and (user.has_perm(KPIS) or user.has_perm(LEAD)))
 
 
 # Where permissions live (axes, the other configured backend, only guards the login).

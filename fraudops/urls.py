@@ -15,6 +15,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("decisions/live", scoring_views.decisions_live, name="decisions-live"),
     path("decisions/live/rows", scoring_views.decisions_live_rows, name="decisions-live-rows"),
+    path("models/compare", scoring_views.model_compare, name="model-compare"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("cases/", include("cases.urls")),

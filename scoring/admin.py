@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
-from scoring import integrators
+from scoring import integrators, model_charts
 from scoring.lifecycle import model_actions_allowed
 from scoring.model_views import MANAGE_MODELS
 from scoring.models import (
@@ -20,8 +23,19 @@ from scoring.models import (
     Integrator,
     LabelEvent,
     ModelVersion,
+    ThresholdCosts,
     Transaction,
 )
+from scoring.threshold_advice import (
+    ThresholdAdvice,
+    threshold_advice,
+    threshold_costs_stored,
+    thresholds_apply_recommended,
+)
+from scoring.threshold_choice import NoRecommendation
+
+# Applying recommended thresholds is a threshold change: whoever may change them, may apply.
+CHANGE_THRESHOLDS = "rules.change_scorethresholds"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -147,6 +161,18 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         "feature_set_version", "labels", "quality", "params", "data_hash", "sha256", "path",
     )  # fmt: skip
     fields = readonly_fields
+    change_form_template = "admin/scoring/modelversion/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        apply = path(
+            "<path:object_id>/apply-thresholds/",
+            self.admin_site.admin_view(self.apply_thresholds_view),
+            name="scoring_modelversion_apply_thresholds",
+        )
+        return [apply, *super().get_urls()]
+
+    def apply_thresholds_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return _apply_thresholds(request, self.get_object(request, object_id))
 
     def change_view(
         self,
@@ -166,6 +192,14 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 }
                 for name in model_actions_allowed(version)
             ]
+            # The thresholds its validation window recommends (trade-off figures, an
+            # "apply" button for those who may change thresholds).
+            advice = threshold_advice(version=version)
+            context.update(
+                advice=advice,
+                advice_charts=_advice_figures(advice, version),
+                may_apply=request.user.has_perm(CHANGE_THRESHOLDS),
+            )
         return super().change_view(request, object_id, form_url, context)
 
     def changelist_view(
@@ -216,3 +250,55 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
 def _figure(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+@require_POST
+def _apply_thresholds(request: HttpRequest, version: ModelVersion | None) -> HttpResponse:
+    if not request.user.has_perm(CHANGE_THRESHOLDS):
+        raise PermissionDenied("You need the admin role to change thresholds.")
+    if version is None:
+        raise Http404("No such model version.")
+    try:
+        applied = thresholds_apply_recommended(version=version, user=request.user)
+    except NoRecommendation as exc:
+        messages.error(request, f"No thresholds recommended for {version.name}: {exc}.")
+    else:
+        messages.success(
+            request,
+            f"Thresholds in force: review ≥ {applied.review_at:g}, decline ≥ "
+            f"{applied.decline_at:g} (recommended for {version.name}).",
+        )
+    return redirect("admin:scoring_modelversion_change", version.pk)
+
+
+def _advice_figures(advice: ThresholdAdvice, version: ModelVersion) -> list[dict[str, str]]:
+    recommendation = advice.recommendation
+    if recommendation is None:
+        return []
+    costs = advice.costs.as_costs()
+    figures = [
+        model_charts.review_tradeoff(recommendation, costs),
+        model_charts.decline_tradeoff(recommendation, version.threshold_curve["thresholds"], costs),
+    ]
+    return [
+        {"id": f"threshold-figure-{i}", "figure": figure} for i, figure in enumerate(figures, 1)
+    ]
+
+
+@admin.register(ThresholdCosts)
+class ThresholdCostsAdmin(admin.ModelAdmin[ThresholdCosts]):
+    """What thresholds are recommended from; one row."""
+
+    list_display = ["review_cost", "reviews_per_day", "decline_fpr_ceiling", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return threshold_costs_stored().pk is None and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: ThresholdCosts, form: Any, change: bool
+    ) -> None:
+        obj.pk = 1  # the one row the recommendation reads
+        super().save_model(request, obj, form, change)

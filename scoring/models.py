@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from rules import policy as core
+from scoring import threshold_choice
 from scoring.records import (
     FeaturesRecord,
     ListHitRecord,
@@ -243,6 +245,9 @@ class ModelVersion(models.Model):
     feature_set_version = models.PositiveSmallIntegerField(default=1)
     # How its training rows were labelled (scoring.label_reads.LabelCoverage.as_json()).
     label_coverage: models.JSONField[Any] = models.JSONField(default=dict)
+    # Its validation window over a grid of score thresholds, what a threshold recommendation
+    # reads (scoring.threshold_choice.ThresholdCurve); {}: trained before it was kept.
+    threshold_curve: models.JSONField[Any] = models.JSONField(default=dict, blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
     status = models.CharField(
         max_length=16, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE, db_index=True
@@ -329,3 +334,40 @@ class DriftReport(models.Model):
 
     def __str__(self) -> str:
         return f"drift {self.created_at:%Y-%m-%d %H:%M} ({len(self.shifted)} shifted)"
+
+
+class ThresholdCosts(models.Model):
+    """What thresholds are recommended from (scoring.threshold_choice): the cost of a review,
+    the analysts' capacity and the ceiling on declined legit payments. One row (pk=1); the
+    fraud loss is each transaction's amount."""
+
+    review_cost = models.FloatField(
+        default=5.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="What one analyst review costs, in the transactions' currency.",
+    )
+    reviews_per_day = models.PositiveIntegerField(
+        default=500, help_text="How many reviews the analysts can do per day."
+    )
+    decline_fpr_ceiling = models.FloatField(
+        default=0.002,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The largest share of legitimate payments that may be declined (0.002: 0.2%).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "threshold costs"
+
+    def __str__(self) -> str:
+        return (
+            f"review {self.review_cost:g}, {self.reviews_per_day}/day, "
+            f"decline FPR ≤ {self.decline_fpr_ceiling:.2%}"
+        )
+
+    def as_costs(self) -> threshold_choice.Costs:
+        return threshold_choice.Costs(
+            review_cost=self.review_cost,
+            reviews_per_day=float(self.reviews_per_day),
+            decline_fpr_ceiling=self.decline_fpr_ceiling,
+        )

@@ -43,12 +43,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from rules.loader import current_policy
 from rules.policy import Outcome
+from scoring.compare_metrics import recall_at_rate
 from scoring.features.definitions import FEATURE_NAMES, FEATURE_SET_VERSION
 from scoring.label_reads import UNKNOWN, LabelColumns, LabelCoverage, label_columns
 from scoring.lgbm import Calibration, LightGBMScorer
 from scoring.model_files import sha256_hex, write_atomic
 from scoring.models import Decision, ModelStatus, ModelVersion
 from scoring.replay import features_recomputed
+from scoring.threshold_choice import ThresholdCurve, threshold_curve
 
 Progress = Callable[[str], None]
 
@@ -338,12 +340,6 @@ def calibrate(booster: lightgbm.Booster, calib: Dataset) -> Calibration:
     return Calibration(tuple(map(float, iso.X_thresholds_)), tuple(map(float, iso.y_thresholds_)))
 
 
-def recall_at_rate(scores: np.ndarray, y: np.ndarray, rate: float) -> float:
-    k = max(1, round(len(scores) * rate))
-    top = np.argsort(-scores, kind="stable")[:k]
-    return float(y[top].sum() / max(1, y.sum()))
-
-
 def rules_plus_model_recall(scores: np.ndarray, data: Dataset, budget: int) -> float:
     """Recall when ``budget`` transactions are stopped: the rules' declines (hard decisions),
     then the highest model scores among the rest."""
@@ -414,6 +410,14 @@ def evaluate(scores: np.ndarray, data: Dataset) -> Evaluation:
     return result
 
 
+def validation_curve(scores: np.ndarray, valid: Dataset) -> ThresholdCurve:
+    """The validation window over the threshold grid, kept with the model for recommending its
+    thresholds; a row's fraud loss is its amount (the "amount" feature is the amount sent)."""
+    amounts = valid.x[:, valid.features.index("amount")]
+    days = float(valid.occurred_ts[-1] - valid.occurred_ts[0]) / 86400 if len(valid) else 0.0
+    return threshold_curve(scores=scores, y=valid.y, amounts=amounts, days=days)
+
+
 def data_hash(data: Dataset) -> str:
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(data.x).tobytes())
@@ -463,7 +467,8 @@ def model_train(
     calibration = calibrate(booster, calib)
     scores = np.array([calibration.apply(p) for p in booster.predict(valid.x)])
     evaluation = evaluate(scores, valid)
-    version = _register(booster, calibration, data, train, valid, evaluation)
+    curve = validation_curve(scores, valid)
+    version = _register(booster, calibration, data, train, valid, evaluation, curve)
     return TrainingResult(version, trials, evaluation, valid)
 
 
@@ -506,6 +511,7 @@ def _register(
     train: Dataset,
     valid: Dataset,
     evaluation: Evaluation,
+    curve: ThresholdCurve | None = None,
 ) -> ModelVersion:
     # Named by when it was trained, not by the moment it was trained as of (a past one when
     # training as of then): two trainings as of the same moment get two names.
@@ -541,6 +547,7 @@ def _register(
             data_hash=data_hash(data),
             feature_set_version=FEATURE_SET_VERSION,
             label_coverage=data.coverage.as_json() if data.coverage else {},
+            threshold_curve=curve or {},
             parent=ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first(),
         )
 

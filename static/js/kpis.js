@@ -1,4 +1,4 @@
-// Draw each KPI figure the server built: <div data-figure="id"> + <script id="id" type="application/json">.
+// Draw each figure the server built (KPIs, model comparison, threshold trade-off): <div data-figure="id"> + <script id="id" type="application/json">.
 (function () {
   "use strict";
   if (!window.Plotly) return;

@@ -1,0 +1,68 @@
+"""The comparison page in a real browser (Debian's chromium via Playwright, a live ASGI
+server): with a champion, a challenger in shadow and labelled shadow scores, each Plotly
+figure draws (issue 12, Done-when 6); so do the model page's threshold trade-offs."""
+
+import pytest
+from django.db import connection
+
+from scoring.models import ThresholdCosts
+from tests import factories
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, shot  # noqa: F401
+from tests.scoring.compare_seed import champion_and_challenger, labelled_window
+from tests.scoring.test_model_thresholds import _curve
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _log_in(browser, base: str, username: str, next_url: str):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{base}/accounts/login/?next={next_url}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{next_url}")
+    return page
+
+
+def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_trade_off(
+    live_server_url,  # noqa: F811
+    chromium,  # noqa: F811
+):
+    # One live server for both pages (a live server takes seconds to start and stop).
+    # An earlier live-server test's teardown (tests/cases/test_browser.py) ends the sessions
+    # it saw, and this test's connection can be one of them: Django's connection is per
+    # context and that teardown ran in another. Drop it; the pool hands out a checked one.
+    connection.close()
+    champion, challenger = champion_and_challenger()
+    labelled_window(champion, challenger)
+    champion.threshold_curve = _curve()
+    champion.save()
+    ThresholdCosts.objects.create(
+        pk=1, review_cost=5.0, reviews_per_day=1000, decline_fpr_ceiling=0.2
+    )
+    factories.user("mia", "manager", password=PASSWORD)
+    admin = factories.user("ada", "admin", password=PASSWORD)
+    admin.is_staff = True
+    admin.save()
+
+    page = _log_in(chromium, live_server_url, "mia", "/models/compare")
+
+    for i in (1, 2, 3):
+        # Plotly drew an SVG into the div (not merely shipped the figure's JSON)
+        page.wait_for_selector(f"#compare-figure-{i}-plot .main-svg", timeout=10_000)
+    assert page.locator("#compare-figure-1-plot .main-svg .bars .point").count() >= 4
+    assert page.locator("#compare-figure-2-plot .main-svg .scatterlayer .trace").count() == 3
+    assert page.inner_text("#compare-labelled") == "60"
+    assert page.locator("#compare-changed tbody tr").count() > 0
+    shot(page, "compare-1-manager")
+
+    url = f"/admin/scoring/modelversion/{champion.pk}/change/"
+    page = _log_in(chromium, live_server_url, "ada", url)
+
+    page.wait_for_selector("#threshold-figure-1-plot .main-svg", timeout=10_000)
+    page.wait_for_selector("#threshold-figure-2-plot .main-svg", timeout=10_000)
+    assert "review ≥ 0.3, decline ≥ 0.7" in page.inner_text("#threshold-recommendation")
+    shot(page, "compare-2-model-page")
+    page.click("#apply-thresholds input[type=submit]")
+    page.wait_for_selector(".messagelist .success")
+    assert "review ≥ 0.3, decline ≥ 0.7" in page.inner_text(".messagelist")
