@@ -120,7 +120,9 @@ def model_retrain(
         superseded = ModelVersion.objects.filter(status=ModelStatus.SHADOW).first()
         challenger.save(update_fields=["metrics"])
         # A shadow in place is rejected as superseded (one shadow at a time), audit-logged.
-        lifecycle.model_shadow_start(version=challenger, actor=None, reason=f"retrain: {reason}")
+        challenger = lifecycle.model_shadow_start(
+            version=challenger, actor=None, reason=f"retrain: {reason}"
+        )
     logger.warning("retrain (%s): %s is in shadow", reason, challenger.name)
     return Retrained(challenger, champion, superseded)
 
