@@ -123,9 +123,14 @@ class LightGBMScorer:
         return Score(self._calibration.apply(raw))
 
     def predict_rows(self, x: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities of many rows at once (columns in ``self.features``' order,
-        NaN missing): scoring a holdout or a shadow window, never the request path."""
-        raw = np.asarray(self._booster.predict(x), dtype=np.float64)
+        """Calibrated probabilities of many rows in one ``predict`` (columns in
+        ``self.features``' order, NaN missing): a holdout, or a shadow batch — never the
+        request path. One thread, as for a single row: a worker shares the cores with the
+        servers, whose latency must not change. Raises ScorerError."""
+        try:
+            raw = np.asarray(self._booster.predict(x, num_threads=1), dtype=np.float64)
+        except (lightgbm.basic.LightGBMError, ValueError) as exc:
+            raise ScorerError(f"model {self.version} failed: {exc}") from exc
         if not self._calibration.x:
             return raw
         return np.asarray(np.interp(raw, self._calibration.x, self._calibration.y))
@@ -136,12 +141,8 @@ class LightGBMScorer:
         return dict(zip(self.features, map(float, gains), strict=True))
 
     def predict_many(self, rows: Sequence[Mapping[str, FeatureValue]]) -> list[Score]:
-        """Scores of many rows in one call (shadow scoring a batch of stored decisions).
-
-        One float32 matrix, the dtype training fits on, and one ``predict``: per-row calls
-        cost a Python round trip each. One thread, as for a single row: the worker shares the
-        cores with the servers, whose latency must not change. Raises ScorerError.
-        """
+        """Scores of many feature mappings (a shadow batch of stored decisions): one float32
+        matrix, the dtype training fits on, through :meth:`predict_rows`."""
         if not rows:
             return []
         matrix = np.full((len(rows), len(self.features)), np.nan, dtype=np.float32)
@@ -149,14 +150,7 @@ class LightGBMScorer:
             for j, name in enumerate(self.features):
                 if (value := values.get(name)) is not None:
                     matrix[i, j] = value
-        try:
-            raw_logits = self._booster.predict(matrix, raw_score=True, num_threads=1)
-        except (lightgbm.basic.LightGBMError, ValueError) as exc:
-            raise ScorerError(f"model {self.version} failed: {exc}") from exc
-        return [
-            Score(self._calibration.apply(1.0 / (1.0 + math.exp(-float(logit)))))
-            for logit in raw_logits
-        ]
+        return [Score(float(p)) for p in self.predict_rows(matrix)]
 
     def explain(self, features: Mapping[str, FeatureValue]) -> Mapping[str, float]:
         """Exact TreeSHAP (LightGBM's ``pred_contrib``): log-odds contribution per feature."""
