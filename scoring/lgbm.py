@@ -36,15 +36,30 @@ class ModelLoadError(ScorerError):
 
 @dataclass(frozen=True)
 class Calibration:
-    """Isotonic calibration as a step function: raw probability → calibrated probability."""
+    """Isotonic calibration: raw probability → calibrated probability.
+
+    Isotonic regression is a step function: every raw score on one plateau maps to the same
+    probability, so a ranking — the review queue, average precision, precision at the top —
+    loses the order the model gave. A tie-break of ``TIE_BREAK × raw`` (at most one
+    millionth, far below any threshold's resolution) keeps the calibrated scores in the
+    model's order while moving no probability by more than that.
+    """
 
     x: tuple[float, ...]
     y: tuple[float, ...]
 
+    TIE_BREAK = 1e-6
+
     def apply(self, raw: float) -> float:
+        return float(self.apply_many(np.asarray([raw], dtype=np.float64))[0])
+
+    def apply_many(self, raw: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities of many raw ones, strictly in the raw scores' order."""
+        raw = np.asarray(raw, dtype=np.float64)
         if not self.x:
             return raw
-        return float(np.interp(raw, self.x, self.y))
+        stepped = np.interp(raw, self.x, self.y) * (1.0 - self.TIE_BREAK)
+        return np.asarray(stepped + self.TIE_BREAK * raw)
 
 
 def _booster_verified(path: str | Path, *, version: str, sha256: str) -> lightgbm.Booster:
@@ -131,9 +146,7 @@ class LightGBMScorer:
             raw = np.asarray(self._booster.predict(x, num_threads=1), dtype=np.float64)
         except (lightgbm.basic.LightGBMError, ValueError) as exc:
             raise ScorerError(f"model {self.version} failed: {exc}") from exc
-        if not self._calibration.x:
-            return raw
-        return np.asarray(np.interp(raw, self._calibration.x, self._calibration.y))
+        return self._calibration.apply_many(raw)
 
     def importances(self) -> dict[str, float]:
         """Each feature's total gain in the model's trees (which features it leans on)."""

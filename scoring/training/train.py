@@ -465,7 +465,7 @@ def model_train(
     booster, trials = choose_size(train, calib, seed=seed, progress=progress)
     say(f"  sizes tried in {time.perf_counter() - started:.1f} s")
     calibration = calibrate(booster, calib)
-    scores = np.array([calibration.apply(p) for p in booster.predict(valid.x)])
+    scores = calibration.apply_many(booster.predict(valid.x))
     evaluation = evaluate(scores, valid)
     curve = validation_curve(scores, valid)
     version = _register(booster, calibration, data, train, valid, evaluation, curve)
