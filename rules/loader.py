@@ -80,21 +80,28 @@ def _next_expiry() -> datetime | None:
 
 
 def current_policy() -> Policy:
-    """The policy this worker decides with; refreshed when an admin changes it."""
+    """The policy this worker decides with; refreshed when an admin changes it.
+
+    No lock is held while the database is read: a thread that held one while it waited for a
+    pooled connection would stall every other thread, each holding a connection and waiting
+    for the lock. Two threads that find the policy stale at once may both rebuild it; the
+    newer revision wins.
+    """
     global _cached
     cached = _cached
     now = time.monotonic()
     if cached and now - cached.checked_at < settings.RULESET_REFRESH_SECONDS:
         return cached.policy
+    revision = current_revision()
+    expired = cached and cached.valid_until and cached.valid_until <= timezone.now()
+    if cached and cached.policy.revision == revision and not expired:
+        cached.checked_at = now
+        return cached.policy
+    fresh = _Cached(policy_load(revision), now, _next_expiry())
     with _lock:
-        revision = current_revision()
-        expired = cached and cached.valid_until and cached.valid_until <= timezone.now()
-        if cached and cached.policy.revision == revision and not expired:
-            cached.checked_at = now
-            return cached.policy
-        policy = policy_load(revision)
-        _cached = _Cached(policy, now, _next_expiry())
-        return policy
+        if _cached is None or _cached.policy.revision <= revision:
+            _cached = fresh
+        return _cached.policy
 
 
 def policy_cache_clear() -> None:
