@@ -206,3 +206,16 @@ def other_trained_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.scoring.model_fixtures import train_small_model
 
     return train_small_model(Path(tmp_path_factory.mktemp("models-b")), seed=12, trees=40)
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Celery runs tasks inline, as in the embedded default. Failures are kept in the result
+    (as a worker keeps them), so retries run inline."""
+    from fraudops.celery import app
+
+    conf = app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.task_always_eager, conf.task_eager_propagates = True, False
+    yield
+    conf.task_always_eager, conf.task_eager_propagates = before

@@ -34,7 +34,8 @@ def test_one_score_and_a_batch_give_the_same_probability() -> None:
 
 def test_calibrated_scores_stay_probabilities() -> None:
     calibrated = STEPS.apply_many(np.array([0.0, 1.0]))
-    assert 0.0 <= calibrated[0] and calibrated[1] <= 1.0
+    assert calibrated[0] >= 0.0
+    assert calibrated[1] <= 1.0
 
 
 def test_no_calibration_returns_the_raw_score() -> None:

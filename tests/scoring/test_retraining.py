@@ -146,17 +146,6 @@ def recorder(queued: list[str]):
     return retrain
 
 
-@pytest.fixture
-def eager():
-    """Celery runs tasks inline, as in the embedded default."""
-    conf = tasks.model_retrain_task.app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    # Failures are kept in the result (as a worker keeps them), so retries run inline.
-    conf.task_always_eager, conf.task_eager_propagates = True, False
-    yield
-    conf.task_always_eager, conf.task_eager_propagates = before
-
-
 def test_the_retrain_task_retries_a_failure_and_reports_too_few_labels_without_retrying(
     eager, monkeypatch
 ):
