@@ -29,7 +29,6 @@ from django.conf import settings
 from django.db import transaction
 
 from scoring import lifecycle
-from scoring.label_reads import labels_as_of
 from scoring.lgbm import ModelLoadError
 from scoring.model_metrics import (
     Comparison,
@@ -39,16 +38,14 @@ from scoring.model_metrics import (
     score_metrics,
 )
 from scoring.models import (
-    Decision,
     DriftReport,
     Label,
     LabelEvent,
     ModelStatus,
     ModelVersion,
-    ShadowScore,
-    Transaction,
 )
 from scoring.serving import version_scorer
+from scoring.shadow_reads import shadow_pairs
 from scoring.training.train import Dataset, Progress, model_train, scores_of
 
 logger = logging.getLogger(__name__)
@@ -220,31 +217,15 @@ def shadow_window(
     *, champion: ModelVersion, challenger: ModelVersion, now: datetime
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(champion's scores, challenger's scores, labels) of the live decisions both scored and
-    whose label is known as of ``now``. A model's score of a decision is the decision's own if
-    that model decided it, else its ShadowScore (the challenger's in shadow, or the
-    champion's of a canary decision)."""
-    names = (champion.name, challenger.name)
-    shadows = ShadowScore.objects.filter(model_version__in=(champion, challenger))
-    by_decision: dict[Any, dict[str, float]] = {}
-    rows = shadows.values_list("decision_id", "model_version__name", "score")
-    for decision_id, name, score in rows.iterator(chunk_size=5000):
-        by_decision.setdefault(decision_id, {})[name] = score
-    decided = Decision.objects.filter(
-        pk__in=list(by_decision), model_version__in=names, score__isnull=False
-    ).values_list("pk", "model_version", "score", "transaction_id")
-    transaction_of: dict[Any, int] = {}
-    for pk, decided_by, own_score, transaction_id in decided.iterator(chunk_size=5000):
-        if decided_by is not None and own_score is not None:  # filtered: both are set
-            by_decision[pk].setdefault(decided_by, own_score)
-        transaction_of[pk] = transaction_id
-    both = [pk for pk, s in by_decision.items() if pk in transaction_of and len(s) == 2]
-    labels = labels_as_of(
-        transactions=Transaction.objects.filter(pk__in=[transaction_of[pk] for pk in both]),
-        moment=now,
-    )
-    known = [pk for pk in both if transaction_of[pk] in labels]
+    whose label is known as of ``now`` (``shadow_reads.shadow_pairs``, the comparison page's
+    pairs)."""
+    labelled = [
+        pair
+        for pair in shadow_pairs(champion=champion, challenger=challenger, moment=now)
+        if pair.label is not None
+    ]
     return (
-        np.array([by_decision[pk][champion.name] for pk in known], dtype=np.float64),
-        np.array([by_decision[pk][challenger.name] for pk in known], dtype=np.float64),
-        np.array([labels[transaction_of[pk]] == Label.FRAUD for pk in known], dtype=np.int8),
+        np.array([pair.champion_score for pair in labelled], dtype=np.float64),
+        np.array([pair.challenger_score for pair in labelled], dtype=np.float64),
+        np.array([pair.label == Label.FRAUD for pair in labelled], dtype=np.int8),
     )

@@ -1,100 +1,93 @@
-"""What shadow scoring stored, read side by side: the champion's and the challenger's score of
-each decision of a shadow window (the comparison page and auto-promotion read it).
+"""What shadow scoring stored, read side by side: each live decision one model decided and
+the other scored in shadow, with both scores and outcomes and its label as of a moment (the
+comparison page and auto-promotion read it; ``scoring.label_reads`` is the one definition of a
+label).
 
 ``scoring/shadow.py`` writes the scores. A decision has its decider's score in its own row
-and the other model's as a :class:`~scoring.models.ShadowScore`.
+and the other model's as a :class:`~scoring.models.ShadowScore`: the challenger's of a
+decision the champion made, the champion's of a decision the challenger made as a canary.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from typing import Any
 
-from django.db.models import FilteredRelation, Q
+from django.db.models import Q
 
-from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
+from rules.loader import current_policy
+from scoring.label_reads import labels_as_of
+from scoring.models import ModelVersion, ShadowScore, Transaction
 
 
 @dataclass(frozen=True)
-class ShadowPair:
-    """One decision of a shadow window, as the champion and the challenger scored it.
+class ScorePair:
+    """One live decision scored by both models."""
 
-    A score and outcome are None where that model has not scored it (yet: the fill runs a
-    few seconds behind) or there is no champion. ``decided_by`` is the version that decided
-    (None: lists and rules settled it, or no model ran). ``transaction_pk`` is for reading
-    its label (``scoring.label_reads``)."""
-
-    decision_id: str
-    transaction_pk: int
-    amount: Decimal
+    decision_id: uuid.UUID
+    transaction_id: str
     occurred_at: datetime
-    decided_by: str | None
-    champion_score: float | None
-    champion_outcome: str | None
-    challenger_score: float | None
-    challenger_outcome: str | None
+    amount: float
+    champion_score: float
+    challenger_score: float
+    champion_outcome: str
+    challenger_outcome: str
+    decline_at: float  # the decline threshold the decision was made under
+    label: str | None  # "fraud", "legit", or None: not known yet
+    case_id: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.champion_outcome != self.challenger_outcome
 
 
-def shadow_pairs(*, version: ModelVersion, since: datetime, until: datetime) -> list[ShadowPair]:
-    """The decisions created in [``since``, ``until``) that ``version`` scored or decided,
-    oldest first, each with the current champion's score: the decision's own where the
-    champion decided it, else the champion's shadow score."""
-    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
-    rows = (
-        Decision.objects.filter(created_at__gte=since, created_at__lt=until)
-        .annotate(
-            challenger=FilteredRelation(
-                "shadow_scores", condition=Q(shadow_scores__model_version=version)
-            )
-        )
-        .filter(Q(model_version=version.name) | Q(challenger__isnull=False))
-        .order_by("created_at", "pk")
-        .values_list(
-            "id",
-            "transaction_id",
-            "transaction__amount",
-            "transaction__occurred_at",
-            "model_version",
-            "score",
-            "outcome",
-            "challenger__score",
-            "challenger__outcome",
-        )
+_FIELDS = (
+    "decision_id", "decision__transaction_id", "decision__transaction__transaction_id",
+    "decision__transaction__occurred_at", "decision__transaction__amount", "decision__score",
+    "score", "decision__outcome", "outcome", "decision__thresholds", "decision__case__id",
+)  # fmt: skip
+
+
+def shadow_pairs(
+    *, champion: ModelVersion, challenger: ModelVersion, moment: datetime
+) -> list[ScorePair]:
+    """Every decision one of the two models decided and the other scored in shadow, oldest
+    first (a degraded decision, with no score of the decider, is left out)."""
+    shadowed = ShadowScore.objects.filter(
+        Q(model_version=challenger, decision__model_version=champion.name)
+        | Q(model_version=champion, decision__model_version=challenger.name),
+        decision__score__isnull=False,
     )
-    by_champion = _shadow_scores(champion, since=since, until=until)
-    pairs = []
-    for decision_id, txn_pk, amount, occurred_at, decided_by, score, outcome, *theirs in rows:
-        own = (score, outcome)
-        champion_side = (
-            own
-            if champion is not None and decided_by == champion.name
-            else by_champion.get(decision_id, (None, None))
-        )
-        challenger_side = own if decided_by == version.name else (theirs[0], theirs[1])
-        pairs.append(
-            ShadowPair(
-                decision_id=str(decision_id),
-                transaction_pk=txn_pk,
-                amount=amount,
-                occurred_at=occurred_at,
-                decided_by=decided_by,
-                champion_score=champion_side[0],
-                champion_outcome=champion_side[1],
-                challenger_score=challenger_side[0],
-                challenger_outcome=challenger_side[1],
-            )
-        )
-    return pairs
+    labels = labels_as_of(
+        transactions=Transaction.objects.filter(decision__shadow_scores__in=shadowed).distinct(),
+        moment=moment,
+    )
+    default_decline = current_policy().thresholds.decline
+    rows = shadowed.order_by("decision__transaction__occurred_at", "decision_id")
+    return [
+        _pair(row[1:], champion_decided=row[0] == challenger.pk, labels=labels,
+              default_decline=default_decline)
+        for row in rows.values_list("model_version_id", *_FIELDS).iterator(chunk_size=5000)
+    ]  # fmt: skip
 
 
-def _shadow_scores(
-    version: ModelVersion | None, *, since: datetime, until: datetime
-) -> dict[object, tuple[float | None, str | None]]:
-    """``version``'s shadow scores of the decisions created in the window, by decision id."""
-    if version is None:
-        return {}
-    rows = ShadowScore.objects.filter(
-        model_version=version, decision__created_at__gte=since, decision__created_at__lt=until
-    ).values_list("decision_id", "score", "outcome")
-    return {decision_id: (score, outcome) for decision_id, score, outcome in rows}
+def _pair(
+    row: tuple[Any, ...], *, champion_decided: bool, labels: dict[int, str], default_decline: float
+) -> ScorePair:
+    (decision_id, txn_pk, txn_id, occurred_at, amount, decided_score, shadow_score,
+     decided_outcome, shadow_outcome, thresholds, case_id) = row  # fmt: skip
+    if champion_decided:  # and the challenger scored in shadow
+        scores = (decided_score, shadow_score)
+        outcomes = (decided_outcome, shadow_outcome)
+    else:  # the challenger decided, as a canary
+        scores = (shadow_score, decided_score)
+        outcomes = (shadow_outcome, decided_outcome)
+    return ScorePair(
+        decision_id=decision_id, transaction_id=txn_id, occurred_at=occurred_at,
+        amount=float(amount), champion_score=float(scores[0]), challenger_score=float(scores[1]),
+        champion_outcome=outcomes[0], challenger_outcome=outcomes[1],
+        decline_at=float((thresholds or {}).get("decline", default_decline)),
+        label=labels.get(txn_pk), case_id=case_id,
+    )  # fmt: skip
