@@ -228,20 +228,22 @@ class Patterns:
         return at.astimezone(victim.tz).replace(hour=rng.randrange(0, 5), minute=rng.randrange(60))
 
     def gift_card_burst(self, victim: Profile, day: datetime) -> None:
-        """The drift pattern: a phished card added to a wallet buys gift cards in a burst, on
-        the victim's own device and in their own country, early in their morning; mid-size
-        round amounts at merchants nobody used before. Nothing the older patterns taught a
-        model (a new device, a far country, a cash-out merchant at night) is there."""
+        """The drift pattern: a phished card added to a wallet buys gift cards in a burst, in
+        the victim's own country, early in their morning; mid-size round amounts at merchants
+        nobody used before. The wallet's token is a device never seen — the one thing an older
+        pattern (account takeover) taught a model to notice, so the model's scores rise a
+        little; nothing else it learned (a far country, a cash-out merchant, night) is there."""
         rng = self._rng
         local_day = day.astimezone(victim.tz).replace(hour=0, minute=0, second=0, microsecond=0)
         at = local_day + timedelta(hours=rng.uniform(5, 8))
         merchant = rng.choice(DRIFT_MERCHANTS)
+        token = f"wallet-{rng.randrange(10**6)}"
         for _ in range(rng.randint(3, 6)):
             at += timedelta(minutes=rng.uniform(2, 15))
             self.emit(
                 DRIFT_PATTERN, victim, at, fraud=True,
                 amount=f"{rng.choice((50, 100, 150, 200)):.2f}", merchant_id=merchant,
-                merchant_category=DRIFT_CATEGORY, channel="wallet",
+                merchant_category=DRIFT_CATEGORY, channel="wallet", device_id=token,
             )  # fmt: skip
 
     def friendly_fraud(self, customer: Profile, at: datetime) -> None:

@@ -327,9 +327,12 @@ def choose_size(
         trials.append(trial)
         boosters.append(booster)
     best = max(t.ap for t in trials)
+    # The cheapest size to explain among the near-best: TreeSHAP's cost grows with trees ×
+    # leaves. Not the measured time, which a busy machine changes: the same data must give
+    # the same model.
     pick = min(
         (i for i, t in enumerate(trials) if t.ap >= best - AP_TOLERANCE),
-        key=lambda i: trials[i].explain_ms,
+        key=lambda i: (trials[i].trees * trials[i].leaves, -trials[i].ap),
     )
     return boosters[pick], trials
 
@@ -465,7 +468,7 @@ def model_train(
     booster, trials = choose_size(train, calib, seed=seed, progress=progress)
     say(f"  sizes tried in {time.perf_counter() - started:.1f} s")
     calibration = calibrate(booster, calib)
-    scores = calibration.apply_many(booster.predict(valid.x))
+    scores = calibration.apply_many(np.asarray(booster.predict(valid.x)))
     evaluation = evaluate(scores, valid)
     curve = validation_curve(scores, valid)
     version = _register(booster, calibration, data, train, valid, evaluation, curve)
