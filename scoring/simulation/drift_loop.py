@@ -1,16 +1,21 @@
-"""Drift closes the loop, measured (issue 12, "done when" 2): a simulated history whose fraud
-changes pattern at a fixed date, a champion trained before it, the drift check after it, and a
-challenger retrained on the window that holds it, both measured on its post-drift holdout.
+"""Drift closes the loop, measured (issue 12, "done when" 2), and shown (``make demo``): a
+simulated history whose fraud changes pattern at a fixed date, a champion trained before it,
+the drift check after it, and a challenger retrained on the window that holds it, both
+measured on its post-drift holdout, the challenger left in shadow.
 
-The timeline, in days from START (fixed dates, whatever day it runs):
+A :class:`Timeline` places the steps, in days from its start:
 
-- 0 .. CHAMPION_AT: history decided by rules alone; at CHAMPION_AT the champion is trained
-  on what has matured (LABEL_MATURITY_DAYS) and promoted;
-- CHAMPION_AT .. : decided with the champion scoring; at DRIFT_AT the drift pattern starts
+- 0 .. champion: history decided by rules alone; at ``champion`` the champion is trained on
+  what has matured (LABEL_MATURITY_DAYS) and promoted;
+- champion .. : decided with the champion scoring; at ``drift`` the drift pattern starts
   (``Patterns.gift_card_burst``);
-- CHECK_AT: the drift check (the last day against the champion's reference weeks);
-- RETRAIN_AT: the retrain (``retraining.model_retrain``) on the last WINDOW_DAYS, whose
+- check: the drift check (the last day against the champion's reference weeks);
+- retrain: the retrain (``retraining.model_retrain``) on the last ``window_days``, whose
   validation window (its latest 15%) lies after the drift.
+
+``DRIFT_LOOP`` (fixed dates, whatever day it runs) is what the bench and test measure;
+:func:`demo_timeline` ends at the demo's start, with the drift before the champion's
+labels mature, so the first run of ``make demo`` ends with a challenger in shadow.
 
 It writes to the database it runs on (use an empty one: ``bench/drift_loop.py`` makes one).
 """
@@ -34,16 +39,35 @@ from scoring.simulation.history import HistorySimulator
 from scoring.simulation.load import history_load
 from scoring.training.train import model_train
 
-START = datetime(2026, 1, 5, tzinfo=UTC)
-CHAMPION_AT = 40
-DRIFT_AT = 47
-CHECK_AT = 49
-RETRAIN_AT = 95
-WINDOW_DAYS = 60
+
+@dataclass(frozen=True)
+class Timeline:
+    start: datetime
+    champion: float
+    drift: float
+    check: float
+    retrain: float
+    window_days: int | None = None  # None: RETRAIN_WINDOW_DAYS
+
+    def day(self, n: float) -> datetime:
+        return self.start + timedelta(days=n)
 
 
-def day(n: float) -> datetime:
-    return START + timedelta(days=n)
+DRIFT_LOOP = Timeline(
+    start=datetime(2026, 1, 5, tzinfo=UTC), champion=40, drift=47, check=49, retrain=95,
+    window_days=60,
+)  # fmt: skip
+# The demo's history: DEMO_DAYS ending now; the champion is trained on the days before the
+# drift (at 42 the labels of days 0..12 have matured), the challenger now on days 0..20.
+DEMO_DAYS = 50
+DRIFT_DAY = 12
+
+
+def demo_timeline(end: datetime) -> Timeline:
+    return Timeline(
+        start=end - timedelta(days=DEMO_DAYS), champion=42, drift=DRIFT_DAY, check=DEMO_DAYS,
+        retrain=DEMO_DAYS,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,21 +91,26 @@ class DriftLoop:
 
 
 def drift_loop_run(
-    *, seed: int = 7, customers: int = 100, say: Callable[[str], None] = lambda _: None
+    *,
+    seed: int = 7,
+    customers: int = 100,
+    timeline: Timeline = DRIFT_LOOP,
+    say: Callable[[str], None] = lambda _: None,
 ) -> DriftLoop:
+    day = timeline.day
     if not Rule.objects.exists():
         demo_policy_seed()
     integrator, _ = Integrator.objects.get_or_create(name="simulator")
-    simulator = HistorySimulator(seed=seed, customers=customers, drift_at=day(DRIFT_AT))
-    history = simulator.generate(start=START, days=RETRAIN_AT)
-    before = [t for t in history if t.occurred_at < day(CHAMPION_AT)]
-    after = [t for t in history if t.occurred_at >= day(CHAMPION_AT)]
+    simulator = HistorySimulator(seed=seed, customers=customers, drift_at=day(timeline.drift))
+    history = simulator.generate(start=timeline.start, days=int(timeline.retrain))
+    before = [t for t in history if t.occurred_at < day(timeline.champion)]
+    after = [t for t in history if t.occurred_at >= day(timeline.champion)]
     say(
         f"{len(history)} transactions of {customers} customers (seed {seed}); "
-        f"drift at {day(DRIFT_AT):%Y-%m-%d}"
+        f"drift at {day(timeline.drift):%Y-%m-%d}"
     )
     history_load(integrator=integrator, history=before)
-    champion = model_train(seed=seed, now=day(CHAMPION_AT)).version
+    champion = model_train(seed=seed, now=day(timeline.champion)).version
     lifecycle.model_promote(version=champion, actor=None, reason="drift loop: the stale champion")
     _serving_switched_to(champion)
     say(
@@ -89,12 +118,14 @@ def drift_loop_run(
         f"AP {champion.metrics.get('average_precision')}"
     )
     history_load(integrator=integrator, history=after)
-    report = drift_check(now=day(CHECK_AT))
+    report = drift_check(now=day(timeline.check))
     say(
-        f"drift check at {day(CHECK_AT):%Y-%m-%d}: shifted {report.shifted}; alerts {report.alerts}"
+        f"drift check at {day(timeline.check):%Y-%m-%d}: shifted {len(report.shifted)} "
+        f"features; alerts {report.alerts}"
     )
+    reason = f"early: drift in {', '.join(report.alerts)}" if report.alerts else "scheduled"
     retrained = model_retrain(
-        now=day(RETRAIN_AT), reason="drift", window_days=WINDOW_DAYS, seed=seed
+        now=day(timeline.retrain), reason=reason, window_days=timeline.window_days, seed=seed
     )
     return DriftLoop(len(history), champion, report, retrained.challenger)
 
@@ -107,3 +138,22 @@ def _serving_switched_to(version: ModelVersion) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"serving did not switch to {version.name}")
         time.sleep(0.2)
+
+
+def challenger_decide(*, challenger: ModelVersion, shadowed: int) -> str:
+    """What a lead does once the challenger has scored live decisions in shadow (the demo
+    does it for them): promote it if it beat the champion on its post-drift holdout, else
+    reject it; either way with the figures as the reason (audit-logged). The sentence said."""
+    ours = challenger.metrics.get("average_precision")
+    theirs = challenger.metrics.get("champion_on_holdout", {}).get("average_precision")
+    if ours is None or theirs is None:
+        return f"{challenger.name} stays in shadow: its holdout has no comparable figures"
+    why = (
+        f"AP {ours:.3f} against the champion's {theirs:.3f} on the post-drift holdout; "
+        f"{shadowed} live decisions scored in shadow"
+    )
+    if ours > theirs:
+        lifecycle.model_promote(version=challenger, actor=None, reason=f"demo: {why}")
+        return f"promoted {challenger.name}: {why}"
+    lifecycle.model_reject(version=challenger, actor=None, reason=f"demo: {why}")
+    return f"rejected {challenger.name}: {why}"

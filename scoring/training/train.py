@@ -327,7 +327,7 @@ def choose_size(
         trials.append(trial)
         boosters.append(booster)
     best = max(t.ap for t in trials)
-    # The cheapest size to explain among the near-best: TreeSHAP's cost grows with trees ×
+    # The cheapest size to explain among the near-best: TreeSHAP's cost grows with trees x
     # leaves. Not the measured time, which a busy machine changes: the same data must give
     # the same model.
     pick = min(

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from fraudops.audit.models import AuditEntry
 from scoring.models import DriftReport, ModelStatus
-from scoring.simulation.drift_loop import drift_loop_run
+from scoring.simulation.drift_loop import challenger_decide, demo_timeline, drift_loop_run
 from scoring.simulation.history import HistorySimulator
 from scoring.simulation.population import DRIFT_PATTERN
 from scoring.simulation.traffic import TrafficSimulator
@@ -104,3 +105,37 @@ def test_drift_is_flagged_and_the_retrained_challenger_beats_the_stale_champion(
     assert loop.champion_ap is not None
     assert loop.challenger_ap is not None
     assert loop.challenger_ap > loop.champion_ap + 0.05
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_timeline_ends_now_with_a_challenger_in_shadow_that_the_demo_then_decides(
+    settings, tmp_path
+):
+    settings.MODEL_DIR = str(tmp_path / "models")
+    settings.MODEL_REFRESH_SECONDS = 0
+    # Midnight: the simulator depends on the time of day, never on the date.
+    timeline = demo_timeline(factories.midnight_utc(0))
+
+    loop = drift_loop_run(seed=7, customers=60, timeline=timeline)
+
+    # The champion learnt only what had matured before the new pattern started...
+    assert loop.champion.trained_until < timeline.day(timeline.drift)
+    # ...the challenger, trained now, holds days after it and is measured on them.
+    challenger = loop.challenger
+    assert challenger.status == ModelStatus.SHADOW
+    assert challenger.trained_until > timeline.day(timeline.drift)
+    assert "note" not in challenger.metrics["champion_on_holdout"]
+    assert loop.champion_ap is not None
+    assert loop.challenger_ap is not None
+
+    said = challenger_decide(challenger=challenger, shadowed=40)
+
+    challenger.refresh_from_db()
+    entry = AuditEntry.objects.filter(target_id=str(challenger.pk)).latest("pk")
+    if loop.challenger_ap > loop.champion_ap:
+        assert (challenger.status, entry.action) == (ModelStatus.CHAMPION, "model.promote")
+    else:
+        assert (challenger.status, entry.action) == (ModelStatus.REJECTED, "model.reject")
+    assert entry.actor == "system"
+    assert entry.reason.startswith("demo: AP ")
+    assert challenger.name in said

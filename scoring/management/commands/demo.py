@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from typing import Any
@@ -15,11 +16,22 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+from django.utils import timezone
 
 from cases.demo import DEMO_PEOPLE, demo_workbench_seed
 from rules.demo import demo_policy_seed
+from scoring import serving
 from scoring.integrators import api_key_issue
-from scoring.models import Integrator, ModelStatus, ModelVersion, Transaction
+from scoring.models import Integrator, ModelStatus, ModelVersion, ShadowScore, Transaction
+from scoring.shadow import shadow_scores_fill
+from scoring.simulation.drift_loop import (
+    DEMO_DAYS,
+    DRIFT_DAY,
+    challenger_decide,
+    demo_timeline,
+    drift_loop_run,
+)
 from scoring.simulation.traffic import DEFAULT_FRAUD_BOOST
 
 ADMIN_USER = "admin"
@@ -28,8 +40,13 @@ DEMO_SEED = 7
 DEMO_CUSTOMERS = 500
 DEFAULT_RATE = 2.0
 # Issuers send chargebacks, never "legit": a payment counts as legit once LABEL_MATURITY_DAYS
-# (30) have passed without one. The first model trains on the 15 days that have matured.
-DEFAULT_HISTORY_DAYS = 45
+# (30) have passed without one. With DEMO_DAYS (50) or more the first run plays the learning
+# loop on its history (scoring/simulation/drift_loop.py): a champion trained before a new fraud
+# pattern, the drift check, a challenger retrained, then scored in shadow on the live traffic
+# and promoted (or rejected) on its figures. Fewer days: one model on what has matured.
+DEFAULT_HISTORY_DAYS = DEMO_DAYS
+# The challenger is decided once it has scored this many live decisions in shadow.
+DEMO_SHADOWED = 40
 # How long a stopping server may take before it is killed.
 STOP_TIMEOUT_SECONDS = 10
 
@@ -71,6 +88,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self._started = time.monotonic()
+        self._challenger: ModelVersion | None = None
         # Held from now on and handed to the server: a busy port fails here, before the slow
         # work, and no other server can take it in between.
         listener = _listen(options["port"])
@@ -117,9 +135,12 @@ class Command(BaseCommand):
         self._phase(f"starting the server on {url} (it loads the history into memory)")
         server = self._serve(listener)
         listener.close()
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._challenger_watch, args=(stop,), daemon=True)
         try:
             self._wait_healthy(url, server)
             self._announce(url, password)
+            watcher.start()
             call_command(
                 "simulate",
                 live=True,
@@ -130,8 +151,17 @@ class Command(BaseCommand):
                 seed=DEMO_SEED,
                 customers=DEMO_CUSTOMERS,
                 fraud_boost=options["fraud_boost"],
+                # The world of the learning loop's history: its new pattern goes on.
+                drift=(
+                    demo_timeline(timezone.now()).day(DRIFT_DAY)
+                    if options["history_days"] >= DEMO_DAYS
+                    else None
+                ),
             )
         finally:
+            stop.set()
+            if watcher.is_alive():
+                watcher.join(10)
             self.stdout.write("stopping the server")
             _stop(server)
 
@@ -141,6 +171,9 @@ class Command(BaseCommand):
     def _history_and_model(self, days: int) -> None:
         if Transaction.objects.exists():
             self._phase("no model yet: training one on the history there is")
+        elif days >= DEMO_DAYS:
+            self._learning_loop()
+            return
         else:
             self._phase(f"first run: simulating {days} days of history")
             call_command("simulate", days=days, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
@@ -149,6 +182,44 @@ class Command(BaseCommand):
             call_command("train_model", promote=True)
         except CommandError as exc:
             self.stdout.write(f"No model: {exc}. Decisions rest on rules and lists.")
+
+    def _learning_loop(self) -> None:
+        timeline = demo_timeline(timezone.now().replace(minute=0, second=0, microsecond=0))
+        self._phase(
+            f"first run: the learning loop on {DEMO_DAYS} days of history — a champion "
+            f"trained before a new fraud pattern, the drift check, a challenger retrained"
+        )
+        serving.warm_up()
+        loop = drift_loop_run(
+            seed=DEMO_SEED,
+            customers=DEMO_CUSTOMERS,
+            timeline=timeline,
+            say=lambda line: self._phase(f"  {line}"),
+        )
+        self._phase(
+            f"  challenger {loop.challenger.name} in shadow: AP {loop.challenger_ap:.3f} "
+            f"against the champion's {loop.champion_ap:.3f} on the post-drift holdout; "
+            f"it is promoted once it has scored {DEMO_SHADOWED} live decisions"
+        )
+        self._challenger = loop.challenger
+
+    def _challenger_watch(self, stop: threading.Event) -> None:
+        """Once the challenger in shadow has scored DEMO_SHADOWED live decisions (the server
+        scores them on a thread of its own; this fills too, for a server that does not),
+        decide it as a lead would, with the figures as the reason."""
+        challenger = self._challenger
+        if challenger is None:
+            return
+        try:
+            while not stop.wait(2.0):
+                shadow_scores_fill()
+                shadowed = ShadowScore.objects.filter(model_version=challenger).count()
+                if shadowed >= DEMO_SHADOWED:
+                    decided = challenger_decide(challenger=challenger, shadowed=shadowed)
+                    self._phase(f"learning loop: {decided}")
+                    return
+        finally:
+            connections.close_all()
 
     def _admin(self) -> str:
         password = os.getenv("DEMO_ADMIN_PASSWORD", "fraudops-demo")

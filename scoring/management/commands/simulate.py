@@ -59,7 +59,7 @@ class Command(BaseCommand):
             default=None,
             metavar="DATE",
             help="From DATE (YYYY-MM-DD, UTC) a new fraud pattern starts (gift-card bursts on "
-            "the victim's own device), in the history and in live traffic.",
+            "a wallet token never seen), in the history and in live traffic.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
