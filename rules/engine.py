@@ -90,16 +90,23 @@ def compile_expression(expression: str, schema: Mapping[str, FactType]) -> rule_
     one. Checked in two passes: the expression is parsed without types first, so that our own
     walk over its tree can name the fact and both types of a mismatch (rule-engine only says
     "data type mismatch", and accepts ``==`` between a string and a number); then it is parsed
-    again with the facts' types, which also refuses names not in ``schema``.
+    again with the facts' types, which also refuses names not in ``schema``, and walked again
+    (the typed tree knows the types of attributes such as ``country.length`` too).
     """
     if not expression.strip():
         raise InvalidRule("The expression is empty.")
     untyped = _parse(expression, rule_engine.Context(), schema)
+    _check_tree(untyped, schema)
+    typed = _parse(expression, _context(schema), schema)
+    _check_tree(typed, schema)
+    return typed
+
+
+def _check_tree(rule: rule_engine.Rule, schema: Mapping[str, FactType]) -> None:
     try:
-        _check_types(untyped.statement.expression, schema)
+        _check_types(rule.statement.expression, schema)
     except RecursionError as exc:
         raise InvalidRule("Invalid expression: it is nested too deeply.") from exc
-    return _parse(expression, _context(schema), schema)
 
 
 def _parse(

@@ -91,6 +91,7 @@ TEXT_NUMBER_MISMATCHES = [
     ('amount + 1 == "x"', "the value computed from 'amount' is a number but 'x' is text"),
     ("amount > 1 and (country == 7 or amount < 2)", "'country' is text but 7 is a number"),
     ("not (country != 3)", "'country' is text but 3 is a number"),
+    ('country.length == "2"', "is a number but '2' is text"),
 ]
 
 
