@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
 from django.db.models import QuerySet
 
+from fraudops.audit.services import audit_changes, audit_record
+
 WORK = "cases.work_case"
 LEAD = "cases.lead_case"
 KPIS = "cases.view_kpis"
@@ -90,3 +92,39 @@ def workers() -> QuerySet[Any]:
     )
     ordered: QuerySet[Any] = users.order_by("username")
     return ordered
+
+
+def user_roles(user: Any) -> dict[str, Any]:
+    """What a user may do, as the audit log compares it: roles (groups), the staff and
+    superuser flags and permissions given to the user directly."""
+    permissions = user.user_permissions.values_list("content_type__app_label", "codename")
+    return {
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "is_staff": bool(user.is_staff),
+        "is_superuser": bool(user.is_superuser),
+        "user_permissions": sorted(f"{app}.{codename}" for app, codename in permissions),
+    }
+
+
+def user_roles_record(*, user: Any, actor: Any, before: dict[str, Any]) -> None:
+    """Record in the audit log how ``user``'s roles changed since ``before`` (a
+    :func:`user_roles` taken earlier); nothing when they did not."""
+    after = user_roles(user)
+    changes = audit_changes(before, after)
+    if changes:
+        audit_record(actor=actor, action="user.roles", target=user, changes=changes)
+
+
+def group_permissions(group: Group) -> list[str]:
+    permissions = group.permissions.values_list("content_type__app_label", "codename")
+    return sorted(f"{app}.{codename}" for app, codename in permissions)
+
+
+def group_permissions_record(*, group: Group, actor: Any, before: list[str] | None) -> None:
+    """Record a change of what a role (group) may do; ``before`` None: the group is new."""
+    after = group_permissions(group)
+    if before is None or before != after:
+        action = "role.create" if before is None else "role.permissions"
+        audit_record(
+            actor=actor, action=action, target=group, changes={"permissions": [before, after]}
+        )

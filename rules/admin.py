@@ -28,7 +28,14 @@ def _expression_clean(expression: str) -> str:
     return expression
 
 
+# Keeps an expression error's lines, so a syntax error's caret stands under its column.
+_EXPRESSION_CSS = {"all": ["css/rule_expression.css"]}
+
+
 class RuleForm(forms.ModelForm[Rule]):
+    class Media:
+        css = _EXPRESSION_CSS
+
     class Meta:
         model = Rule
         fields = ["name", "description", "expression", "action", "enabled"]
@@ -136,6 +143,9 @@ class PolicyRevisionAdmin(admin.ModelAdmin[PolicyRevision]):
 
 
 class BacktestForm(forms.Form):
+    class Media:
+        css = _EXPRESSION_CSS
+
     name = forms.SlugField(max_length=64, initial="candidate")
     expression = forms.CharField(
         required=False,

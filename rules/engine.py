@@ -16,12 +16,15 @@ rule is reported in ``RuleSetResult.errors`` instead of failing the decision.
 
 from __future__ import annotations
 
+import difflib
 import enum
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import rule_engine
+from rule_engine import ast
 
 
 class RuleError(Exception):
@@ -79,17 +82,224 @@ def _context(schema: Mapping[str, FactType]) -> rule_engine.Context:
 
 
 def compile_expression(expression: str, schema: Mapping[str, FactType]) -> rule_engine.Rule:
-    """Parse and type-check an expression against the facts in ``schema``."""
+    """Parse and type-check an expression against the facts in ``schema``.
+
+    Raises :class:`InvalidRule` with a message a rule author can act on: where a syntax error
+    is, which fact is compared with a value of another type (``country == 1`` would never
+    match), why a regular expression does not compile, the nearest known name to an unknown
+    one. Checked in two passes: the expression is parsed without types first, so that our own
+    walk over its tree can name the fact and both types of a mismatch (rule-engine only says
+    "data type mismatch", and accepts ``==`` between a string and a number); then it is parsed
+    again with the facts' types, which also refuses names not in ``schema``, and walked again
+    (the typed tree knows the types of attributes such as ``country.length`` too).
+    """
     if not expression.strip():
         raise InvalidRule("The expression is empty.")
+    untyped = _parse(expression, rule_engine.Context(), schema)
+    _check_tree(untyped, schema)
+    typed = _parse(expression, _context(schema), schema)
+    _check_tree(typed, schema)
+    return typed
+
+
+def _check_tree(rule: rule_engine.Rule, schema: Mapping[str, FactType]) -> None:
     try:
-        return rule_engine.Rule(expression, context=_context(schema))
-    except rule_engine.errors.RuleSyntaxError as exc:
-        raise InvalidRule(f"Syntax error: {exc.message}") from exc
-    except rule_engine.errors.SymbolResolutionError as exc:
-        raise InvalidRule(f"Unknown name {exc.symbol_name!r}.") from exc
-    except rule_engine.errors.EngineError as exc:
-        raise InvalidRule(f"Invalid expression: {exc.message}") from exc
+        _check_types(rule.statement.expression, schema)
+    except RecursionError as exc:
+        raise InvalidRule("Invalid expression: it is nested too deeply.") from exc
+
+
+def _parse(
+    expression: str, context: rule_engine.Context, schema: Mapping[str, FactType]
+) -> rule_engine.Rule:
+    errors = rule_engine.errors
+    try:
+        return rule_engine.Rule(expression, context=context)
+    except errors.RuleSyntaxError as exc:
+        raise InvalidRule(_syntax_message(expression, exc)) from exc
+    except errors.RegexSyntaxError as exc:
+        raise InvalidRule(_regex_message(exc.value, exc.error)) from exc
+    except errors.SymbolResolutionError as exc:
+        raise InvalidRule(_unknown_name_message(exc.symbol_name, schema)) from exc
+    except errors.EvaluationError as exc:
+        if "mismatch" in exc.message:  # two values of different types, neither a fact
+            raise InvalidRule(
+                f"Type mismatch: the expression compares or combines values of different "
+                f"types ({exc.message})."
+            ) from exc
+        raise InvalidRule(f"Invalid expression: {exc.message}.") from exc
+    except errors.EngineError as exc:
+        raise InvalidRule(f"Invalid expression: {exc.message}.") from exc
+    except (RecursionError, ArithmeticError, ValueError, TypeError) as exc:
+        # The parser's own limits (nesting too deep, a number out of range): still the
+        # author's expression that cannot be used, never a crash of the page.
+        raise InvalidRule(f"Invalid expression: it cannot be read ({type(exc).__name__}).") from exc
+
+
+_SYNTAX_CONTEXT = 40  # characters of the line shown either side of a syntax error
+
+
+def _syntax_message(expression: str, exc: rule_engine.errors.RuleSyntaxError) -> str:
+    """Where the parser stopped, as line and column and a caret under that line."""
+    token = exc.token
+    offset = len(expression) if token is None else int(token.lexpos)
+    line_start = expression.rfind("\n", 0, offset) + 1
+    line_end = expression.find("\n", offset)
+    text = expression[line_start : len(expression) if line_end < 0 else line_end]
+    line, column = expression.count("\n", 0, offset) + 1, offset - line_start + 1
+    if token is None:
+        what = "the expression ends too soon"
+    elif "illegal character" in exc.message:
+        what = f"{str(token.value)[:1]!r} is not allowed here"
+    else:
+        what = f"unexpected {str(token.value)!r}"
+    # A window of the line around the column, so a long line still shows where.
+    start = max(0, column - 1 - _SYNTAX_CONTEXT)
+    shown = text[start : column - 1 + _SYNTAX_CONTEXT]
+    caret = " " * (column - 1 - start) + "^"
+    return f"Syntax error at line {line}, column {column}: {what}.\n{shown}\n{caret}"
+
+
+def _regex_message(pattern: str, error: re.error) -> str:
+    where = "" if error.pos is None else f" at position {error.pos}"
+    return f"Invalid regular expression {pattern!r}: {error.msg}{where}."
+
+
+def _unknown_name_message(name: str, schema: Mapping[str, FactType]) -> str:
+    nearest = difflib.get_close_matches(name, list(schema), n=1)
+    hint = f" Did you mean {nearest[0]!r}?" if nearest else ""
+    return f"Unknown name {name!r}.{hint}"
+
+
+# What the type check calls each type, and each operator, in its messages.
+_TYPE_WORDS = {
+    rule_engine.DataType.FLOAT: "a number",
+    rule_engine.DataType.STRING: "text",
+    rule_engine.DataType.BOOLEAN: "a boolean (true/false)",
+    rule_engine.DataType.DATETIME: "a date-time",
+    rule_engine.DataType.TIMEDELTA: "a duration",
+}
+_OPERATORS = {
+    "eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<=",
+    "eq_fzm": "=~", "eq_fzs": "=~~", "ne_fzm": "!~", "ne_fzs": "!~~",
+}  # fmt: skip
+# Where a node keeps the nodes under it (rule-engine's AST has no generic children list).
+_CHILD_ATTRIBUTES = (
+    "left", "right", "container", "member", "condition", "case_true", "case_false", "object",
+    "item", "start", "stop", "result", "iterable", "function", "arguments", "value",
+)  # fmt: skip
+
+
+def _check_types(node: ast.ExpressionBase, schema: Mapping[str, FactType]) -> None:
+    """Refuse a comparison between values of different types, anywhere in the tree."""
+    if isinstance(node, ast.FuzzyComparisonExpression):
+        _check_regex_operands(node, schema)
+    elif isinstance(node, ast.ComparisonExpression):
+        _check_same_type(node.left, node.right, _OPERATORS.get(node.type, node.type), schema)
+    elif isinstance(node, ast.ContainsExpression):
+        _check_membership(node, schema)
+    for child in _children(node):
+        _check_types(child, schema)
+
+
+def _children(node: ast.ExpressionBase) -> Iterator[ast.ExpressionBase]:
+    for attribute in _CHILD_ATTRIBUTES:
+        yield from _expressions_in(getattr(node, attribute, None))
+
+
+def _expressions_in(value: Any) -> Iterator[ast.ExpressionBase]:
+    if isinstance(value, ast.ExpressionBase):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _expressions_in(item)
+
+
+def _type_of(node: ast.ExpressionBase, schema: Mapping[str, FactType]) -> Any:
+    """The node's type as far as it is known before any value is: a fact's declared type."""
+    if isinstance(node, ast.SymbolExpression) and node.scope is None and node.name in schema:
+        return schema[node.name].value
+    if isinstance(node, ast.AddExpression | ast.SubtractExpression):
+        left, right = _type_of(node.left, schema), _type_of(node.right, schema)
+        return left if left == right else rule_engine.DataType.UNDEFINED
+    if isinstance(node, ast.UnaryExpression) and node.type == "uminus":
+        return _type_of(node.right, schema)
+    if isinstance(node, ast.TernaryExpression):
+        true, false = _type_of(node.case_true, schema), _type_of(node.case_false, schema)
+        return true if true == false else rule_engine.DataType.UNDEFINED
+    return node.result_type
+
+
+def _describe(node: ast.ExpressionBase) -> str:
+    if isinstance(node, ast.SymbolExpression):
+        return repr(node.name)
+    if isinstance(node, ast.StringExpression):
+        return repr(node.value)
+    if isinstance(node, ast.FloatExpression | ast.BooleanExpression):
+        return str(node.value).lower() if isinstance(node.value, bool) else str(node.value)
+    facts = sorted({repr(n.name) for n in _nodes(node) if isinstance(n, ast.SymbolExpression)})
+    return f"the value computed from {', '.join(facts)}" if facts else "the value beside it"
+
+
+def _nodes(node: ast.ExpressionBase) -> Iterator[ast.ExpressionBase]:
+    yield node
+    for child in _children(node):
+        yield from _nodes(child)
+
+
+def _check_same_type(
+    left: ast.ExpressionBase,
+    right: ast.ExpressionBase,
+    operator: str,
+    schema: Mapping[str, FactType],
+) -> None:
+    left_type, right_type = _type_of(left, schema), _type_of(right, schema)
+    if left_type in _TYPE_WORDS and right_type in _TYPE_WORDS and left_type != right_type:
+        raise InvalidRule(
+            f"Type mismatch: {_describe(left)} is {_TYPE_WORDS[left_type]} but "
+            f"{_describe(right)} is {_TYPE_WORDS[right_type]}, so {operator} between them "
+            "can never be true. Compare values of the same type."
+        )
+
+
+def _check_regex_operands(
+    node: ast.FuzzyComparisonExpression, schema: Mapping[str, FactType]
+) -> None:
+    operator = _OPERATORS.get(node.type, node.type)
+    for side in (node.left, node.right):
+        side_type = _type_of(side, schema)
+        if side_type in _TYPE_WORDS and side_type != rule_engine.DataType.STRING:
+            raise InvalidRule(
+                f"Type mismatch: {_describe(side)} is {_TYPE_WORDS[side_type]} but {operator} "
+                "matches text against a regular expression (text)."
+            )
+
+
+def _check_membership(node: ast.ContainsExpression, schema: Mapping[str, FactType]) -> None:
+    container_type = _type_of(node.container, schema)
+    member_type = _type_of(node.member, schema)
+    if container_type in _TYPE_WORDS and container_type != rule_engine.DataType.STRING:
+        raise InvalidRule(
+            f"Type mismatch: {_describe(node.container)} is {_TYPE_WORDS[container_type]}; "
+            "'in' needs a list, e.g. country in ['FR', 'DE'], or text."
+        )
+    if container_type == rule_engine.DataType.STRING:
+        if member_type in _TYPE_WORDS and member_type != container_type:
+            raise InvalidRule(
+                f"Type mismatch: {_describe(node.member)} is {_TYPE_WORDS[member_type]} but "
+                f"{_describe(node.container)} is text, and 'in' on text looks for a piece of "
+                "text."
+            )
+        return
+    if isinstance(node.container, ast.ArrayExpression | ast.SetExpression):
+        for item in node.container.value:
+            item_type = _type_of(item, schema)
+            if member_type in _TYPE_WORDS and item_type in _TYPE_WORDS and item_type != member_type:
+                raise InvalidRule(
+                    f"Type mismatch: {_describe(node.member)} is {_TYPE_WORDS[member_type]} "
+                    f"but the list holds {_describe(item)}, which is {_TYPE_WORDS[item_type]}, "
+                    "so it can never be in it."
+                )
 
 
 @dataclass(frozen=True)

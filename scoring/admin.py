@@ -68,7 +68,7 @@ class IntegratorAdmin(admin.ModelAdmin[Integrator]):
     @admin.action(description="Issue a new API key (shown once)")
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Integrator]) -> None:
         for integrator in queryset:
-            issued = integrators.api_key_issue(integrator=integrator)
+            issued = integrators.api_key_issue(integrator=integrator, user=request.user)
             self.message_user(
                 request, f"New key for {integrator}: {issued.key} (copy it now)", messages.WARNING
             )
@@ -78,12 +78,23 @@ class IntegratorAdmin(admin.ModelAdmin[Integrator]):
 class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ["prefix", "integrator", "created_at", "revoked_at"]
     list_filter = ["integrator"]
-    actions = ["revoke"]
+    actions = ["revoke", "rotate"]
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
-            integrators.api_key_revoke(api_key=api_key)
+            integrators.api_key_revoke(api_key=api_key, user=request.user)
+
+    @admin.action(description="Rotate the selected keys: a new key each, the old one revoked")
+    def rotate(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset.filter(revoked_at__isnull=True).select_related("integrator"):
+            issued = integrators.api_key_rotate(api_key=api_key, user=request.user)
+            self.message_user(
+                request,
+                f"New key for {api_key.integrator} in place of {api_key.prefix}…: {issued.key} "
+                "(copy it now; the old key no longer works)",
+                messages.WARNING,
+            )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Keys are revoked with the action (which also drops them from the cache), not edited.

@@ -21,7 +21,7 @@ CSV_COLUMNS = (
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_display = ["created_at", "actor", "action", "target_repr", "reason"]
-    list_filter = ["action", "target_type", "actor"]
+    list_filter = ["action", "target_type", "actor", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["target_repr", "reason", "actor"]
     date_hierarchy = "created_at"
     readonly_fields = fields = CSV_COLUMNS

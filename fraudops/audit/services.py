@@ -41,3 +41,11 @@ def audit_record(
         reason=reason,
         changes=changes or {},
     )
+
+
+def audit_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for each field of ``after`` that differs from ``before``
+    (a field absent before, as for a new record, was None)."""
+    return {
+        key: [before.get(key), value] for key, value in after.items() if before.get(key) != value
+    }

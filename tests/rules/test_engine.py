@@ -71,3 +71,135 @@ def test_a_hit_records_the_rule_version_and_expression():
     (hit,) = rules.evaluate({"amount": 600.0, "country": "NG"}).hits
 
     assert (hit.version, hit.expression) == (7, "amount > 500 and country == 'NG'")
+
+
+# Stricter checking: what can never match, or cannot run, is refused when the rule is saved.
+
+TEXT_NUMBER_MISMATCHES = [
+    ("country == 1", "'country' is text but 1 is a number"),
+    ("1 != country", "1 is a number but 'country' is text"),
+    ("country < 1", "'country' is text but 1 is a number"),
+    ("country >= 1.5", "'country' is text but 1.5 is a number"),
+    ('amount == "500"', "'amount' is a number but '500' is text"),
+    ('"big" < amount', "'big' is text but 'amount' is a number"),
+    ("amount == country", "'amount' is a number but 'country' is text"),
+    ("country in [1, 2]", "'country' is text but the list holds 1, which is a number"),
+    ('amount in ["500"]', "'amount' is a number but the list holds '500', which is text"),
+    ("1 in country", "1 is a number but 'country' is text"),
+    ('"FR" in amount', "'amount' is a number; 'in' needs a list"),
+    ('amount =~ "5.*"', "'amount' is a number but =~ matches text"),
+    ('amount + 1 == "x"', "the value computed from 'amount' is a number but 'x' is text"),
+    ("amount > 1 and (country == 7 or amount < 2)", "'country' is text but 7 is a number"),
+    ("not (country != 3)", "'country' is text but 3 is a number"),
+    ('country.length == "2"', "is a number but '2' is text"),
+]
+
+
+@pytest.mark.parametrize(("expression", "says"), TEXT_NUMBER_MISMATCHES)
+def test_it_refuses_comparing_text_with_a_number_naming_the_fact_and_both_types(expression, says):
+    with pytest.raises(InvalidRule, match="Type mismatch") as refused:
+        compile_expression(expression, SCHEMA)
+
+    assert says in str(refused.value)
+
+
+def test_comparing_two_literals_of_different_types_is_refused_too():
+    with pytest.raises(InvalidRule, match="Type mismatch"):
+        compile_expression('"a" < 1', SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        'country == "FR"',
+        "country in ['FR', 'DE']",
+        "'F' in country",
+        "amount in [1, 2.5]",
+        'country =~ "^(FR|DE)$"',
+        "country !~ 'X'",
+        "country == null",
+        "-amount < -5",
+        "amount + 1 > card_txn_count_1m * 2",
+        "country =~ country",
+    ],
+)
+def test_comparisons_of_the_same_type_are_accepted(expression):
+    compile_expression(expression, SCHEMA)
+
+
+def test_a_text_comparison_still_matches_after_the_check():
+    rules = RuleSet([spec("fr", "country in ['FR', 'DE'] and amount >= 10")], SCHEMA)
+
+    assert [h.name for h in rules.evaluate({"country": "DE", "amount": 10.0}).hits] == ["fr"]
+    assert rules.evaluate({"country": "US", "amount": 10.0}).hits == ()
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ('country =~ "(FR"', "Invalid regular expression '(FR': missing ), unterminated"),
+        ('country !~ "[A-"', "Invalid regular expression '[A-': unterminated character set"),
+        ('country =~~ "a{2,1}"', "Invalid regular expression 'a{2,1}': min repeat greater"),
+    ],
+)
+def test_it_refuses_an_invalid_regular_expression_saying_why(expression, says):
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression(expression, SCHEMA)
+
+    assert str(refused.value).startswith(says)
+    assert "at position" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "nearest"),
+    [
+        ("countr == 'FR'", "country"),
+        ("amout > 5", "amount"),
+        ("card_txn_count_1h > 1", "card_txn_count_1m"),
+    ],
+)
+def test_an_unknown_name_suggests_the_nearest_known_fact(expression, nearest):
+    with pytest.raises(InvalidRule, match=f"Did you mean '{nearest}'\\?"):
+        compile_expression(expression, SCHEMA)
+
+
+def test_an_unknown_name_with_nothing_close_suggests_nothing():
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression("zzzqqq > 1", SCHEMA)
+
+    assert str(refused.value) == "Unknown name 'zzzqqq'."
+
+
+def test_a_syntax_error_says_where_with_a_caret_under_the_expression():
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression("amount > > 5", SCHEMA)
+
+    message = str(refused.value)
+    assert message.splitlines() == [
+        "Syntax error at line 1, column 10: unexpected '>'.",
+        "amount > > 5",
+        "         ^",
+    ]
+
+
+def test_a_syntax_error_on_a_later_line_counts_lines_and_columns_from_there():
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression("amount > 5 and\n  country == ", SCHEMA)
+
+    first, line, caret = str(refused.value).splitlines()
+    assert first == "Syntax error at line 2, column 14: the expression ends too soon."
+    assert (line, caret) == ("  country == ", "             ^")
+
+
+def test_an_illegal_character_is_shown_where_it_is():
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression('amount > 5 and country == "FR', SCHEMA)
+
+    first, _, caret = str(refused.value).splitlines()
+    assert first == "Syntax error at line 1, column 27: '\"' is not allowed here."
+    assert caret.index("^") == 26
+
+
+def test_an_expression_nested_beyond_the_parsers_limit_is_refused_not_a_crash():
+    with pytest.raises(InvalidRule, match="Invalid expression"):
+        compile_expression("not " * 2000 + "amount", SCHEMA)
