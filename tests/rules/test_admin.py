@@ -26,7 +26,7 @@ def rule_form(**overrides):
         "description": "Large amount",
         "expression": "amount > 500",
         "action": "review",
-        "enabled": "on",
+        "mode": "live",
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
     }
