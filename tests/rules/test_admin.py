@@ -133,6 +133,62 @@ def test_a_rule_that_stopped_compiling_is_left_out_not_fatal():
     assert [s.name for s in policy.rules.specs] == ["good"]
 
 
+# --- modes --------------------------------------------------------------------------------
+
+
+def test_an_admin_rolls_a_rule_out_to_a_percentage_and_it_is_a_new_version(admin_client):
+    rule = factories.rule("big_amount", "amount > 500", "review", description="Large amount")
+
+    response = admin_client.post(
+        f"/admin/rules/rule/{rule.pk}/change/", rule_form(mode="rollout", rollout_percent="25")
+    )
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/rules/rule/")
+    rule.refresh_from_db()
+    assert (rule.mode, rule.rollout_percent, rule.version) == ("rollout", 25, 2)
+    assert list(rule.versions.order_by("version").values_list("mode", "rollout_percent")) == [
+        ("live", None),
+        ("rollout", 25),
+    ]
+    (spec,) = current_policy().rules.specs
+    assert (spec.mode, spec.rollout_percent, spec.version) == ("rollout", 25, 2)
+    listing = admin_client.get("/admin/rules/rule/", {"mode": "rollout"})
+    assert "rollout 25%" in listing.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "percent", "error"),
+    [
+        ("rollout", "", "A rollout needs a percentage of transactions, from 1 to 99."),
+        ("rollout", "0", "greater than or equal to 1"),
+        ("rollout", "100", "less than or equal to 99"),
+        ("rollout", "half", "Enter a whole number."),
+        ("shadow", "50", "Only a rollout acts on a percentage"),
+        ("sometimes", "", "Select a valid choice."),
+    ],
+)
+def test_a_mode_and_percentage_that_do_not_fit_are_refused_with_a_form_error(
+    admin_client, mode, percent, error
+):
+    response = admin_client.post(
+        "/admin/rules/rule/add/", rule_form(mode=mode, rollout_percent=percent)
+    )
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Rule.objects.exists()
+
+
+def test_a_shadow_rule_is_in_the_policy_and_a_disabled_one_is_not(admin_client):
+    for name, mode in (("watching", "shadow"), ("switched_off", "disabled")):
+        response = admin_client.post("/admin/rules/rule/add/", rule_form(name=name, mode=mode))
+        assert response.status_code == 302
+
+    specs = current_policy().rules.specs
+
+    assert [(s.name, s.mode) for s in specs] == [("watching", "shadow")]
+
+
 # --- testing a rule on history ---------------------------------------------------------------
 
 
