@@ -298,3 +298,18 @@ def test_the_backtest_form_refuses_half_or_inverted_thresholds(admin_client):
 
     assert (half.status_code, inverted.status_code, nothing.status_code) == (400, 400, 400)
     assert "review_at" in inverted.context["form"].errors
+
+
+def test_a_shadow_rule_changes_no_backtested_outcome_and_as_a_candidate_shows_it_acting(history):
+    from scoring.backtest import Candidate, rule_backtest
+
+    factories.rule("big", "amount > 500", "review", mode="shadow")
+
+    in_shadow = rule_backtest(candidate=Candidate(thresholds=current_policy().thresholds), days=1)
+    going_live = rule_backtest(
+        candidate=Candidate("big", "amount > 500", "review", replaces="big"), days=1
+    )
+
+    assert (in_shadow.decisions, in_shadow.changes) == (6, {})
+    assert going_live.fired == 3
+    assert going_live.changes == {("approve", "review"): 3}
