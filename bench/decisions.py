@@ -659,7 +659,7 @@ def stage_report(database_url: str, run_tag: str, results: list[PhaseResult]) ->
 
 def _rule_count(url: str) -> int:
     with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM rules_rule WHERE enabled").fetchone()
+        row = conn.execute("SELECT count(*) FROM rules_rule WHERE mode <> 'disabled'").fetchone()
     return int(row[0]) if row else 0
 
 

@@ -14,7 +14,15 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from rules import selectors, services
-from rules.models import ListEntry, PolicyRevision, Rule, RuleAction, RuleVersion, ScoreThresholds
+from rules.models import (
+    ListEntry,
+    PolicyRevision,
+    Rule,
+    RuleAction,
+    RuleMode,
+    RuleVersion,
+    ScoreThresholds,
+)
 from rules.policy import InvertedThresholds, Thresholds
 from scoring.backtest import Candidate, rule_backtest
 
@@ -38,7 +46,7 @@ class RuleForm(forms.ModelForm[Rule]):
 
     class Meta:
         model = Rule
-        fields = ["name", "description", "expression", "action", "enabled"]
+        fields = ["name", "description", "expression", "action", "mode", "rollout_percent"]
         widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 80})}
 
     def clean_expression(self) -> str:
@@ -51,7 +59,8 @@ class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
         "version",
         "action",
         "expression",
-        "enabled",
+        "mode",
+        "rollout_percent",
         "created_by",
         "created_at",
     )
@@ -66,13 +75,17 @@ class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin[Rule]):
     form = RuleForm
-    list_display = ["name", "action", "expression", "enabled", "version", "updated_at", "test"]
-    list_filter = ["action", "enabled"]
+    list_display = ["name", "action", "expression", "mode_shown", "version", "updated_at", "test"]
+    list_filter = ["action", "mode"]
     search_fields = ["name", "expression", "description"]
     inlines = [RuleVersionInline]
 
     def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
         services.rule_save(rule=obj, user=request.user)
+
+    @admin.display(description="mode", ordering="mode")
+    def mode_shown(self, obj: Rule) -> str:
+        return f"rollout {obj.rollout_percent}%" if obj.mode == RuleMode.ROLLOUT else obj.mode
 
     @admin.display(description="")
     def test(self, obj: Rule) -> str:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from rules.engine import Action, InvalidRule, RuleSet, RuleSpec, compile_expression
+from rules.engine import Action, InvalidRule, RuleMode, RuleSet, RuleSpec, compile_expression
 from rules.models import ListEntry, PolicyRevision, Rule
 from rules.policy import Lists, Policy, Thresholds
 from rules.selectors import thresholds_stored
@@ -46,13 +46,17 @@ def policy_load(revision: int | None = None) -> Policy:
     """Build the policy from the database, now."""
     now = timezone.now()
     specs, descriptions = [], {}
-    for rule in Rule.objects.filter(enabled=True):
+    for rule in Rule.objects.exclude(mode=RuleMode.DISABLED):
         try:
             compile_expression(rule.expression, RULE_FACTS)
+            spec = RuleSpec(
+                rule.name, rule.version, rule.expression, Action(rule.action),
+                mode=RuleMode(rule.mode), rollout_percent=rule.rollout_percent,
+            )  # fmt: skip
         except InvalidRule as exc:
             logger.error("rule %s v%s left out: %s", rule.name, rule.version, exc)
             continue
-        specs.append(RuleSpec(rule.name, rule.version, rule.expression, Action(rule.action)))
+        specs.append(spec)
         descriptions[rule.name] = rule.description
     live = ListEntry.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     entries = {

@@ -12,7 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from rules import policy
-from rules.engine import Action
+from rules.engine import ROLLOUT_NEEDS_PERCENT, Action
+from rules.engine import RuleMode as EngineRuleMode
 from rules.policy import THRESHOLDS_INVERTED, InvertedThresholds, Thresholds
 
 
@@ -23,6 +24,40 @@ class RuleAction(models.TextChoices):
     REVIEW = Action.REVIEW.value
     DECLINE = Action.DECLINE.value
     DECLINE_REVIEW = Action.DECLINE_REVIEW.value, "decline and open a case"
+
+
+ONLY_ROLLOUT_HAS_PERCENT = "Only a rollout acts on a percentage: clear it, or choose rollout."
+
+
+class RuleMode(models.TextChoices):
+    """The stored choices of :class:`rules.engine.RuleMode`, which defines the values."""
+
+    LIVE = EngineRuleMode.LIVE.value, "live: acts on every transaction"
+    SHADOW = EngineRuleMode.SHADOW.value, "shadow: runs on every transaction, acts on none"
+    ROLLOUT = EngineRuleMode.ROLLOUT.value, "rollout: acts on a share of transactions"
+    DISABLED = EngineRuleMode.DISABLED.value, "disabled: does not run"
+
+
+def _rollout_percent_field() -> models.PositiveSmallIntegerField[int | None, int | None]:
+    return models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text="For a rollout: the share of transactions it acts on, 1 to 99 %, the same "
+        "ones every time (a hash of the transaction). It runs in shadow on the rest.",
+    )
+
+
+def _rollout_consistent(prefix: str) -> models.CheckConstraint:
+    """A rollout has a percentage in 1..99; any other mode has none."""
+    return models.CheckConstraint(
+        condition=(
+            models.Q(mode=RuleMode.ROLLOUT, rollout_percent__gte=1, rollout_percent__lte=99)
+            | (~models.Q(mode=RuleMode.ROLLOUT) & models.Q(rollout_percent__isnull=True))
+        ),
+        name=f"{prefix}_rollout_percent_with_rollout",
+        violation_error_message=ROLLOUT_NEEDS_PERCENT,
+    )
 
 
 class Rule(models.Model):
@@ -36,15 +71,24 @@ class Rule(models.Model):
     )
     expression = models.TextField(help_text="e.g. card_txn_count_1m >= 5 and amount > 500")
     action = models.CharField(max_length=16, choices=RuleAction.choices)
-    enabled = models.BooleanField(default=True)
+    mode = models.CharField(max_length=8, choices=RuleMode.choices, default=RuleMode.LIVE)
+    rollout_percent = _rollout_percent_field()
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [_rollout_consistent("rule")]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        rollout = self.mode == RuleMode.ROLLOUT
+        if rollout and self.rollout_percent is None:
+            raise ValidationError({"rollout_percent": ROLLOUT_NEEDS_PERCENT})
+        if not rollout and self.rollout_percent is not None:
+            raise ValidationError({"rollout_percent": ONLY_ROLLOUT_HAS_PERCENT})
 
 
 class RuleVersion(models.Model):
@@ -55,7 +99,8 @@ class RuleVersion(models.Model):
     expression = models.TextField()
     action = models.CharField(max_length=16, choices=RuleAction.choices)
     description = models.CharField(max_length=200, blank=True)
-    enabled = models.BooleanField()
+    mode = models.CharField(max_length=8, choices=RuleMode.choices, default=RuleMode.LIVE)
+    rollout_percent = _rollout_percent_field()
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -63,7 +108,8 @@ class RuleVersion(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")
+            models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique"),
+            _rollout_consistent("rule_version"),
         ]
 
     def __str__(self) -> str:

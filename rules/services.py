@@ -25,7 +25,7 @@ from scoring.transaction import RULE_FACTS
 User = AbstractBaseUser | AnonymousUser | None
 
 # What a version records of its rule; a change to any of them makes a new version.
-_VERSIONED_FIELDS = ("expression", "action", "description", "enabled")
+_VERSIONED_FIELDS = ("expression", "action", "description", "mode", "rollout_percent")
 
 
 def rule_expression_validate(expression: str) -> None:

@@ -30,7 +30,13 @@ from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
 from scoring.models import Decision, Integrator, Transaction
 from scoring.pipeline import DecisionResult, Reason, decide, model_reasons
-from scoring.records import ListHitRecord, ReasonRecord, RuleFiredRecord, ThresholdsRecord
+from scoring.records import (
+    ListHitRecord,
+    ReasonRecord,
+    RuleFiredRecord,
+    ShadowRuleRecord,
+    ThresholdsRecord,
+)
 from scoring.scorer import ScorerError
 from scoring.selectors import decision_for_transaction
 from scoring.serializers import MAX_FUTURE
@@ -169,6 +175,11 @@ def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) ->
             for h in result.rule_hits
         ],
         rule_errors=list(result.rule_errors),
+        # Shadow errors are not stored: ``rule_errors`` is shown to the integrator.
+        shadow_rules=[
+            ShadowRuleRecord(name=h.name, version=h.version, action=str(h.action))
+            for h in result.shadow_rule_hits
+        ],
         list_hits=[cast(ListHitRecord, asdict(hit)) for hit in result.list_hits],
         features=result.features,
         feature_set_version=FEATURE_SET_VERSION,

@@ -15,6 +15,7 @@ from scoring.records import (
     ListHitRecord,
     ReasonRecord,
     RuleFiredRecord,
+    ShadowRuleRecord,
     ThresholdsRecord,
     TimingsRecord,
 )
@@ -135,6 +136,13 @@ class Decision(models.Model):
         default=list, help_text="Each rule that fired: name, version, action and expression."
     )
     rule_errors: models.JSONField[list[str], list[str]] = models.JSONField(default=list)
+    shadow_rules: models.JSONField[list[ShadowRuleRecord], list[ShadowRuleRecord]] = (
+        models.JSONField(
+            default=list,
+            blank=True,
+            help_text="Each rule that fired in shadow (acting on nothing): name, version, action.",
+        )
+    )
     list_hits: models.JSONField[list[ListHitRecord], list[ListHitRecord]] = models.JSONField(
         default=list
     )

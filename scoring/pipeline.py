@@ -10,6 +10,8 @@ SHAP costs more than the rest of an approval's pipeline.
 Precedence (as in Stripe Radar): an allow-list entry or allow rule approves; otherwise a
 block-list entry or decline rule declines without calling the model; otherwise the model's
 score is held against the thresholds, and a review rule raises the outcome to at least review.
+Only rules that act take part: a shadow rule's hits (and a rollout's outside its share, keyed
+by the integrator and the transaction id) are returned apart, in ``shadow_rule_hits``.
 
 A decision is ``degraded`` when a part failed or was missing and it was made without it: the
 feature store (history-based features are then missing), the cold-feature generation (none
@@ -24,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rules.engine import Action, RuleHit, RuleSetResult
+from rules.engine import Action, RuleHit, RuleSetResult, TransactionKey
 from rules.policy import ListHit, ListType, Outcome, Policy, Thresholds
 from scoring.explain import top_reasons
 from scoring.features.definitions import (
@@ -67,6 +69,10 @@ class DecisionResult:
     # This call recorded the transaction in the feature store (not a retry, not degraded):
     # if it is not stored after all, the store must forget it.
     observed: bool = False
+    # Hits (and errors) of rules evaluated in shadow: a shadow rule, a rollout outside its
+    # share. Recorded apart; nothing above depends on them.
+    shadow_rule_hits: tuple[RuleHit, ...] = ()
+    shadow_rule_errors: tuple[str, ...] = ()
 
     @property
     def rules_outcome(self) -> str:
@@ -115,7 +121,8 @@ def decide(
     clock = _lap(timings, "features", clock)
 
     list_hits = policy.lists.match(txn.list_values())
-    rules = policy.rules.evaluate(txn.rule_facts(features))
+    key = TransactionKey(scope=scope, transaction_id=txn.transaction_id)
+    rules = policy.rules.evaluate(txn.rule_facts(features), key=key)
     clock = _lap(timings, "rules", clock)
 
     verdict = rules_verdict(list_hits, rules)
@@ -143,7 +150,8 @@ def decide(
         model_version=None if score is None else scorer.version, degraded=degraded,
         thresholds=policy.thresholds, policy_revision=policy.revision, timings_ms=timings,
         cold_as_of=cold_as_of, reasons_pending=score is not None and not explain_now,
-        observed=observed,
+        observed=observed, shadow_rule_hits=rules.shadow_hits,
+        shadow_rule_errors=rules.shadow_errors,
     )  # fmt: skip
 
 

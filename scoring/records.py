@@ -28,6 +28,15 @@ class RuleFiredRecord(TypedDict):
     expression: str
 
 
+class ShadowRuleRecord(TypedDict):
+    """A rule that fired in shadow (a shadow rule, or a rollout outside its share): recorded,
+    acted on nothing. ``expression`` is the rule version's (``rules.models.RuleVersion``)."""
+
+    name: str
+    version: int
+    action: str
+
+
 class ListHitRecord(TypedDict):
     """An allow- or block-list entry the transaction matched (``rules.policy.ListHit``)."""
 

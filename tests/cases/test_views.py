@@ -244,3 +244,17 @@ def test_the_case_page_says_when_no_model_scored_the_decision(reviewing, analyst
     assert page.context["ev"].contributions == []
     assert page.context["chart"] is None
     assert "No model scored this decision" in page.text
+
+
+def test_the_case_page_shows_the_rules_that_fired_in_shadow_apart(reviewing, analyst):
+    factories.rule("watching_big", "amount > 400", "decline", mode="shadow")
+    small = factories.case_via_api(reviewing, amount="12.00")
+    big = factories.case_via_api(reviewing, amount="480.00")
+
+    small_page = browser(analyst).get(reverse("cases:detail", args=[small.pk]))
+    big_page = browser(analyst).get(reverse("cases:detail", args=[big.pk]))
+
+    assert "fired in shadow" not in small_page.text
+    assert "Rules fired in shadow (they did not act)" in big_page.text
+    assert "<code>watching_big</code> v1 (decline)" in big_page.text
+    assert big.decision.outcome == "review"  # the shadow decline did not act

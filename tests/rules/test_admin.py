@@ -26,7 +26,7 @@ def rule_form(**overrides):
         "description": "Large amount",
         "expression": "amount > 500",
         "action": "review",
-        "enabled": "on",
+        "mode": "live",
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
     }
@@ -131,6 +131,62 @@ def test_a_rule_that_stopped_compiling_is_left_out_not_fatal():
     policy = current_policy()
 
     assert [s.name for s in policy.rules.specs] == ["good"]
+
+
+# --- modes --------------------------------------------------------------------------------
+
+
+def test_an_admin_rolls_a_rule_out_to_a_percentage_and_it_is_a_new_version(admin_client):
+    rule = factories.rule("big_amount", "amount > 500", "review", description="Large amount")
+
+    response = admin_client.post(
+        f"/admin/rules/rule/{rule.pk}/change/", rule_form(mode="rollout", rollout_percent="25")
+    )
+
+    assert (response.status_code, response["Location"]) == (302, "/admin/rules/rule/")
+    rule.refresh_from_db()
+    assert (rule.mode, rule.rollout_percent, rule.version) == ("rollout", 25, 2)
+    assert list(rule.versions.order_by("version").values_list("mode", "rollout_percent")) == [
+        ("live", None),
+        ("rollout", 25),
+    ]
+    (spec,) = current_policy().rules.specs
+    assert (spec.mode, spec.rollout_percent, spec.version) == ("rollout", 25, 2)
+    listing = admin_client.get("/admin/rules/rule/", {"mode": "rollout"})
+    assert "rollout 25%" in listing.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "percent", "error"),
+    [
+        ("rollout", "", "A rollout needs a percentage of transactions, from 1 to 99."),
+        ("rollout", "0", "greater than or equal to 1"),
+        ("rollout", "100", "less than or equal to 99"),
+        ("rollout", "half", "Enter a whole number."),
+        ("shadow", "50", "Only a rollout acts on a percentage"),
+        ("sometimes", "", "Select a valid choice."),
+    ],
+)
+def test_a_mode_and_percentage_that_do_not_fit_are_refused_with_a_form_error(
+    admin_client, mode, percent, error
+):
+    response = admin_client.post(
+        "/admin/rules/rule/add/", rule_form(mode=mode, rollout_percent=percent)
+    )
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Rule.objects.exists()
+
+
+def test_a_shadow_rule_is_in_the_policy_and_a_disabled_one_is_not(admin_client):
+    for name, mode in (("watching", "shadow"), ("switched_off", "disabled")):
+        response = admin_client.post("/admin/rules/rule/add/", rule_form(name=name, mode=mode))
+        assert response.status_code == 302
+
+    specs = current_policy().rules.specs
+
+    assert [(s.name, s.mode) for s in specs] == [("watching", "shadow")]
 
 
 # --- testing a rule on history ---------------------------------------------------------------
@@ -242,3 +298,18 @@ def test_the_backtest_form_refuses_half_or_inverted_thresholds(admin_client):
 
     assert (half.status_code, inverted.status_code, nothing.status_code) == (400, 400, 400)
     assert "review_at" in inverted.context["form"].errors
+
+
+def test_a_shadow_rule_changes_no_backtested_outcome_and_as_a_candidate_shows_it_acting(history):
+    from scoring.backtest import Candidate, rule_backtest
+
+    factories.rule("big", "amount > 500", "review", mode="shadow")
+
+    in_shadow = rule_backtest(candidate=Candidate(thresholds=current_policy().thresholds), days=1)
+    going_live = rule_backtest(
+        candidate=Candidate("big", "amount > 500", "review", replaces="big"), days=1
+    )
+
+    assert (in_shadow.decisions, in_shadow.changes) == (6, {})
+    assert going_live.fired == 3
+    assert going_live.changes == {("approve", "review"): 3}

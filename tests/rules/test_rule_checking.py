@@ -40,7 +40,7 @@ def rule_form(name: str = "checked", **overrides: str) -> dict[str, str]:
         "description": "",
         "expression": "amount > 500",
         "action": "review",
-        "enabled": "on",
+        "mode": "live",
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
         **overrides,
