@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from scoring.comparison import comparison_build, shadow_pairs
+from scoring.comparison import comparison_build
+from scoring.shadow_reads import shadow_pairs
 from tests import factories
 from tests.scoring.compare_seed import (
     SHADOW_DAY,

@@ -109,7 +109,9 @@ def test_history_and_chargebacks_become_a_challenger_that_is_shadowed_compared_p
     #    measured against it on its own holdout.
     second = [t for t in history if cut <= t.occurred_at < live_from]
     history_load(integrator=integrator, history=second)
-    assert tasks.retrain_check_task.apply().get().startswith("scheduled: 0 days since ")
+    reason = tasks.retrain_check_task.apply().get()
+    assert reason is not None
+    assert reason.startswith("scheduled: 0 days since ")
     challenger = ModelVersion.objects.get(status=ModelStatus.SHADOW)
     assert challenger.parent == first
     assert challenger.metrics["champion_on_holdout"]["version"] == first.name
@@ -125,7 +127,9 @@ def test_history_and_chargebacks_become_a_challenger_that_is_shadowed_compared_p
     assert shadowed.count() == len(live_ids)
 
     # 4. Compared: the evaluation task and the manager's page, on the labelled shadow window.
-    assert tasks.shadow_evaluate_task.apply().get().startswith(f"{challenger.name}: ")
+    evaluated = tasks.shadow_evaluate_task.apply().get()
+    assert evaluated is not None
+    assert evaluated.startswith(f"{challenger.name}: ")
     challenger.refresh_from_db()
     shadow = challenger.metrics["shadow"]
     assert shadow["champion_version"] == first.name

@@ -265,6 +265,8 @@ class Command(BaseCommand):
             f"(log in as {ADMIN_USER} / {password})\n"
             f"  {url}/admin/scoring/decision/   every decision's full record\n"
             f"  {url}/admin/rules/rule/          rules, lists and thresholds\n"
+            f"  {url}/admin/scoring/modelversion/  the models: champion, challenger, history\n"
+            f"  {url}/models/compare             champion against challenger in shadow\n"
             f"  {url}/api/docs/                  the API (OpenAPI)\n"
             f"  {url}/metrics                    Prometheus metrics\n"
             "Sending simulated traffic; a summary follows every 5 s. Ctrl-C stops.\n"
