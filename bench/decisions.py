@@ -748,8 +748,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--filler-nice",
         type=int,
-        default=0,
-        help="with --shadow: the fill loop's nice value (a low-priority worker on the same host)",
+        default=19,
+        help="with --shadow: the fill loop's nice value (19: the low-priority worker the README "
+        "tells users to run beside the API; 0 to measure a worker at normal priority)",
     )
     args = parser.parse_args(argv)
     if args.shadow and (args.server == "all" or not args.model):

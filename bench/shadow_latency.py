@@ -133,7 +133,8 @@ def challenger_train(env: dict[str, str]) -> str:
 
 
 def shadow_set(database_url: str, name: str, *, on: bool) -> None:
-    # No lifecycle service yet: the status row is all shadow scoring reads.
+    # Straight to the status row, which is all shadow scoring reads (the lifecycle's audit
+    # entries are not what is measured).
     status = "shadow" if on else "candidate"
     _sql(
         database_url,
