@@ -138,7 +138,7 @@ _ACTION_LABELS = {
     "canary": "Set canary share",
 }
 _ACTION_URLS = {
-    "shadow_start": "models:shadow-start",
+    "shadow_start": "models:shadow",
     "promote": "models:promote",
     "reject": "models:reject",
     "canary": "models:canary",

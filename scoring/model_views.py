@@ -11,6 +11,7 @@ saying why. Neither writes anything.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -96,55 +97,43 @@ def _list_page() -> str:
     return reverse("admin:scoring_modelversion_changelist")
 
 
-@require_POST
-@models_manager_required
-def model_promote(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = get_object_or_404(ModelVersion, pk=version_id)
-    return _change(
-        request,
-        ReasonForm(request.POST),
-        lambda data: lifecycle.model_promote(version=version, **data),
-        back=_page_of(version),
-        done=lambda _: f"{version.name} is the champion: workers switch to it within seconds.",
-    )
+@dataclass(frozen=True)
+class VersionAction:
+    """A button on one version's page: its form, its lifecycle service and what it says."""
+
+    form: type[ReasonForm]
+    service: Callable[..., ModelVersion]
+    done: str  # formatted with the version's name
+
+
+VERSION_ACTIONS = {
+    "promote": VersionAction(
+        ReasonForm,
+        lifecycle.model_promote,
+        "{name} is the champion: workers switch to it within seconds.",
+    ),
+    "shadow": VersionAction(ReasonForm, lifecycle.model_shadow_start, "{name} is in shadow."),
+    "reject": VersionAction(ReasonForm, lifecycle.model_reject, "{name} is rejected."),
+    "canary": VersionAction(
+        CanaryForm,
+        lifecycle.model_canary_set,
+        "{name}'s canary share is set: workers follow within seconds.",
+    ),
+}
 
 
 @require_POST
 @models_manager_required
-def model_shadow_start(request: HttpRequest, version_id: int) -> HttpResponse:
+def model_version_change(request: HttpRequest, version_id: int, action: str) -> HttpResponse:
+    """One of VERSION_ACTIONS on one version (the URL names the action)."""
     version = get_object_or_404(ModelVersion, pk=version_id)
+    chosen = VERSION_ACTIONS[action]
     return _change(
         request,
-        ReasonForm(request.POST),
-        lambda data: lifecycle.model_shadow_start(version=version, **data),
+        chosen.form(request.POST),
+        lambda data: chosen.service(version=version, **data),
         back=_page_of(version),
-        done=lambda _: f"{version.name} is in shadow.",
-    )
-
-
-@require_POST
-@models_manager_required
-def model_reject(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = get_object_or_404(ModelVersion, pk=version_id)
-    return _change(
-        request,
-        ReasonForm(request.POST),
-        lambda data: lifecycle.model_reject(version=version, **data),
-        back=_page_of(version),
-        done=lambda _: f"{version.name} is rejected.",
-    )
-
-
-@require_POST
-@models_manager_required
-def model_canary(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = get_object_or_404(ModelVersion, pk=version_id)
-    return _change(
-        request,
-        CanaryForm(request.POST),
-        lambda data: lifecycle.model_canary_set(version=version, **data),
-        back=_page_of(version),
-        done=lambda _: f"{version.name}'s canary share is set: workers follow within seconds.",
+        done=lambda _: chosen.done.format(name=version.name),
     )
 
 
