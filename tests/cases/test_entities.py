@@ -132,7 +132,8 @@ def test_the_network_holds_the_customers_two_hops_away_through_shared_values():
     assert graph["capped"] is False
     bob = next(n for n in graph["nodes"] if n["id"] == "customer:c-bob")
     assert bob["url"] == "/entities/customer/c-bob"
-    assert bob["outcomes"] == {"approve": 2} and bob["transactions"] == 2
+    assert bob["outcomes"] == {"approve": 2}
+    assert bob["transactions"] == 2
 
 
 def test_the_network_stays_within_the_cases_integrator():
@@ -200,7 +201,8 @@ def test_an_entity_page_is_refused_to_those_who_do_not_work_cases(client, role):
 def test_an_entity_page_asks_a_login_first(client):
     response = client.get("/entities/customer/c-alice")
 
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
 
 
 def test_a_malformed_ip_address_is_a_400_naming_the_value(client, analyst):
@@ -220,7 +222,8 @@ def test_an_unknown_kind_of_entity_is_not_found(client, analyst):
 
 def test_entity_link_prints_a_link_and_a_dash_for_nothing():
     template = Template(
-        '{% load entity_links %}{{ a|entity_link:"ip" }} {{ b|entity_link:"card" }} {{ c|entity_link:"email" }}'
+        "{% load entity_links %}"
+        '{{ a|entity_link:"ip" }} {{ b|entity_link:"card" }} {{ c|entity_link:"email" }}'
     )
 
     text = template.render(Context({"a": "2001:db8::1", "b": "", "c": "ab" * 32}))
