@@ -88,7 +88,7 @@ def _sharing(values: set[Pair]) -> Q:
 
 def case_network(*, case: Case, now: datetime) -> NetworkJson:
     """The network around ``case``'s customer, labels as of ``now`` (two queries per hop,
-    four for the tally)."""
+    five for the tally)."""
     txn = case.decision.transaction
     integrator_id, center = txn.integrator_id, txn.customer_id
     hops: dict[str, int] = {center: 0}

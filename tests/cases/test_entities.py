@@ -231,3 +231,13 @@ def test_entity_link_prints_a_link_and_a_dash_for_nothing():
     assert text.startswith('<a class="entity" href="/entities/ip/2001:db8::1"')
     assert " – " in text
     assert ">abababababab…</a>" in text
+
+
+def test_the_network_costs_a_bounded_number_of_queries(django_assert_max_num_queries):
+    case = shared_world()
+    case = type(case).objects.select_related("decision__transaction").get(pk=case.pk)
+
+    with django_assert_max_num_queries(9):  # two per hop, five for the customers' tally
+        graph = case_network(case=case, now=timezone.now())
+
+    assert len(graph["nodes"]) == 7
