@@ -19,6 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("cases/", include("cases.urls")),
+    # Entity profiles, and a case's network (cases/<id>/network): after cases/ on purpose.
+    path("", include("cases.entity_urls")),
     path("models/", include("scoring.model_urls")),
     path("kpis/", cases_views.kpi_dashboard, name="kpis"),
     path("api/v1/", include("scoring.urls")),
