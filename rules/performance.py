@@ -1,0 +1,265 @@
+"""How each rule earned its keep over a period (a selector: reads only), the page a fraud team
+reviews weekly.
+
+For every rule that fired in the period, live or in shadow, from the decisions' own records of
+what fired (``Decision.rules``; ``Decision.shadow_rules`` once shadow rules are stored):
+
+- hits, and the hit rate among all the period's decisions;
+- precision: the share of fraud among its hits whose label is known as of ``moment``
+  (``scoring.label_reads``, the one definition of a label);
+- the fraud amount it caught, and the legit payments it challenged (a hit of a review or
+  decline action on a payment that turned out legit);
+- unique hits: those on decisions where no other live rule fired (the rest overlap), and the
+  live rule it overlaps with most;
+- its hits per day, for the trend chart.
+
+The period is the transactions' time (``occurred_at``, UTC) as on the KPI page. The reads are
+three queries and the labels' few, whatever the number of decisions: decisions per day counted
+in SQL, then one pass over the names each decision with a hit recorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+
+from rules.engine import Action
+from rules.models import Rule
+from scoring.label_reads import labels_as_of
+from scoring.models import Decision, Label, Transaction
+
+LIVE, SHADOW = "live", "shadow"
+# Where a decision stores the rules that ran in shadow ({name, version, action} each), once
+# shadow rules exist; until then every hit read is live.
+SHADOW_FIELD = "shadow_rules"
+# What the page may sort by: the attribute of :class:`RulePerformance`, compared as is.
+SORT_KEYS: tuple[str, ...] = (
+    "name", "mode", "action", "hits", "hit_rate", "labelled", "precision", "fraud_amount",
+    "legit_challenged", "unique", "overlap",
+)  # fmt: skip
+
+
+@dataclass
+class RulePerformance:
+    """One rule's figures in one mode over the period."""
+
+    name: str
+    mode: str  # LIVE or SHADOW
+    action: str  # the action of its latest hit (or, without hits, the rule's own)
+    decisions: int = 0  # all the period's decisions: the hit rate's denominator
+    hits: int = 0
+    fraud_hits: int = 0
+    legit_hits: int = 0
+    fraud_amount: float = 0.0
+    legit_challenged: int = 0
+    unique: int = 0
+    overlaps: Counter[str] = field(default_factory=Counter)
+    daily: Counter[date] = field(default_factory=Counter)
+    _latest: datetime | None = field(default=None, repr=False)
+
+    @property
+    def key(self) -> str:
+        return self.name if self.mode == LIVE else f"{self.name} (shadow)"
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.decisions if self.decisions else None
+
+    @property
+    def labelled(self) -> int:
+        return self.fraud_hits + self.legit_hits
+
+    @property
+    def precision(self) -> float | None:
+        return self.fraud_hits / self.labelled if self.labelled else None
+
+    @property
+    def overlap(self) -> int:
+        return self.hits - self.unique
+
+    @property
+    def top_overlap(self) -> tuple[str, int] | None:
+        """The live rule that fired with it most often, and how often."""
+        ranked = self.overlaps.most_common(1)
+        return ranked[0] if ranked else None
+
+    @property
+    def challenges(self) -> bool:
+        """Whether its action stops or questions a payment (an allow rule waves it through)."""
+        return self.action != Action.ALLOW
+
+    def below(self, bar: float) -> bool:
+        """Whether its precision is known and under ``bar`` (only a challenging rule)."""
+        return self.challenges and self.precision is not None and self.precision < bar
+
+
+@dataclass(frozen=True)
+class FiredRow:
+    """What one decision with a hit contributes: its transaction and the names that fired."""
+
+    transaction_pk: int
+    occurred_at: datetime
+    amount: float
+    live: Sequence[tuple[str, str]]  # (name, action) of each live rule that fired
+    shadow: Sequence[tuple[str, str]] = ()
+
+
+def _fired(records: Any, name_key: str) -> list[tuple[str, str]]:
+    """(name, action) of each record of a stored list of hits (None or malformed: none)."""
+    if not isinstance(records, list):
+        return []
+    fired = []
+    for record in records:
+        if isinstance(record, dict):
+            name = record.get(name_key) or record.get("name")
+            if name:
+                fired.append((str(name), str(record.get("action", ""))))
+    return fired
+
+
+def rules_tally(
+    rows: Iterable[FiredRow], labels: dict[int, str]
+) -> dict[tuple[str, str], RulePerformance]:
+    """(name, mode) → its figures, from the decisions with a hit and their labels (pure)."""
+    tally: dict[tuple[str, str], RulePerformance] = {}
+    for row in rows:
+        live_names = {name for name, _ in row.live}
+        label = labels.get(row.transaction_pk)
+        for mode, fired in ((LIVE, row.live), (SHADOW, row.shadow)):
+            for name, action in dict(fired).items():  # a name counted once per decision
+                perf = tally.get((name, mode))
+                if perf is None:
+                    perf = tally[(name, mode)] = RulePerformance(name, mode, action)
+                _count(perf, row, action, label, live_names - {name})
+    return tally
+
+
+def _count(
+    perf: RulePerformance, row: FiredRow, action: str, label: str | None, others: set[str]
+) -> None:
+    perf.hits += 1
+    perf.daily[row.occurred_at.astimezone(UTC).date()] += 1
+    if perf._latest is None or row.occurred_at >= perf._latest:
+        perf._latest, perf.action = row.occurred_at, action
+    if others:
+        perf.overlaps.update(others)
+    else:
+        perf.unique += 1
+    if label == Label.FRAUD:
+        perf.fraud_hits += 1
+        perf.fraud_amount += row.amount
+    elif label == Label.LEGIT:
+        perf.legit_hits += 1
+        perf.legit_challenged += action != Action.ALLOW
+
+
+@dataclass(frozen=True)
+class RulesReport:
+    """What the per-rule page shows for one period."""
+
+    since: datetime
+    until: datetime
+    decisions: int
+    days: list[date]
+    decisions_daily: list[int]
+    rows: list[RulePerformance]
+    shadow_stored: bool  # whether decisions store shadow hits yet
+
+    def daily(self, perf: RulePerformance) -> list[int]:
+        return [perf.daily.get(day, 0) for day in self.days]
+
+
+def shadow_stored() -> bool:
+    return any(f.name == SHADOW_FIELD for f in Decision._meta.get_fields())
+
+
+def _period(since: datetime, until: datetime) -> QuerySet[Decision]:
+    return Decision.objects.filter(
+        transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
+    )
+
+
+def _days(since: datetime, until: datetime) -> list[date]:
+    first, last = since.astimezone(UTC).date(), (until - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _with_hits(decisions: QuerySet[Decision], shadow: bool) -> QuerySet[Decision]:
+    fired = ~Q(rules=[])
+    if shadow:
+        fired |= ~Q(**{SHADOW_FIELD: []}) & Q(**{f"{SHADOW_FIELD}__isnull": False})
+    return decisions.filter(fired)
+
+
+def _fired_rows(decisions: QuerySet[Decision], shadow: bool) -> list[FiredRow]:
+    columns = ["transaction_id", "transaction__occurred_at", "transaction__amount", "rules"]
+    if shadow:
+        columns.append(SHADOW_FIELD)
+    rows = []
+    for pk, occurred_at, amount, live, *rest in decisions.values_list(*columns).iterator(
+        chunk_size=5000
+    ):
+        shadow_hits = _fired(rest[0], "name") if rest else []
+        rows.append(
+            FiredRow(
+                pk, occurred_at, float(amount or Decimal(0)), _fired(live, "rule"), shadow_hits
+            )
+        )
+    return rows
+
+
+def _without_hits(tally: dict[tuple[str, str], RulePerformance]) -> list[RulePerformance]:
+    """The rules in force now that did not fire in the period (a rule that never fires is
+    worth a look too): live if enabled, or in their mode once rules have one."""
+    idle = []
+    for rule in Rule.objects.filter(enabled=True):
+        # A percentage rollout stores its hits as live ones; only shadow is apart.
+        mode = SHADOW if getattr(rule, "mode", LIVE) == SHADOW else LIVE
+        if (rule.name, mode) not in tally:
+            idle.append(RulePerformance(rule.name, mode, rule.action))
+    return idle
+
+
+def rules_performance(*, since: datetime, until: datetime, moment: datetime) -> RulesReport:
+    """Every rule's figures over [since, until), on labels known as of ``moment``."""
+    decisions = _period(since, until)
+    per_day = dict(
+        decisions.annotate(day=TruncDate("transaction__occurred_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .values_list("day", "n")
+    )
+    days = _days(since, until)
+    daily_counts = [per_day.get(day, 0) for day in days]
+    total = sum(per_day.values())
+    shadow = shadow_stored()
+    with_hits = _with_hits(decisions, shadow)
+    rows = _fired_rows(with_hits, shadow)
+    labels = labels_as_of(
+        transactions=Transaction.objects.filter(decision__in=with_hits), moment=moment
+    )
+    tally = rules_tally(rows, labels)
+    performances = [*tally.values(), *_without_hits(tally)]
+    for perf in performances:
+        perf.decisions = total
+    performances.sort(key=lambda p: (-p.hits, p.name, p.mode))
+    return RulesReport(since, until, total, days, daily_counts, performances, shadow)
+
+
+def rules_sorted(
+    rows: list[RulePerformance], *, key: str, descending: bool
+) -> list[RulePerformance]:
+    """``rows`` by one of :data:`SORT_KEYS`, ties by name; a figure not known (no labelled
+    hits) goes last either way."""
+    by_name = sorted(rows, key=lambda row: row.key)
+    known = [row for row in by_name if getattr(row, key) is not None]
+    unknown = [row for row in by_name if getattr(row, key) is None]
+    known.sort(key=lambda row: getattr(row, key), reverse=descending)  # stable: ties by name
+    return known + unknown
