@@ -38,7 +38,7 @@ def decided(i: int, *, amount: float, country: str, count_1h: float | None, outc
     )  # fmt: skip
     if label is not None:
         label_add(transaction=txn, label=label, source="analyst", reported_at=DAY)
-    features = {"amount": amount}
+    features: dict[str, float | None] = {"amount": amount}
     if count_1h is not None:
         features["card_txn_count_1h"] = count_1h
     return Decision.objects.create(

@@ -21,6 +21,7 @@ from rules.performance import (
 )
 from scoring.labels import label_add
 from scoring.models import Decision, Integrator, Transaction
+from scoring.records import RuleFiredRecord
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +33,12 @@ SINCE, UNTIL = datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 8, tzinfo=UTC
 MOMENT = datetime(2026, 1, 20, tzinfo=UTC)
 
 
-def fired(name: str, action: str) -> dict[str, Any]:
+def fired(name: str, action: str) -> RuleFiredRecord:
     return {"rule": name, "version": 1, "action": action, "expression": "amount > 0"}
 
 
 def decided(
-    txn_id: str, amount: str, rules: list[dict[str, Any]], *, days: int = 0,
+    txn_id: str, amount: str, rules: list[RuleFiredRecord], *, days: int = 0,
     label: str | None = None, outcome: str = "review",
 ) -> Decision:  # fmt: skip
     integrator = Integrator.objects.get_or_create(name="acme")[0]
