@@ -14,8 +14,10 @@ what fired (``Decision.rules``; ``Decision.shadow_rules`` once shadow rules are 
 - its hits per day, for the trend chart.
 
 The period is the transactions' time (``occurred_at``, UTC) as on the KPI page. The reads are
-three queries and the labels' few, whatever the number of decisions: decisions per day counted
-in SQL, then one pass over the names each decision with a hit recorded.
+four queries, whatever the number of decisions: decisions per day counted in SQL; one pass
+over the names and actions each decision with a hit recorded (on PostgreSQL read out of the
+JSON in the database); the period's label events and the integrators' maturities, from which
+``scoring.label_reads`` decides each hit's label.
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import CharField, Count, F, Func, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from rules.engine import Action
 from rules.models import Rule
-from scoring.label_reads import labels_as_of
+from scoring.label_reads import label_facts, labels_of_rows
 from scoring.models import Decision, Label, Transaction
 
 LIVE, SHADOW = "live", "shadow"
@@ -100,12 +102,12 @@ class RulePerformance:
         return self.challenges and self.precision is not None and self.precision < bar
 
 
-@dataclass(frozen=True)
-class FiredRow:
-    """What one decision with a hit contributes: its transaction and the names that fired."""
+class FiredRow(NamedTuple):
+    """What one decision with a hit contributes: its transaction and the rules that fired."""
 
     transaction_pk: int
     occurred_at: datetime
+    integrator_pk: int
     amount: float
     live: Sequence[tuple[str, str]]  # (name, action) of each live rule that fired
     shadow: Sequence[tuple[str, str]] = ()
@@ -124,6 +126,32 @@ def _fired(records: Any, name_key: str) -> list[tuple[str, str]]:
     return fired
 
 
+def _fired_text(text: str | None, name_key: str) -> list[tuple[str, str]]:
+    """:func:`_fired` of what :func:`_fired_in_db` read: "name action,name action"."""
+    if not text:
+        return []
+    return [(name, action) for name, _, action in (hit.partition(" ") for hit in text.split(","))]
+
+
+def _fired_in_db(field: str, name_key: str) -> Func:
+    """A stored list of hits as "name action,name action", read in PostgreSQL: each record
+    carries its rule's expression, which this page does not need and which costs more to
+    decode than the rest of the row. Rule names and actions hold no space or comma."""
+    column = "%(expressions)s"
+    elements = (
+        f"jsonb_array_elements(CASE WHEN jsonb_typeof({column}) = 'array' "
+        f"THEN {column} ELSE '[]'::jsonb END)"
+    )
+    if name_key not in ("rule", "name"):  # the template is SQL: only this module's two keys
+        raise ValueError(f"not a key of a stored hit: {name_key!r}")
+    template = (
+        f"(SELECT string_agg(coalesce(r->>'{name_key}', r->>'name') || ' ' "  # noqa: S608
+        f"|| coalesce(r->>'action', ''), ',') FROM {elements} r "
+        "WHERE jsonb_typeof(r) = 'object')"
+    )
+    return Func(F(field), template=template, output_field=CharField())
+
+
 def rules_tally(
     rows: Iterable[FiredRow], labels: dict[int, str]
 ) -> dict[tuple[str, str], RulePerformance]:
@@ -132,20 +160,26 @@ def rules_tally(
     for row in rows:
         live_names = {name for name, _ in row.live}
         label = labels.get(row.transaction_pk)
+        day = row.occurred_at.astimezone(UTC).date()
         for mode, fired in ((LIVE, row.live), (SHADOW, row.shadow)):
             for name, action in dict(fired).items():  # a name counted once per decision
                 perf = tally.get((name, mode))
                 if perf is None:
                     perf = tally[(name, mode)] = RulePerformance(name, mode, action)
-                _count(perf, row, action, label, live_names - {name})
+                _count(perf, row, day, action, label, live_names - {name})
     return tally
 
 
 def _count(
-    perf: RulePerformance, row: FiredRow, action: str, label: str | None, others: set[str]
+    perf: RulePerformance,
+    row: FiredRow,
+    day: date,
+    action: str,
+    label: str | None,
+    others: set[str],
 ) -> None:
     perf.hits += 1
-    perf.daily[row.occurred_at.astimezone(UTC).date()] += 1
+    perf.daily[day] += 1
     if perf._latest is None or row.occurred_at >= perf._latest:
         perf._latest, perf.action = row.occurred_at, action
     if others:
@@ -199,20 +233,26 @@ def _with_hits(decisions: QuerySet[Decision], shadow: bool) -> QuerySet[Decision
 
 
 def _fired_rows(decisions: QuerySet[Decision], shadow: bool) -> list[FiredRow]:
-    columns = ["transaction_id", "transaction__occurred_at", "transaction__amount", "rules"]
-    if shadow:
-        columns.append(SHADOW_FIELD)
-    rows = []
-    for pk, occurred_at, amount, live, *rest in decisions.values_list(*columns).iterator(
-        chunk_size=5000
-    ):
-        shadow_hits = _fired(rest[0], "name") if rest else []
-        rows.append(
-            FiredRow(
-                pk, occurred_at, float(amount or Decimal(0)), _fired(live, "rule"), shadow_hits
-            )
+    """One pass over the decisions with a hit: their transaction, and what fired."""
+    fields = [("rules", "rule"), *([(SHADOW_FIELD, "name")] if shadow else [])]
+    in_db = connection.vendor == "postgresql"
+    if in_db:
+        decisions = decisions.annotate(
+            **{f"fired_{field}": _fired_in_db(field, key) for field, key in fields}
         )
-    return rows
+    columns = [f"fired_{field}" if in_db else field for field, _ in fields]
+    read = _fired_text if in_db else _fired
+    rows = decisions.values_list(
+        "transaction_id", "transaction__occurred_at", "transaction__integrator_id",
+        "transaction__amount", *columns,
+    )  # fmt: skip
+    return [
+        FiredRow(
+            pk, occurred_at, integrator_pk, float(amount), read(live, "rule"),
+            read(rest[0], "name") if rest else (),
+        )
+        for pk, occurred_at, integrator_pk, amount, live, *rest in rows
+    ]  # fmt: skip
 
 
 def _without_hits(tally: dict[tuple[str, str], RulePerformance]) -> list[RulePerformance]:
@@ -240,10 +280,17 @@ def rules_performance(*, since: datetime, until: datetime, moment: datetime) -> 
     daily_counts = [per_day.get(day, 0) for day in days]
     total = sum(per_day.values())
     shadow = shadow_stored()
-    with_hits = _with_hits(decisions, shadow)
-    rows = _fired_rows(with_hits, shadow)
-    labels = labels_as_of(
-        transactions=Transaction.objects.filter(decision__in=with_hits), moment=moment
+    rows = _fired_rows(_with_hits(decisions, shadow), shadow)
+    # scoring.label_reads decides each label; its facts are read for the period's transactions
+    # (a query simpler than "those with a hit", and the page reads only the hits' ones).
+    facts = label_facts(
+        transactions=Transaction.objects.filter(occurred_at__gte=since, occurred_at__lt=until),
+        moment=moment,
+    )
+    labels = labels_of_rows(
+        rows=((row.transaction_pk, row.occurred_at, row.integrator_pk) for row in rows),
+        facts=facts,
+        moment=moment,
     )
     tally = rules_tally(rows, labels)
     performances = [*tally.values(), *_without_hits(tally)]

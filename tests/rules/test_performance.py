@@ -139,8 +139,8 @@ def test_the_reads_take_a_few_queries_whatever_the_number_of_decisions(
 
 def test_shadow_hits_are_counted_apart_and_overlap_only_with_live_rules():
     rows = [
-        FiredRow(1, DAY, 100.0, live=[("big", "review")], shadow=[("new", "decline")]),
-        FiredRow(2, DAY, 40.0, live=[], shadow=[("new", "decline"), ("big", "review")]),
+        FiredRow(1, DAY, 1, 100.0, live=[("big", "review")], shadow=[("new", "decline")]),
+        FiredRow(2, DAY, 1, 40.0, live=[], shadow=[("new", "decline"), ("big", "review")]),
     ]
 
     tally = rules_tally(rows, {1: "fraud", 2: "legit"})
