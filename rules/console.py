@@ -14,6 +14,7 @@ the result says when the period held more.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -22,8 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import rule_engine
+from django.db.models.fields.json import KeyTransform
 
 from rules.engine import FactType, compile_expression
+from scoring.features.definitions import FEATURE_NAMES
 from scoring.label_reads import labels_as_of
 from scoring.models import Decision, Label, Transaction
 from scoring.transaction import ROW_COLUMNS, RULE_FACTS, stored_from_row
@@ -39,15 +42,20 @@ CONSOLE_FACTS: Mapping[str, FactType] = {
     "score": FactType.NUMBER,
     "label": FactType.STRING,
 }
-_NO_FEATURES: dict[str, float | None] = {
-    name: None for name, kind in RULE_FACTS.items() if kind is FactType.NUMBER
-}
-# A decision's columns, then its transaction's (scoring.transaction.stored_from_row reads those).
-_DECISION_COLUMNS = (
-    "pk", "transaction_id", "outcome", "rules_outcome", "score", "features", "case__id",
-)  # fmt: skip
-_COLUMNS = (*_DECISION_COLUMNS, *(f"transaction__{column}" for column in ROW_COLUMNS))
-_OCCURRED_AT = _COLUMNS.index("transaction__occurred_at")
+# The recorded features an expression may name (the hour of day is computed, not recorded).
+_FEATURES = frozenset(FEATURE_NAMES) & RULE_FACTS.keys()
+# A decision's columns, then the features the expression names, then its transaction's
+# (scoring.transaction.stored_from_row reads those).
+_DECISION_COLUMNS = ("pk", "transaction_id", "outcome", "rules_outcome", "score", "case__id")
+_TRANSACTION_COLUMNS = tuple(f"transaction__{column}" for column in ROW_COLUMNS)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _features_named(expression: str) -> tuple[str, ...]:
+    """The recorded features ``expression`` may read: every word of it that names one (a
+    superset: a word inside a string counts too). Only those are read: a decision records
+    some seventy, and decoding them all took most of a scan's time."""
+    return tuple(sorted(set(_IDENTIFIER.findall(expression)) & _FEATURES))
 
 
 @dataclass(frozen=True)
@@ -113,13 +121,12 @@ class _Scanned:
     transaction_pk: int
 
 
-def _scanned(row: tuple[Any, ...], labels: dict[int, str]) -> _Scanned:
-    decision_id, txn_pk, outcome, rules_outcome, score, features, case_id = row[
-        : len(_DECISION_COLUMNS)
-    ]
-    txn = stored_from_row(row[len(_DECISION_COLUMNS) :]).facts
+def _scanned(row: tuple[Any, ...], features: tuple[str, ...], labels: dict[int, str]) -> _Scanned:
+    decision_id, txn_pk, outcome, rules_outcome, score, case_id = row[: len(_DECISION_COLUMNS)]
+    recorded = row[len(_DECISION_COLUMNS) : len(_DECISION_COLUMNS) + len(features)]
+    txn = stored_from_row(row[len(_DECISION_COLUMNS) + len(features) :]).facts
     label = labels.get(txn_pk)
-    facts = txn.rule_facts({**_NO_FEATURES, **(features or {})})
+    facts = txn.rule_facts(dict(zip(features, recorded, strict=True)))
     facts.update(outcome=outcome, rules_outcome=rules_outcome, score=score, label=label)
     match = ConsoleMatch(
         decision_id=decision_id, transaction_id=txn.transaction_id, occurred_at=txn.occurred_at,
@@ -139,18 +146,22 @@ def console_query(
     """
     rule = compile_expression(expression, CONSOLE_FACTS)
     result = ConsoleResult(expression, since, until, _days(since, until))
+    features = _features_named(expression)
+    aliases = {f"feature_{i}": KeyTransform(name, "features") for i, name in enumerate(features)}
     rows = list(
         Decision.objects.filter(
             transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
         )
+        .annotate(**aliases)
         .order_by("-transaction__occurred_at", "-pk")
-        .values_list(*_COLUMNS)[: cap + 1]
+        .values_list(*_DECISION_COLUMNS, *aliases, *_TRANSACTION_COLUMNS)[: cap + 1]
     )
     result.capped = len(rows) > cap
     rows = rows[:cap]
     if not rows:
         return result
-    result.oldest_scanned = rows[-1][_OCCURRED_AT]
+    occurred_at = len(_DECISION_COLUMNS) + len(features) + ROW_COLUMNS.index("occurred_at")
+    result.oldest_scanned = rows[-1][occurred_at]
     # The scanned transactions are among the period's from the oldest scanned on.
     labels = labels_as_of(
         transactions=Transaction.objects.filter(
@@ -159,14 +170,11 @@ def console_query(
         moment=moment,
     )
     for row in rows:
-        _scan(result, rule, row, labels)
+        _scan(result, rule, _scanned(row, features, labels))
     return result
 
 
-def _scan(
-    result: ConsoleResult, rule: rule_engine.Rule, row: tuple[Any, ...], labels: dict[int, str]
-) -> None:
-    scanned = _scanned(row, labels)
+def _scan(result: ConsoleResult, rule: rule_engine.Rule, scanned: _Scanned) -> None:
     label = scanned.match.label
     day = scanned.match.occurred_at.astimezone(UTC).date()
     result.scanned += 1

@@ -10,7 +10,7 @@ from django.db import connection
 from rules.models import Rule
 from tests import factories
 from tests.cases.test_browser import PASSWORD, chromium, live_server_url, shot  # noqa: F401
-from tests.rules.test_performance import history  # noqa: F401
+from tests.rules.test_performance import seed_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,11 +28,12 @@ def _log_in(browser, base: str, username: str, next_url: str):
 def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_not_act(
     live_server_url,  # noqa: F811
     chromium,  # noqa: F811
-    history,  # noqa: F811
+    settings,
 ):
     # As in tests/scoring/test_compare_browser.py: an earlier live server's teardown may have
     # ended this connection's session; the pool hands out a checked one.
     connection.close()
+    seed_history(settings)
     factories.user("mia", "manager", password=PASSWORD)
     factories.user("alice", "analyst", password=PASSWORD)
     period = "since=2026-01-05&until=2026-01-07"

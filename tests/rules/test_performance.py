@@ -57,6 +57,10 @@ def decided(
 
 @pytest.fixture
 def history(settings):
+    seed_history(settings)
+
+
+def seed_history(settings: Any) -> None:
     """Seven decisions in the period, one before it. By hand:
 
     big (review):    t1 fraud 500, t2 legit 300 (with night), t5 unknown 700
