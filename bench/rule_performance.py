@@ -3,19 +3,25 @@
 
 Run ``python bench/rule_performance.py``. On a throwaway PostgreSQL database (``--database``,
 default ``fraudops_bench_ruleperf``) and Redis database (``--redis-db``, default 12), both
-removed at the end: migrate; save 20 rules; write ``--decisions`` decisions (bulk_create) over
-the last 60 days, each rule firing on ``--hit-rate`` of them independently (0.4%: about 7.7% of
-the decisions record a hit), 2% charged back as fraud and 30% of the hits verdicted legit by
-an analyst, the older half past its label maturity; ANALYZE (as autovacuum would have); then
+removed at the end: migrate; save 20 rules; write ``--decisions`` decisions (bulk_create, each
+with all its features recorded) over the last 60 days, each rule firing on ``--hit-rate`` of
+them independently (0.4%: about 7.7% of the decisions record a hit), 2% charged back as
+fraud and 30% of the hits verdicted legit by an analyst, the older half past its label maturity; ANALYZE (as autovacuum would have); then
 render the page for a manager over the whole period ``--requests`` times in this process
 through Django's test client (middleware, queries, template, the chart's JSON), after a
 warm-up, and print the median, p95, the queries per request and the load average. It also
 times one investigation-console query over the newest 50,000 (information: no target).
 
-Measured on the shared 2-core machine (load average 4.2): median 254 ms, 10 queries (the
-session, user and permissions among them); console 2.4 s for 50,000. With ``--hit-rate
-0.015`` (a quarter of the decisions record a hit) the median was 560 ms at load 3.2: the
-page's cost grows with the hits, which it reads one row each (labels are decided per hit).
+Measured on the shared 2-core machine, busy with other work (its load average is printed: a
+figure at load 8 on 2 cores is about four times a quiet one):
+
+- decisions recording 3 features, load 4.2: median 254 ms, 10 queries (the session, user and
+  permissions among them); with ``--hit-rate 0.015`` (a quarter of the decisions record a
+  hit), load 3.2: 560 ms. The page's cost grows with the hits: it reads one row per decision
+  with a hit (each hit's label is decided by scoring.label_reads).
+- decisions recording all their features (the default now; wider rows), with the index on
+  decisions with a hit and the day counts read from the foreign key's index, load 8.0:
+  median 779 ms; the console 7.4 s for 50,000.
 """
 
 from __future__ import annotations
@@ -71,6 +77,13 @@ def rules_create() -> list[RuleFiredRecord]:
     return fired
 
 
+def _features(rng: random.Random) -> dict[str, float | None]:
+    """A decision's recorded features, all of them as in production (they make its row)."""
+    from scoring.features.definitions import FEATURE_NAMES
+
+    return {name: round(rng.random() * 10, 3) for name in FEATURE_NAMES}
+
+
 def history_create(
     count: int, fired: list[RuleFiredRecord], seed: int, hit_rate: float = HIT_RATE
 ) -> None:
@@ -100,8 +113,8 @@ def history_create(
             Decision(
                 transaction=txn, outcome="review" if hit else "approve", rules=hit,
                 score=rng.random(), policy_revision=1, latency_ms=1.0,
-                features={"amount": float(txn.amount), "card_txn_count_1h": rng.randint(0, 6),
-                          "customer_txn_count_24h": rng.randint(0, 20)},
+                features={**_features(rng), "amount": float(txn.amount),
+                          "card_txn_count_1h": float(rng.randint(0, 6))},
             )
             for txn, hit in zip(txns, hits, strict=True)
         )  # fmt: skip
