@@ -6,11 +6,12 @@ default ``fraudops_bench_ruleperf``) and Redis database (``--redis-db``, default
 removed at the end: migrate; save 20 rules; write ``--decisions`` decisions (bulk_create, each
 with all its features recorded) over the last 60 days, each rule firing on ``--hit-rate`` of
 them independently (0.4%: about 7.7% of the decisions record a hit), 2% charged back as
-fraud and 30% of the hits verdicted legit by an analyst, the older half past its label maturity; ANALYZE (as autovacuum would have); then
-render the page for a manager over the whole period ``--requests`` times in this process
-through Django's test client (middleware, queries, template, the chart's JSON), after a
-warm-up, and print the median, p95, the queries per request and the load average. It also
-times one investigation-console query over the newest 50,000 (information: no target).
+fraud and 30% of the hits verdicted legit by an analyst, the older half past its label
+maturity; ANALYZE (as autovacuum would have); then render the page for a manager over the
+whole period ``--requests`` times in this process through Django's test client (middleware,
+queries, template, the chart's JSON), after a warm-up, and print the median, p95, the queries
+per request and the load average. It also times one investigation-console query over the
+newest 50,000 (information: no target).
 
 Measured on the shared 2-core machine, busy with other work (its load average is printed: a
 figure at load 8 on 2 cores is about four times a quiet one):
