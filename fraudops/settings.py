@@ -424,6 +424,9 @@ DECISION_MAX_AGE_DAYS = envint("DECISION_MAX_AGE_DAYS", 730)
 # A payment with no fraud label this many days after it occurred counts as legitimate (the
 # chargeback window); an integrator may have its own (Integrator.label_maturity_days).
 LABEL_MATURITY_DAYS = envint("LABEL_MATURITY_DAYS", 30)
+# The per-rule performance page highlights a reviewing or declining rule whose precision on its
+# labelled hits is below this share of fraud.
+RULE_PRECISION_BAR = envfloat("RULE_PRECISION_BAR", 0.2)
 
 # The learning loop (scoring/retraining.py). A challenger is trained on the matured decisions
 # of the last RETRAIN_WINDOW_DAYS, every RETRAIN_EVERY_DAYS, or earlier once

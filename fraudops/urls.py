@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from cases import views as cases_views
 from fraudops import views
+from rules import insight_views
 from scoring import views as scoring_views
 from scoring.api import metrics_view
 
@@ -16,6 +17,9 @@ urlpatterns = [
     path("decisions/live", scoring_views.decisions_live, name="decisions-live"),
     path("decisions/live/rows", scoring_views.decisions_live_rows, name="decisions-live-rows"),
     path("models/compare", scoring_views.model_compare, name="model-compare"),
+    path("rules/performance", insight_views.rule_performance_page, name="rule-performance"),
+    path("rules/console", insight_views.rule_console_page, name="rule-console"),
+    path("rules/console/draft", insight_views.rule_console_draft, name="rule-console-draft"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("cases/", include("cases.urls")),

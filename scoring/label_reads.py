@@ -13,8 +13,10 @@ A transaction's label as of ``moment`` (:func:`label_as_of`):
 3. Else unknown (None): too recent to tell, and left out of training.
 
 The pure rule (:func:`label_as_of`, :func:`explicit_label`, :func:`matured`) needs no database;
-the reads apply it to one transaction, to a queryset (:func:`labels_as_of`) or, for training,
-to columns of a million rows at once (:func:`label_columns`) without a query per transaction.
+the reads apply it to one transaction, to a queryset (:func:`labels_as_of`; or its halves,
+:func:`label_facts` and :func:`labels_of_rows`, for a caller that reads the rows itself) or,
+for training, to columns of a million rows at once (:func:`label_columns`) without a query
+per transaction.
 """
 
 from __future__ import annotations
@@ -125,13 +127,35 @@ def _facts_by_transaction(events: QuerySet[LabelEvent]) -> dict[int, list[LabelF
 def labels_as_of(*, transactions: QuerySet[Transaction], moment: datetime) -> dict[int, str]:
     """transaction pk → "fraud" / "legit" for the ``transactions`` whose label is known as of
     ``moment`` (two queries and the integrators, whatever their number)."""
-    known = maturities()
-    facts = _facts_by_transaction(
+    rows = transactions.values_list("pk", "occurred_at", "integrator_id")
+    return labels_of_rows(
+        rows=rows.iterator(chunk_size=5000),
+        facts=label_facts(transactions=transactions, moment=moment),
+        moment=moment,
+    )
+
+
+def label_facts(
+    *, transactions: QuerySet[Transaction], moment: datetime
+) -> dict[int, list[LabelFact]]:
+    """transaction pk → its label events reported by ``moment``, for ``transactions`` (one
+    query); a transaction with none is left out."""
+    return _facts_by_transaction(
         LabelEvent.objects.filter(transaction__in=transactions, reported_at__lte=moment)
     )
+
+
+def labels_of_rows(
+    *,
+    rows: Iterable[tuple[int, datetime, int]],
+    facts: Mapping[int, list[LabelFact]],
+    moment: datetime,
+) -> dict[int, str]:
+    """:func:`labels_as_of` for transactions a caller read already, as (pk, occurred_at,
+    integrator pk) rows, with their :func:`label_facts` (no query but the integrators')."""
+    known = maturities()
     labels: dict[int, str] = {}
-    rows = transactions.values_list("pk", "occurred_at", "integrator_id")
-    for pk, occurred_at, integrator_id in rows.iterator(chunk_size=5000):
+    for pk, occurred_at, integrator_id in rows:
         txn = LabelledTransaction(occurred_at, known[integrator_id], tuple(facts.get(pk, ())))
         label = label_as_of(txn, moment)
         if label is not None:

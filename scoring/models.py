@@ -176,6 +176,18 @@ class Decision(models.Model):
                 condition=models.Q(reasons_pending=True),
                 name="decision_reasons_pending",
             ),
+            # The per-rule page (rules/performance.py) reads the decisions a rule fired on:
+            # as many index entries as hits, not every (wide) row of the period.
+            models.Index(
+                fields=["transaction"],
+                condition=~models.Q(rules=[]),
+                name="decision_with_rule_hits",
+            ),
+            models.Index(
+                fields=["transaction"],
+                condition=~models.Q(shadow_rules=[]),
+                name="decision_with_shadow_hits",
+            ),
         ]
 
     def __str__(self) -> str:
