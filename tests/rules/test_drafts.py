@@ -84,7 +84,8 @@ def test_a_rule_saved_in_admin_is_a_draft_and_changes_nothing_in_force(ada):
     draft = PolicyDraft.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/admin/rules/policydraft/{draft.pk}/change/"
-    assert draft.author == ada and draft.status == DraftStatus.DRAFT
+    assert draft.author == ada
+    assert draft.status == DraftStatus.DRAFT
     assert [c["expression"] for c in draft.changes["rules"]] == ["amount > 500"]
     assert not Rule.objects.exists()
     assert PolicyRevision.objects.filter(pk=1).first() == revision
@@ -109,8 +110,10 @@ def test_thresholds_and_list_entries_saved_in_admin_are_drafts_too(ada):
     from scoring.pii import email_hash
 
     assert [e["value"] for e in draft.changes["list_add"]] == [email_hash("eve@example.com")]
-    assert inverted.status_code == 200 and "must not exceed" in inverted.text
-    assert not ScoreThresholds.objects.exists() and not ListEntry.objects.exists()
+    assert inverted.status_code == 200
+    assert "must not exceed" in inverted.text
+    assert not ScoreThresholds.objects.exists()
+    assert not ListEntry.objects.exists()
 
 
 def test_the_author_cannot_publish_their_own_draft_and_nothing_changes(ada):
@@ -340,7 +343,8 @@ def test_a_bulk_list_change_on_the_draft_page_refuses_a_bad_line_and_saves_nothi
         {"lines": "block,card,card-1,chargeback\nallow,customer,cust-vip"},
     )
 
-    assert bad.status_code == 400 and "Line 2" in bad.text
+    assert bad.status_code == 400
+    assert "Line 2" in bad.text
     assert good.status_code == 302
     draft.refresh_from_db()
     assert [(e["list_type"], e["value"]) for e in draft.changes["list_add"]] == [
