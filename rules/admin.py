@@ -83,6 +83,9 @@ class DraftingAdmin(admin.ModelAdmin[M]):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass
 
+    def construct_change_message(self, *args: Any, **kwargs: Any) -> Any:
+        return []  # the formsets were not saved: there is no change to describe
+
     def log_addition(self, *args: Any, **kwargs: Any) -> Any:
         return None
 

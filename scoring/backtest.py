@@ -190,14 +190,32 @@ class BacktestResult:
         self.samples = (self.samples + other.samples)[:SAMPLE]
 
     def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["since"], data["until"] = self.since.isoformat(), self.until.isoformat()
-        for name, side in (("before", self.before), ("after", self.after)):
-            data[name]["precision"] = side.confusion.precision
-            data[name]["recall"] = side.confusion.recall
-            data[name]["reviews_per_day"] = self.reviews_per_day(side)
-        data["changed"] = self.changed
-        return data
+        """The result as stored (``PolicyBacktest.result``)."""
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "decisions": self.decisions,
+            "capped": self.capped,
+            "before": self._side_json(self.before),
+            "after": self._side_json(self.after),
+            "changes": dict(self.changes),
+            "changed": self.changed,
+            "stored_differs": self.stored_differs,
+            "samples": [asdict(sample) for sample in self.samples],
+        }
+
+    def _side_json(self, side: Side) -> dict[str, Any]:
+        return {
+            "outcomes": dict(side.outcomes),
+            "hits": dict(side.hits.most_common()),
+            "confusion": asdict(side.confusion),
+            "precision": side.confusion.precision,
+            "recall": side.confusion.recall,
+            "fraud_caught": side.fraud_caught,
+            "cases": side.cases,
+            "reviews_per_day": self.reviews_per_day(side),
+            "unscored": side.unscored,
+        }
 
 
 class _RecordedScorer:
