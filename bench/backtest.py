@@ -166,17 +166,19 @@ def candidate() -> Any:
     )  # fmt: skip
 
 
-def chunk_backtest(job: tuple[list[str], datetime, datetime]) -> Any:
-    """One worker's share: its own database connection (opened on first use after the fork)."""
-    from scoring.backtest import decisions_backtest
-    from scoring.models import Decision
+def chunk_backtest(job: tuple[int, int, datetime, datetime]) -> tuple[Any, float]:
+    """One worker's share, the decisions of transactions [first, last): its own database
+    connection. Returns its result and the CPU seconds it took."""
+    from scoring.backtest import decisions_backtest, window_decisions
 
-    ids, since, until = job
+    first, last, since, until = job
     cpu = time.process_time()
+    decisions = window_decisions(since=since, until=until).filter(
+        transaction_id__gte=first, transaction_id__lt=last
+    )
     result = decisions_backtest(
-        changes=candidate(), decisions=Decision.objects.filter(pk__in=ids), since=since,
-        until=until, moment=until,
-    )  # fmt: skip
+        changes=candidate(), decisions=decisions, since=since, until=until, moment=until
+    )
     return result, time.process_time() - cpu
 
 
@@ -184,12 +186,11 @@ def measure(
     processes: int, database_url: str, since: datetime, until: datetime
 ) -> tuple[Any, float, float]:
     """(the merged result, wall seconds, the workers' CPU seconds in all)."""
-    from scoring.backtest import window_decisions
+    from scoring.models import Transaction
 
-    ids = [
-        str(pk) for pk in window_decisions(since=since, until=until).values_list("pk", flat=True)
-    ]
-    jobs = [(ids[i : i + CHUNK], since, until) for i in range(0, len(ids), CHUNK)]
+    pks = sorted(Transaction.objects.values_list("pk", flat=True))
+    bounds = [*pks[::CHUNK], pks[-1] + 1]
+    jobs = [(bounds[i], bounds[i + 1], since, until) for i in range(len(bounds) - 1)]
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes, initializer=worker_setup, initargs=(database_url,)) as pool:
         pool.map(worker_ready, range(processes * 4))  # started and connected: not timed

@@ -264,8 +264,12 @@ class _SharedMatches:
                 self._names[text] = tuple(dict.fromkeys(read))
         return self._names[text]
 
-    def matches(self, rule: rule_engine.Rule, facts: Mapping[str, Any]) -> bool:
-        names = self._names_read(rule.text)
+    def names_read(self, rule: rule_engine.Rule) -> tuple[str, ...] | None:
+        return self._names_read(rule.text)
+
+    def matches(
+        self, rule: rule_engine.Rule, names: tuple[str, ...] | None, facts: Mapping[str, Any]
+    ) -> bool:
         if names is None:
             return bool(rule.matches(facts))
         values = [facts.get(name) for name in names]
@@ -290,9 +294,10 @@ class _SharedRule:
 
     def __init__(self, rule: rule_engine.Rule, shared: _SharedMatches) -> None:
         self._rule, self._shared = rule, shared
+        self._names = shared.names_read(rule)
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
-        return self._shared.matches(self._rule, facts)
+        return self._shared.matches(self._rule, self._names, facts)
 
 
 def _sharing(policy: Policy, shared: _SharedMatches) -> Policy:

@@ -352,3 +352,20 @@ def test_a_bulk_list_change_on_the_draft_page_refuses_a_bad_line_and_saves_nothi
         ("allow", "cust-vip"),
     ]
     assert not ListEntry.objects.exists()
+
+
+def test_leads_and_admins_may_publish_and_analysts_and_managers_may_not():
+    may = {role: factories.user(f"u-{role}", role).has_perm(drafts.PUBLISH)
+           for role in ("analyst", "lead", "manager", "admin")}  # fmt: skip
+
+    assert may == {"analyst": False, "lead": True, "manager": False, "admin": True}
+
+
+def test_a_lead_sees_a_draft_and_its_refusal_reason_before_publishing(ada, lee):
+    draft = drafts.draft_reason_set(draft=rule_draft(ada), reason="catch large amounts")
+
+    page = client_for(lee).get(f"/admin/rules/policydraft/{draft.pk}/change/")
+
+    assert page.status_code == 200
+    assert "Run a backtest of this draft" in page.text
+    assert "amount &gt; 500" in page.text
