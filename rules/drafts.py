@@ -31,6 +31,7 @@ from rules.draft_changes import Changes, ListChange, RuleChange
 from rules.models import (
     BacktestStatus,
     DraftStatus,
+    ImmutableVersion,
     ListEntry,
     PolicyDraft,
     Rule,
@@ -225,7 +226,13 @@ def draft_publish(*, draft: PolicyDraft, user: Any) -> PolicyDraft:
     if refusal:
         raise PublishRefused(refusal)
     changes = dc.changes_from(locked.changes)
-    diff = _apply(changes, user)
+    try:
+        diff = _apply(changes, user)
+    except (ValidationError, ImmutableVersion) as exc:
+        # Valid when proposed, not now (a fact renamed, a version republished): nothing of
+        # it is applied, as this transaction rolls back.
+        messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+        raise PublishRefused("This draft cannot be applied: " + " ".join(messages)) from exc
     revision = services.policy_bump()
     locked.status = DraftStatus.PUBLISHED
     locked.published_at, locked.published_by = timezone.now(), user
@@ -244,11 +251,24 @@ def draft_publish(*, draft: PolicyDraft, user: Any) -> PolicyDraft:
 
 def _apply(changes: Changes, user: Any) -> dict[str, Any]:
     """Apply ``changes``; returns the diff (before → after) of what they changed."""
-    diff: dict[str, Any] = {"rules": {}, "thresholds": None, "list_add": [], "list_remove": []}
+    diff: dict[str, Any] = {"rules": _apply_rules(changes, user), "thresholds": None}
+    if changes["thresholds"] is not None:
+        stored = thresholds_stored()
+        diff["thresholds"] = {
+            "from": {"review_at": stored.review_at, "decline_at": stored.decline_at},
+            "to": changes["thresholds"],
+        }
+        services.thresholds_set(**changes["thresholds"], bump=False)
+    diff["list_remove"], diff["list_add"] = _apply_lists(changes, user)
+    return diff
+
+
+def _apply_rules(changes: Changes, user: Any) -> dict[str, Any]:
+    diff: dict[str, Any] = {}
     for name in changes["remove_rules"]:
         rule = Rule.objects.filter(name=name).first()
         if rule is not None:
-            diff["rules"][name] = {"from": _rule_record(rule), "to": None}
+            diff[name] = {"from": _rule_record(rule), "to": None}
             services.rule_delete(rule=rule, bump=False)
     for change in changes["rules"]:
         rule = Rule.objects.filter(name=change["name"]).first()
@@ -257,34 +277,36 @@ def _apply(changes: Changes, user: Any) -> dict[str, Any]:
         rule.expression, rule.action = change["expression"], change["action"]
         rule.description, rule.enabled = change["description"], change["enabled"]
         services.rule_save(rule=rule, user=user, restore_version=change.get("version"), bump=False)
-        diff["rules"][rule.name] = {"from": before, "to": _rule_record(rule)}
-    if changes["thresholds"] is not None:
-        stored = thresholds_stored()
-        diff["thresholds"] = {
-            "from": {"review_at": stored.review_at, "decline_at": stored.decline_at},
-            "to": changes["thresholds"],
-        }
-        services.thresholds_set(**changes["thresholds"], bump=False)
+        diff[rule.name] = {"from": before, "to": _rule_record(rule)}
+    return diff
+
+
+def _apply_lists(changes: Changes, user: Any) -> tuple[list[ListChange], list[ListChange]]:
+    """(entries removed, entries added): one already gone, or already there (an analyst
+    blocked it from a verdict meanwhile), is left as it is."""
+    removed, added = [], []
     for entry in changes["list_remove"]:
         found = ListEntry.objects.filter(
             list_type=entry["list_type"], entity=entry["entity"], value=entry["value"]
         ).first()
         if found is not None:
             services.list_entry_delete(entry=found, bump=False)
-            diff["list_remove"].append(entry)
+            removed.append(entry)
     for entry in changes["list_add"]:
+        key = {"list_type": entry["list_type"], "entity": entry["entity"], "value": entry["value"]}
+        if ListEntry.objects.filter(**key).exists():
+            continue
         expires = entry.get("expires_at")
         services.list_entry_save(
             entry=ListEntry(
-                list_type=entry["list_type"], entity=entry["entity"], value=entry["value"],
-                reason=entry.get("reason", ""),
+                **key, reason=entry.get("reason", ""),
                 expires_at=None if not expires else datetime.fromisoformat(expires),
             ),
             user=user,
             bump=False,
         )  # fmt: skip
-        diff["list_add"].append(entry)
-    return diff
+        added.append(entry)
+    return removed, added
 
 
 def _rule_record(rule: Rule) -> dict[str, Any]:

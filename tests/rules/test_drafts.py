@@ -216,8 +216,10 @@ def test_a_publish_that_fails_half_way_changes_nothing(ada, lee, settings):
     )  # fmt: skip
     PolicyDraft.objects.filter(pk=draft.pk).update(changes=changes)
 
-    with pytest.raises(Exception, match="no_such_fact"):
+    with pytest.raises(drafts.PublishRefused, match=r"cannot be applied.*no_such_fact"):
         drafts.draft_publish(draft=draft, user=lee)
+    response = client_for(lee).post(f"/admin/rules/policydraft/{draft.pk}/publish/")
+    assert response.status_code == 403
 
     assert not Rule.objects.exists()
     assert thresholds_stored().pk is None
@@ -369,3 +371,23 @@ def test_a_lead_sees_a_draft_and_its_refusal_reason_before_publishing(ada, lee):
     assert page.status_code == 200
     assert "Run a backtest of this draft" in page.text
     assert "amount &gt; 500" in page.text
+
+
+def test_a_list_entry_an_analyst_added_meanwhile_does_not_fail_the_publish(ada, lee, settings):
+    settings.BACKTEST_REQUIRED_TO_PUBLISH = False
+    draft = drafts.draft_list_add_propose(
+        user=ada,
+        entries=[("block", "card", "card-9", "", None), ("block", "card", "card-8", "", None)],
+    )
+    draft = drafts.draft_reason_set(draft=draft, reason="bulk block")
+    from rules.services import list_entry_create
+
+    list_entry_create(list_type="block", entity="card", value="card-9", reason="verdict")
+
+    published = drafts.draft_publish(draft=draft, user=lee)
+
+    assert sorted(ListEntry.objects.values_list("value", "reason")) == [
+        ("card-8", ""),
+        ("card-9", "verdict"),
+    ]
+    assert [e["value"] for e in published.diff["list_add"]] == ["card-8"]
