@@ -4,7 +4,8 @@
 - lead: an analyst who also reassigns, escalates, decides in bulk and exports, and changes
   which model decides (promote, shadow, canary, kill switch, rollback, reject);
 - manager: sees the KPI dashboards and the model pages;
-- admin: all of that, and edits rules, lists and thresholds in the admin.
+- admin: all of that, and edits rules, lists and thresholds in the admin (as drafts);
+- leads and admins publish a draft someone else wrote (``rules.publish_policy``).
 
 The model pages are in the admin: a person reaches them with staff status as well as the role.
 """
@@ -23,11 +24,12 @@ WORK = "cases.work_case"
 LEAD = "cases.lead_case"
 KPIS = "cases.view_kpis"
 MANAGE_MODELS = "scoring.manage_models"
+PUBLISH_POLICY = "rules.publish_policy"
 VIEW_MODELS = "scoring.view_modelversion"
 
 _RULES_ADMIN = [
     f"rules.{action}_{model}"
-    for model in ("rule", "listentry", "scorethresholds")
+    for model in ("rule", "listentry", "scorethresholds", "policydraft")
     for action in ("add", "change", "delete", "view")
 ]
 
@@ -37,11 +39,14 @@ _MODELS_ADMIN = [
     *(f"scoring.{action}_thresholdcosts" for action in ("add", "change", "view")),
 ]
 
+# Leads open drafts in the admin to publish them (four eyes: never their own).
+_DRAFTS_READ = ["rules.view_policydraft", "rules.view_rule", "rules.view_listentry"]
+
 ROLES: dict[str, list[str]] = {
     "analyst": [WORK],
-    "lead": [WORK, LEAD, VIEW_MODELS, MANAGE_MODELS],
+    "lead": [WORK, LEAD, VIEW_MODELS, MANAGE_MODELS, PUBLISH_POLICY, *_DRAFTS_READ],
     "manager": [KPIS, VIEW_MODELS],
-    "admin": [WORK, LEAD, KPIS, MANAGE_MODELS, *_RULES_ADMIN, *_MODELS_ADMIN],
+    "admin": [WORK, LEAD, KPIS, MANAGE_MODELS, PUBLISH_POLICY, *_RULES_ADMIN, *_MODELS_ADMIN],
 }
 
 

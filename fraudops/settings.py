@@ -392,6 +392,10 @@ SPECTACULAR_SETTINGS = {
 
 # How often a worker checks whether rules, lists or thresholds changed (seconds).
 RULESET_REFRESH_SECONDS = envfloat("RULESET_REFRESH_SECONDS", 1.0)
+# A policy draft is published only with a finished backtest of its current content.
+BACKTEST_REQUIRED_TO_PUBLISH = envbool("BACKTEST_REQUIRED_TO_PUBLISH", "1")
+# A backtest re-decides at most this many stored decisions (the newest of its window).
+BACKTEST_MAX_DECISIONS = envint("BACKTEST_MAX_DECISIONS", 500_000)
 # Mount the benchmark's floor endpoints (bench/decisions.py sets this on its own server only).
 BENCH_FLOOR_ENDPOINTS = envbool("BENCH_FLOOR_ENDPOINTS", "0")
 

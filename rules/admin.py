@@ -1,30 +1,33 @@
-"""Admin for the policy. Saves go through ``rules.services`` (versioning, revision bump)."""
+"""Admin for the policy. An edit of a rule, a list entry or the thresholds goes into the
+editor's open draft (``rules.drafts``); it is in force once someone else publishes it from
+the draft's page (``rules.draft_admin``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
-from rules import selectors, services
+from rules import drafts, selectors, services
+from rules.draft_admin import PolicyDraftAdmin
 from rules.models import (
     ListEntry,
+    PolicyDraft,
     PolicyRevision,
     Rule,
-    RuleAction,
     RuleMode,
     RuleVersion,
     ScoreThresholds,
 )
-from rules.policy import InvertedThresholds, Thresholds
-from scoring.backtest import Candidate, rule_backtest
+
+__all__ = ["PolicyDraftAdmin"]
+
+M = TypeVar("M", bound=Model)
 
 
 def _expression_clean(expression: str) -> str:
@@ -71,77 +74,128 @@ class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a published version never changes
+
+
+class DraftingAdmin(admin.ModelAdmin[M]):
+    """A save or delete proposes the change in the editor's draft instead of making it, and
+    leads there. Nothing is written to the model's table, so nothing is logged for it here:
+    the publish is what the audit log records."""
+
+    def _to_draft(self, request: HttpRequest, draft: PolicyDraft) -> HttpResponse:
+        messages.info(
+            request,
+            f"Saved in {draft}. It goes live when someone else publishes it, after a backtest.",
+        )
+        return HttpResponseRedirect(reverse("admin:rules_policydraft_change", args=[draft.pk]))
+
+    def _propose(self, request: HttpRequest, obj: M) -> PolicyDraft:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: M, form: Any, change: bool) -> None:
+        request._policy_draft = self._propose(request, obj)  # type: ignore[attr-defined]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        pass
+
+    def construct_change_message(self, *args: Any, **kwargs: Any) -> Any:
+        return []  # the formsets were not saved: there is no change to describe
+
+    def log_addition(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def log_change(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def log_deletion(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+    def response_add(self, request: HttpRequest, obj: M, post_url_continue: Any = None) -> Any:
+        return self._to_draft(request, request._policy_draft)  # type: ignore[attr-defined]
+
+    def response_change(self, request: HttpRequest, obj: M) -> Any:
+        return self._to_draft(request, request._policy_draft)  # type: ignore[attr-defined]
+
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: Any) -> Any:
+        return self._to_draft(request, request._policy_draft)  # type: ignore[attr-defined]
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
 
 @admin.register(Rule)
-class RuleAdmin(admin.ModelAdmin[Rule]):
+class RuleAdmin(DraftingAdmin[Rule]):
     form = RuleForm
-    list_display = ["name", "action", "expression", "mode_shown", "version", "updated_at", "test"]
+    list_display = ["name", "action", "expression", "mode_shown", "version", "updated_at"]
     list_filter = ["action", "mode"]
     search_fields = ["name", "expression", "description"]
     inlines = [RuleVersionInline]
+    actions = ["propose_removal"]
 
-    def save_model(self, request: HttpRequest, obj: Rule, form: Any, change: bool) -> None:
-        services.rule_save(rule=obj, user=request.user)
+    def _propose(self, request: HttpRequest, obj: Rule) -> PolicyDraft:
+        return drafts.draft_rule_propose(
+            user=request.user, name=obj.name, expression=obj.expression, action=obj.action,
+            description=obj.description, mode=obj.mode, rollout_percent=obj.rollout_percent,
+        )  # fmt: skip
 
     @admin.display(description="mode", ordering="mode")
     def mode_shown(self, obj: Rule) -> str:
         return f"rollout {obj.rollout_percent}%" if obj.mode == RuleMode.ROLLOUT else obj.mode
 
-    @admin.display(description="")
-    def test(self, obj: Rule) -> str:
-        url = reverse("admin:rules_rule_backtest")
-        return format_html('<a href="{}?rule={}">Test on history</a>', url, obj.pk)
-
-    def get_urls(self) -> list[URLPattern]:
-        backtest = path(
-            "backtest/",
-            self.admin_site.admin_view(rule_backtest_view),
-            name="rules_rule_backtest",
-        )
-        return [backtest, *super().get_urls()]
-
     def delete_model(self, request: HttpRequest, obj: Rule) -> None:
-        services.rule_delete(rule=obj)
+        draft = drafts.draft_rule_remove_propose(user=request.user, name=obj.name)
+        request._policy_draft = draft  # type: ignore[attr-defined]
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Rule]) -> None:
+    @admin.action(description="Propose removing the selected rules (in a draft)")
+    def propose_removal(self, request: HttpRequest, queryset: QuerySet[Rule]) -> HttpResponse:
+        draft = None
         for rule in queryset:
-            services.rule_delete(rule=rule)
+            draft = drafts.draft_rule_remove_propose(user=request.user, name=rule.name)
+        return self._to_draft(request, draft or drafts.draft_open(user=request.user))
 
 
 @admin.register(ListEntry)
-class ListEntryAdmin(admin.ModelAdmin[ListEntry]):
+class ListEntryAdmin(DraftingAdmin[ListEntry]):
     list_display = ["list_type", "entity", "value", "reason", "expires_at", "created_by"]
     list_filter = ["list_type", "entity"]
     search_fields = ["value", "reason"]
     fields = ["list_type", "entity", "value", "reason", "expires_at"]
+    actions = ["propose_removal"]
 
-    def save_model(self, request: HttpRequest, obj: ListEntry, form: Any, change: bool) -> None:
-        services.list_entry_save(entry=obj, user=request.user)
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # remove an entry and add another (both in a draft)
+
+    def _propose(self, request: HttpRequest, obj: ListEntry) -> PolicyDraft:
+        entry = (obj.list_type, obj.entity, obj.value, obj.reason, obj.expires_at)
+        return drafts.draft_list_add_propose(user=request.user, entries=[entry])
 
     def delete_model(self, request: HttpRequest, obj: ListEntry) -> None:
-        services.list_entry_delete(entry=obj)
+        draft = drafts.draft_list_remove_propose(user=request.user, entries=[obj])
+        request._policy_draft = draft  # type: ignore[attr-defined]
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ListEntry]) -> None:
-        for entry in queryset:
-            services.list_entry_delete(entry=entry)
+    @admin.action(description="Propose removing the selected entries (in a draft)")
+    def propose_removal(self, request: HttpRequest, queryset: QuerySet[ListEntry]) -> HttpResponse:
+        draft = drafts.draft_list_remove_propose(user=request.user, entries=list(queryset))
+        return self._to_draft(request, draft)
 
 
 @admin.register(ScoreThresholds)
-class ScoreThresholdsAdmin(admin.ModelAdmin[ScoreThresholds]):
-    list_display = ["review_at", "decline_at", "updated_at", "test"]
-
-    @admin.display(description="")
-    def test(self, obj: ScoreThresholds) -> str:
-        url = reverse("admin:rules_rule_backtest")
-        return format_html('<a href="{}?thresholds=1">Test other thresholds on history</a>', url)
+class ScoreThresholdsAdmin(DraftingAdmin[ScoreThresholds]):
+    list_display = ["review_at", "decline_at", "updated_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return selectors.thresholds_stored().pk is None  # one row: add it once
 
-    def save_model(
-        self, request: HttpRequest, obj: ScoreThresholds, form: Any, change: bool
-    ) -> None:
-        services.thresholds_set(review_at=obj.review_at, decline_at=obj.decline_at)
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _propose(self, request: HttpRequest, obj: ScoreThresholds) -> PolicyDraft:
+        return drafts.draft_thresholds_propose(
+            user=request.user, review_at=obj.review_at, decline_at=obj.decline_at
+        )
 
 
 @admin.register(PolicyRevision)
@@ -153,82 +207,3 @@ class PolicyRevisionAdmin(admin.ModelAdmin[PolicyRevision]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-class BacktestForm(forms.Form):
-    class Media:
-        css = _EXPRESSION_CSS
-
-    name = forms.SlugField(max_length=64, initial="candidate")
-    expression = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text="Empty: try only the thresholds below.",
-    )
-    action = forms.ChoiceField(choices=RuleAction.choices)
-    review_at = forms.FloatField(
-        required=False, min_value=0, max_value=1, help_text="Empty: the threshold in force."
-    )
-    decline_at = forms.FloatField(required=False, min_value=0, max_value=1)
-    days = forms.IntegerField(min_value=1, max_value=365, initial=7)
-    replaces = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def clean_expression(self) -> str:
-        expression: str = self.cleaned_data["expression"].strip()
-        return _expression_clean(expression) if expression else expression
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        review, decline = data.get("review_at"), data.get("decline_at")
-        if (review is None) != (decline is None):
-            raise ValidationError("Give both thresholds, or neither.")
-        if review is not None and decline is not None:
-            try:
-                Thresholds.check(review, decline)
-            except InvertedThresholds as exc:
-                self.add_error("review_at", str(exc))
-        if not data.get("expression") and review is None and not self.errors:
-            raise ValidationError("Give a rule expression, thresholds, or both.")
-        return data
-
-    def candidate(self) -> Candidate:
-        data = self.cleaned_data
-        thresholds = None
-        if data["review_at"] is not None:
-            thresholds = Thresholds(review=data["review_at"], decline=data["decline_at"])
-        return Candidate(
-            name=data["name"], expression=data["expression"], action=data["action"],
-            replaces=data["replaces"] or None, thresholds=thresholds,
-        )  # fmt: skip
-
-
-def rule_backtest_view(request: HttpRequest) -> HttpResponse:
-    """Test a rule on history: the admin's "what would this have done?" page."""
-    result = None
-    status = 200
-    if "expression" in request.GET:
-        form = BacktestForm(request.GET)
-        if form.is_valid():
-            result = rule_backtest(candidate=form.candidate(), days=form.cleaned_data["days"])
-        else:
-            status = 400
-    else:
-        rule = selectors.rule_find(rule_id=request.GET.get("rule") or 0)
-        initial: dict[str, Any] = {} if rule is None else {
-            "name": rule.name, "expression": rule.expression, "action": rule.action,
-            "replaces": rule.name,
-        }  # fmt: skip
-        if request.GET.get("thresholds"):
-            stored = selectors.thresholds_stored()
-            initial.update(review_at=stored.review_at, decline_at=stored.decline_at)
-        form = BacktestForm(initial=initial)
-    context = {
-        **admin.site.each_context(request),
-        "title": "Test a rule or thresholds on history",
-        "form": form,
-        "result": result,
-        "changes": sorted(result.changes.items()) if result else [],
-        "before": sorted(result.before.items()) if result else [],
-        "after": sorted(result.after.items()) if result else [],
-    }
-    return TemplateResponse(request, "admin/rules/rule/backtest.html", context, status=status)

@@ -1,33 +1,34 @@
 """Turning what the investigation console found into a rule (a service: writes).
 
-The console's "Save as draft rule" button posts here, and only here: one function, so the
-drafts-and-four-eyes workflow (issue 13) replaces its body and nothing else.
+The console's "Save as draft rule" button posts here, and only here.
 """
 
 from __future__ import annotations
 
-from rules.models import Rule, RuleMode
-from rules.services import User, rule_save
+from django.core.exceptions import ValidationError
+
+from rules import drafts
+from rules.models import PolicyDraft, Rule, RuleMode
+from rules.services import User
 
 
-def rule_draft_from_console(*, expression: str, name: str, action: str, author: User) -> Rule:
-    """Save the console's ``expression`` as a new rule named ``name`` with ``action``, that
-    does not act until someone else publishes it.
+def rule_draft_from_console(
+    *, expression: str, name: str, action: str, author: User
+) -> PolicyDraft:
+    """Propose the console's ``expression`` as a new live rule named ``name`` with
+    ``action``, in ``author``'s open draft: it decides nothing until someone else backtests
+    and publishes the draft (``rules.drafts``, four eyes).
 
-    TODO(issue 13, drafts): today this creates a *disabled* Rule through
-    ``rules.services.rule_save`` (so it never decides anything, and its first version records
-    ``author``); once drafts exist it must create a draft instead, for a second person to
-    backtest and publish. Callers rely only on this signature, on the returned rule's name,
-    and on :class:`django.core.exceptions.ValidationError` (keyed by field: ``name``,
-    ``expression``, ``action``) when the rule cannot be saved; then nothing is saved. An
-    expression naming the console's own facts (outcome, label, score) is refused: a rule
-    decides before they exist.
+    Raises :class:`django.core.exceptions.ValidationError` keyed by field (``name``,
+    ``expression``, ``action``) and saves nothing: an existing rule's name (the console makes
+    new rules; an edit goes through the rule's own page), or an expression that does not
+    compile over the rule facts — the console's own facts (outcome, label, score) among them:
+    a rule decides before they exist.
     """
-    rule = Rule(
-        name=name,
-        expression=expression,
-        action=action,
-        mode=RuleMode.DISABLED,
-        description=f"From the investigation console ({author.get_username() if author else '?'})",
-    )
-    return rule_save(rule=rule, user=author)
+    if Rule.objects.filter(name=name).exists():
+        raise ValidationError({"name": f"A rule named {name!r} exists already."})
+    who = author.get_username() if author is not None else "?"
+    return drafts.draft_rule_propose(
+        user=author, name=name, expression=expression, action=action,
+        description=f"From the investigation console ({who})", mode=RuleMode.LIVE,
+    )  # fmt: skip

@@ -165,7 +165,7 @@ def rule_console_draft(request: HttpRequest) -> HttpResponse:
     draft = ConsoleDraftForm(request.POST)
     if draft.is_valid():
         try:
-            rule = rule_draft_from_console(
+            proposed = rule_draft_from_console(
                 expression=draft.cleaned_data["expression"], name=draft.cleaned_data["name"],
                 action=draft.cleaned_data["action"], author=request.user,
             )  # fmt: skip
@@ -176,8 +176,8 @@ def rule_console_draft(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Saved as rule {rule.name} v{rule.version}, disabled: it decides nothing "
-                "until it is reviewed and published.",
+                f"Rule {draft.cleaned_data['name']} proposed in {proposed}: it decides nothing "
+                "until someone else backtests and publishes the draft.",
             )
             return redirect(_console_url(draft))
     query = {key: request.POST.get(key, "") for key in ("expression", "since", "until")}

@@ -6,6 +6,8 @@ notices within a second and each decision records the revision it was made under
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -91,6 +93,10 @@ class Rule(models.Model):
             raise ValidationError({"rollout_percent": ONLY_ROLLOUT_HAS_PERCENT})
 
 
+class ImmutableVersion(Exception):
+    """An attempt to change a published version (a rule version, a published draft)."""
+
+
 class RuleVersion(models.Model):
     """What a rule was at each version, so a decision's rule can always be looked up."""
 
@@ -114,6 +120,11 @@ class RuleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule.name} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableVersion("a rule version cannot be changed")
+        super().save(*args, **kwargs)
 
 
 class ListType(models.TextChoices):
@@ -197,3 +208,84 @@ class PolicyRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.revision}"
+
+
+class DraftStatus(models.TextChoices):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    DISCARDED = "discarded"
+
+
+class PolicyDraft(models.Model):
+    """Proposed changes to the policy (rules, thresholds, list entries) that go live only when
+    a second person publishes them. The shape of ``changes`` is
+    :class:`rules.draft_changes.Changes`; a published draft keeps ``diff`` (what it changed,
+    before → after) and ``snapshot`` (the rules and thresholds in force after it), from which
+    a rollback publishes it again."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="policy_drafts"
+    )
+    reason = models.TextField(blank=True, help_text="Why: recorded with the publish.")
+    status = models.CharField(
+        max_length=16, choices=DraftStatus.choices, default=DraftStatus.DRAFT, db_index=True
+    )
+    changes: models.JSONField[Any] = models.JSONField(default=dict, blank=True)
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rollbacks"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policy_drafts_published",
+    )
+    published_revision = models.PositiveIntegerField(null=True, blank=True)
+    diff: models.JSONField[Any] = models.JSONField(default=dict, blank=True)
+    snapshot: models.JSONField[Any] = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("publish_policy", "Can publish a policy draft someone else wrote")]
+
+    def __str__(self) -> str:
+        return f"draft #{self.pk} ({self.status})"
+
+
+class BacktestStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PolicyBacktest(models.Model):
+    """A draft's backtest: the published policy and the draft applied on it re-deciding the
+    same stored decisions. ``content_hash`` is the draft's content it tested (a later edit of
+    the draft needs a new backtest before it can be published); ``result`` is
+    :class:`scoring.backtest.BacktestResult` as JSON."""
+
+    draft = models.ForeignKey(PolicyDraft, on_delete=models.CASCADE, related_name="backtests")
+    content_hash = models.CharField(max_length=64)
+    days = models.PositiveIntegerField(default=30)
+    status = models.CharField(
+        max_length=16, choices=BacktestStatus.choices, default=BacktestStatus.QUEUED
+    )
+    progress = models.FloatField(default=0.0)  # 0..1
+    error = models.TextField(blank=True)
+    result: models.JSONField[Any] = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"backtest #{self.pk} of draft #{self.draft_id} ({self.status})"

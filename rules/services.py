@@ -8,10 +8,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 
+from fraudops.audit.services import audit_record
 from rules.engine import InvalidRule, compile_expression
 from rules.models import (
+    ImmutableVersion,
     ListEntity,
     ListEntry,
     PolicyRevision,
@@ -36,32 +38,48 @@ def rule_expression_validate(expression: str) -> None:
         raise ValidationError({"expression": str(exc)}) from exc
 
 
-def policy_bump() -> None:
-    """Tell every worker the policy changed (they reload within RULESET_REFRESH_SECONDS)."""
+def policy_bump() -> int:
+    """Tell every worker the policy changed (they reload within RULESET_REFRESH_SECONDS).
+    Returns the new revision."""
     updated = PolicyRevision.objects.filter(pk=1).update(revision=F("revision") + 1)
     if not updated:
         PolicyRevision.objects.get_or_create(pk=1, defaults={"revision": 1})
+    return PolicyRevision.objects.get(pk=1).revision
 
 
 @transaction.atomic
-def rule_save(*, rule: Rule, user: User = None) -> Rule:
-    """Create or change a rule; a change to what it does makes a new version."""
+def rule_save(
+    *, rule: Rule, user: User = None, restore_version: int | None = None, bump: bool = True
+) -> Rule:
+    """Create or change a rule; a change to what it does makes a new version (one above any
+    it had: a rollback may have put an older one back in force).
+
+    ``restore_version`` puts that version back in force (a rollback): its stored content must
+    be the rule's, as published versions never change (:class:`ImmutableVersion` otherwise).
+    """
     rule_expression_validate(rule.expression)
     if rule.pk is not None:
         before = Rule.objects.select_for_update().get(pk=rule.pk)
-        if all(getattr(before, f) == getattr(rule, f) for f in _VERSIONED_FIELDS):
+        unchanged = all(getattr(before, f) == getattr(rule, f) for f in _VERSIONED_FIELDS)
+        if unchanged and restore_version in (None, before.version):
             rule.save()
             return rule
-        rule.version = before.version + 1
+        newest = rule.versions.aggregate(newest=Max("version"))["newest"] or before.version
+        rule.version = newest + 1
+    if restore_version is not None:
+        rule.version = restore_version
     rule.full_clean()
     rule.save()
-    RuleVersion.objects.create(
-        rule=rule,
-        version=rule.version,
-        created_by=_user_or_none(user),
-        **{name: getattr(rule, name) for name in _VERSIONED_FIELDS},
-    )
-    policy_bump()
+    content = {name: getattr(rule, name) for name in _VERSIONED_FIELDS}
+    stored = RuleVersion.objects.filter(rule=rule, version=rule.version).first()
+    if stored is None:
+        RuleVersion.objects.create(
+            rule=rule, version=rule.version, created_by=_user_or_none(user), **content
+        )
+    elif any(getattr(stored, name) != value for name, value in content.items()):
+        raise ImmutableVersion(f"{rule.name} v{rule.version} was published with other content")
+    if bump:  # a draft's publish bumps once for all its changes
+        policy_bump()
     return rule
 
 
@@ -76,13 +94,14 @@ def list_value_normalize(entity: str, value: str) -> str:
 
 
 @transaction.atomic
-def list_entry_save(*, entry: ListEntry, user: User = None) -> ListEntry:
+def list_entry_save(*, entry: ListEntry, user: User = None, bump: bool = True) -> ListEntry:
     entry.value = list_value_normalize(entry.entity, entry.value)
     if entry.pk is None:
         entry.created_by = _user_or_none(user)
     entry.full_clean()
     entry.save()
-    policy_bump()
+    if bump:  # a draft's publish bumps once for all its changes
+        policy_bump()
     return entry
 
 
@@ -96,34 +115,40 @@ def list_entry_create(
     expires_at: datetime | None = None,
     user: User = None,
 ) -> ListEntry:
+    """Add one entry now (an analyst's verdict blocks what it names: no draft), audited."""
     entry = ListEntry(
         list_type=list_type, entity=entity, value=value, reason=reason, expires_at=expires_at
     )
-    return list_entry_save(entry=entry, user=user)
+    list_entry_save(entry=entry, user=user)
+    audit_record(actor=_user_or_none(user), action="list.add", target=entry, reason=reason)
+    return entry
 
 
 @transaction.atomic
-def list_entry_delete(*, entry: ListEntry) -> None:
+def list_entry_delete(*, entry: ListEntry, bump: bool = True) -> None:
     entry.delete()
-    policy_bump()
+    if bump:  # a draft's publish bumps once for all its changes
+        policy_bump()
 
 
 @transaction.atomic
-def thresholds_set(*, review_at: float, decline_at: float) -> ScoreThresholds:
+def thresholds_set(*, review_at: float, decline_at: float, bump: bool = True) -> ScoreThresholds:
     """Put new score thresholds in force. Raises ValidationError (on ``review_at``) when review
     exceeds decline, or a threshold is outside 0..1; nothing is saved then."""
     thresholds, _ = ScoreThresholds.objects.get_or_create(pk=1)
     thresholds.review_at, thresholds.decline_at = review_at, decline_at
     thresholds.full_clean()  # ScoreThresholds.clean() checks review ≤ decline
     thresholds.save()
-    policy_bump()
+    if bump:  # a draft's publish bumps once for all its changes
+        policy_bump()
     return thresholds
 
 
 @transaction.atomic
-def rule_delete(*, rule: Rule) -> None:
+def rule_delete(*, rule: Rule, bump: bool = True) -> None:
     rule.delete()
-    policy_bump()
+    if bump:  # a draft's publish bumps once for all its changes
+        policy_bump()
 
 
 def _user_or_none(user: User) -> AuthUser | None:

@@ -1,85 +1,233 @@
-"""Testing a rule, or thresholds, on history before they go live.
+"""Backtesting a policy draft: what it alone would change.
 
-Every stored decision of the period is decided again by the same ``decide()``, on the
-features it recorded and the score it got, under the policy in force with the candidate rule
-added (or put in place of the rule it edits). What changes, and how the transactions it fires
-on were labelled since, is what an admin weighs before saving it.
+The published policy and the candidate (the draft applied on top of it) both decide every
+stored decision of the window again, through the same ``decide()``, on the features the
+decision recorded and the score it got. Since both sides re-decide the same inputs, whatever
+changed since a decision was made (a threshold edited and reverted, a list entry added) is on
+both sides and cancels out: an unchanged rule shows zero changed outcomes.
+
+Labels are those known now (``scoring.label_reads.labels_as_of``). In the confusion matrix a
+decision is *flagged* when it is not approved (review or decline): flagged fraud is caught
+(tp), flagged legit is challenged for nothing (fp), approved fraud slips through (fn).
+
+A decision a rule declined or allowed was never scored: when the candidate leaves one of them
+to the model, there is no score to hold against the thresholds, and it is decided on rules
+alone and counted in ``unscored``.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
+import rule_engine
+from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from rules.engine import Action, RuleSet, RuleSpec
-from rules.loader import current_policy
-from rules.policy import Outcome, Policy, Thresholds
+from rules import draft_changes
+from rules.draft_changes import Changes
+from rules.engine import RuleSetResult
+from rules.loader import policy_load
+from rules.models import BacktestStatus, PolicyBacktest
+from rules.policy import Outcome, Policy
+from scoring.features.definitions import Features
 from scoring.label_reads import labels_as_of
-from scoring.models import Decision, Transaction
-from scoring.replay import decide_stored
+from scoring.models import Decision, Label, Transaction
+from scoring.pipeline import DecisionResult, rules_verdict
+from scoring.replay import decide_stored_row
 from scoring.scorer import Score
-from scoring.transaction import RULE_FACTS
+from scoring.transaction import ROW_COLUMNS, RULE_FACTS, StoredTransaction, stored_from_row
 
-# A backtest runs inside an admin request: the newest decisions of the period, at most this many.
-MAX_DECISIONS = 50_000
 SAMPLE = 50
+PROGRESS_EVERY = 2000
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """A change to try: a rule (new, or in place of ``replaces``), other thresholds, or both."""
+class StoredDecision:
+    """A stored decision as a backtest reads it (a row, not model instances)."""
 
-    name: str = ""
-    expression: str = ""  # empty: no rule change
-    action: str = "review"
-    replaces: str | None = None  # the rule being edited: left out of the policy
-    thresholds: Thresholds | None = None  # None: the thresholds in force
+    decision_id: str
+    transaction_pk: int
+    stored: StoredTransaction
+    outcome: str
+    score: float | None
+    features: Features
+    amount: Decimal
+    currency: str
+    case_id: int | None
+
+
+_DECISION_COLUMNS = ("pk", "transaction_id", "outcome", "score", "features", "case__id")
+_TXN_COLUMNS = tuple(f"transaction__{column}" for column in ROW_COLUMNS)
+
+
+def decision_rows(decisions: QuerySet[Decision]) -> Iterator[StoredDecision]:
+    """The decisions of ``decisions``, in its order, each with its transaction."""
+    rows = decisions.values_list(*_DECISION_COLUMNS, *_TXN_COLUMNS).iterator(chunk_size=5000)
+    width = len(_DECISION_COLUMNS)
+    for row in rows:
+        pk, txn_pk, outcome, score, features, case_id = row[:width]
+        stored = stored_from_row(list(row[width:]))
+        yield StoredDecision(
+            str(pk), txn_pk, stored, outcome, score, features,
+            stored.facts.amount, stored.facts.currency, case_id,
+        )  # fmt: skip
+
+
+@dataclass
+class Confusion:
+    tp: int = 0  # fraud, flagged
+    fp: int = 0  # legit, flagged
+    fn: int = 0  # fraud, approved
+    tn: int = 0  # legit, approved
+    unlabelled: int = 0
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    def add(self, label: str | None, flagged: bool) -> None:
+        if label == Label.FRAUD:
+            self.tp, self.fn = self.tp + flagged, self.fn + (not flagged)
+        elif label == Label.LEGIT:
+            self.fp, self.tn = self.fp + flagged, self.tn + (not flagged)
+        else:
+            self.unlabelled += 1
+
+
+@dataclass
+class Side:
+    """What one policy decided over the window."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    hits: Counter[str] = field(default_factory=Counter)  # rule name → decisions it fired on
+    confusion: Confusion = field(default_factory=Confusion)
+    fraud_caught: dict[str, float] = field(default_factory=dict)  # currency → amount flagged
+    cases: int = 0  # decisions an analyst must look at
+    unscored: int = 0
+
+    def add(self, result: DecisionResult, row: StoredDecision, label: str | None) -> None:
+        self.outcomes[result.outcome] += 1
+        self.hits.update({hit.name for hit in result.rule_hits})
+        flagged = result.outcome != Outcome.APPROVE
+        self.confusion.add(label, flagged)
+        if flagged and label == Label.FRAUD:
+            caught = self.fraud_caught.get(row.currency, 0.0) + float(row.amount)
+            self.fraud_caught[row.currency] = caught
+        self.cases += result.needs_case
+        self.unscored += row.score is None and _left_to_model(result)
+
+    def merge(self, other: Side) -> None:
+        self.outcomes.update(other.outcomes)
+        self.hits.update(other.hits)
+        for name in ("tp", "fp", "fn", "tn", "unlabelled"):
+            setattr(
+                self.confusion, name, getattr(self.confusion, name) + getattr(other.confusion, name)
+            )
+        for currency, amount in other.fraud_caught.items():
+            self.fraud_caught[currency] = self.fraud_caught.get(currency, 0.0) + amount
+        self.cases += other.cases
+        self.unscored += other.unscored
+
+
+def _left_to_model(result: DecisionResult) -> bool:
+    """Lists and rules left the outcome to the model's score."""
+    rules = RuleSetResult(result.rule_hits, result.rule_errors)
+    return not rules_verdict(result.list_hits, rules).settled
 
 
 @dataclass(frozen=True)
 class Changed:
+    decision_id: str
     transaction_id: str
-    occurred_at: datetime
+    occurred_at: str
     amount: str
     before: str
     after: str
     label: str
+    case_id: int | None
 
 
 @dataclass
 class BacktestResult:
     since: datetime
+    until: datetime
     decisions: int = 0
     capped: bool = False
-    fired: int = 0
-    fired_fraud: int = 0
-    fired_legit: int = 0
-    fraud: int = 0
-    fraud_challenged_before: int = 0
-    fraud_challenged_after: int = 0
-    legit_challenged_before: int = 0
-    legit_challenged_after: int = 0
-    before: Counter[str] = field(default_factory=Counter)
-    after: Counter[str] = field(default_factory=Counter)
-    changes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    before: Side = field(default_factory=Side)  # the published policy
+    after: Side = field(default_factory=Side)  # the draft on top of it
+    changes: Counter[str] = field(default_factory=Counter)  # "approve→review" → count
+    # Stored outcomes the published policy no longer gives (what changed since, not the draft).
+    stored_differs: int = 0
     samples: list[Changed] = field(default_factory=list)
 
     @property
-    def fired_precision(self) -> float | None:
-        labelled = self.fired_fraud + self.fired_legit
-        return self.fired_fraud / labelled if labelled else None
+    def changed(self) -> int:
+        return sum(self.changes.values())
+
+    @property
+    def days(self) -> float:
+        return max((self.until - self.since) / timedelta(days=1), 1e-9)
+
+    def reviews_per_day(self, side: Side) -> float:
+        return side.cases / self.days
+
+    def merge(self, other: BacktestResult) -> None:
+        self.decisions += other.decisions
+        self.capped = self.capped or other.capped
+        self.before.merge(other.before)
+        self.after.merge(other.after)
+        self.changes.update(other.changes)
+        self.stored_differs += other.stored_differs
+        self.samples = (self.samples + other.samples)[:SAMPLE]
+
+    def as_json(self) -> dict[str, Any]:
+        """The result as stored (``PolicyBacktest.result``)."""
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "decisions": self.decisions,
+            "capped": self.capped,
+            "before": self._side_json(self.before),
+            "after": self._side_json(self.after),
+            "changes": dict(self.changes),
+            "changed": self.changed,
+            "stored_differs": self.stored_differs,
+            "samples": [asdict(sample) for sample in self.samples],
+        }
+
+    def _side_json(self, side: Side) -> dict[str, Any]:
+        return {
+            "outcomes": dict(side.outcomes),
+            "hits": dict(side.hits.most_common()),
+            "confusion": asdict(side.confusion),
+            "precision": side.confusion.precision,
+            "recall": side.confusion.recall,
+            "fraud_caught": side.fraud_caught,
+            "cases": side.cases,
+            "reviews_per_day": self.reviews_per_day(side),
+            "unscored": side.unscored,
+        }
 
 
 class _RecordedScorer:
     """The score the decision got (the model is deterministic: scoring again gives it)."""
 
+    version: str | None = "recorded"
+
     def __init__(self) -> None:
         self.probability: float | None = None
-        self.version: str | None = None
 
     def predict(self, features: Any) -> Score | None:
         return None if self.probability is None else Score(self.probability)
@@ -88,81 +236,79 @@ class _RecordedScorer:
         return {}  # reasons are not what a backtest weighs
 
 
-def _candidate_policy(candidate: Candidate) -> Policy:
-    policy = current_policy()
-    specs = list(policy.rules.specs)
-    if candidate.expression:
-        left_out = {candidate.name, candidate.replaces}
-        specs = [s for s in specs if s.name not in left_out]
-        specs.append(RuleSpec(candidate.name, 0, candidate.expression, Action(candidate.action)))
-    return Policy(
-        revision=-1,
-        rules=RuleSet(specs, RULE_FACTS),
-        lists=policy.lists,
-        thresholds=candidate.thresholds or policy.thresholds,
-        rule_descriptions=policy.rule_descriptions,
+class _SharedMatches:
+    """What each expression gave on the values it reads, shared by both policies and across
+    decisions: a rule the draft leaves as it is runs once per decision, not twice, and a rule
+    reading few values (``card_txn_count_1m >= 5``) runs once per distinct value. An
+    expression is a pure function of the facts it names (one naming a ``$`` builtin, such as
+    ``$now``, is not, and always runs). Rule evaluation is most of a backtest's time."""
+
+    LIMIT = 200_000  # remembered results, all expressions together; then it starts again
+
+    def __init__(self) -> None:
+        self._names: dict[str, tuple[str, ...] | None] = {}
+        self._results: dict[tuple[Any, ...], bool | rule_engine.errors.EngineError] = {}
+
+    def _names_read(self, text: str) -> tuple[str, ...] | None:
+        if text not in self._names:
+            read: list[str] = []
+
+            def recording(name: str) -> rule_engine.DataType:
+                read.append(name)
+                return RULE_FACTS[name].value
+
+            if "$" in text:
+                self._names[text] = None
+            else:
+                rule_engine.Rule(text, context=rule_engine.Context(type_resolver=recording))
+                self._names[text] = tuple(dict.fromkeys(read))
+        return self._names[text]
+
+    def names_read(self, rule: rule_engine.Rule) -> tuple[str, ...] | None:
+        return self._names_read(rule.text)
+
+    def matches(
+        self, rule: rule_engine.Rule, names: tuple[str, ...] | None, facts: Mapping[str, Any]
+    ) -> bool:
+        if names is None:
+            return bool(rule.matches(facts))
+        values = [facts.get(name) for name in names]
+        # The types too: 1, 1.0 and True are equal keys but not the same fact to the engine.
+        key = (rule.text, *values, *map(type, values))
+        found = self._results.get(key)
+        if found is None:
+            try:
+                found = bool(rule.matches(facts))
+            except rule_engine.errors.EngineError as exc:
+                found = exc
+            if len(self._results) >= self.LIMIT:
+                self._results.clear()
+            self._results[key] = found
+        if isinstance(found, rule_engine.errors.EngineError):
+            raise found
+        return found
+
+
+class _SharedRule:
+    """A compiled rule that asks :class:`_SharedMatches` (what ``RuleSet.evaluate`` calls)."""
+
+    def __init__(self, rule: rule_engine.Rule, shared: _SharedMatches) -> None:
+        self._rule, self._shared = rule, shared
+        self._names = shared.names_read(rule)
+
+    def matches(self, facts: Mapping[str, Any]) -> bool:
+        return self._shared.matches(self._rule, self._names, facts)
+
+
+def _sharing(policy: Policy, shared: _SharedMatches) -> Policy:
+    """``policy`` with its compiled rules answered through ``shared``; ``RuleSet.evaluate``
+    itself (order, hits, errors) is unchanged."""
+    rules = copy.copy(policy.rules)
+    rules._rules = tuple(
+        dataclasses.replace(compiled, rule=cast(Any, _SharedRule(compiled.rule, shared)))
+        for compiled in policy.rules._rules
     )
-
-
-def rule_backtest(*, candidate: Candidate, days: int) -> BacktestResult:
-    """Decide the last ``days`` of stored decisions again with ``candidate`` in the policy.
-
-    Raises :class:`rules.engine.InvalidRule` when the expression does not compile.
-    """
-    policy = _candidate_policy(candidate)
-    since = timezone.now() - timedelta(days=days)
-    result = BacktestResult(since=since)
-    decisions = (
-        Decision.objects.filter(transaction__occurred_at__gte=since)
-        .select_related("transaction")
-        .order_by("-transaction__occurred_at")[: MAX_DECISIONS + 1]
-    )
-    rows = list(decisions)
-    result.capped = len(rows) > MAX_DECISIONS
-    rows = rows[:MAX_DECISIONS]
-    # What each transaction turned out to be, as known now (scoring.label_reads).
-    labels = labels_as_of(
-        transactions=Transaction.objects.filter(occurred_at__gte=since), moment=timezone.now()
-    )
-    scorer = _RecordedScorer()
-    for decision in rows:
-        txn = decision.transaction
-        scorer.probability, scorer.version = decision.score, decision.model_version
-        again = decide_stored(
-            txn, store=_NO_STORE, policy=policy, scorer=scorer, recorded=decision.features
-        )
-        label = labels.get(txn.pk, "")
-        fired = bool(candidate.expression) and any(
-            hit.name == candidate.name for hit in again.rule_hits
-        )
-        _tally(result, decision.outcome, again.outcome, label, fired)
-        if decision.outcome != again.outcome and len(result.samples) < SAMPLE:
-            result.samples.append(
-                Changed(
-                    txn.transaction_id, txn.occurred_at, f"{txn.amount:.2f} {txn.currency}",
-                    decision.outcome, again.outcome, label,
-                )
-            )  # fmt: skip
-    return result
-
-
-def _tally(result: BacktestResult, before: str, after: str, label: str, fired: bool) -> None:
-    result.decisions += 1
-    result.before[before] += 1
-    result.after[after] += 1
-    if before != after:
-        result.changes[(before, after)] += 1
-    if fired:
-        result.fired += 1
-        result.fired_fraud += label == "fraud"
-        result.fired_legit += label == "legit"
-    if label == "fraud":
-        result.fraud += 1
-        result.fraud_challenged_before += before != Outcome.APPROVE
-        result.fraud_challenged_after += after != Outcome.APPROVE
-    elif label == "legit":
-        result.legit_challenged_before += before != Outcome.APPROVE
-        result.legit_challenged_after += after != Outcome.APPROVE
+    return dataclasses.replace(policy, rules=rules)
 
 
 class _NoStore:
@@ -176,3 +322,124 @@ class _NoStore:
 
 
 _NO_STORE = _NoStore()
+
+
+def policies_for(changes: Changes) -> tuple[Policy, Policy]:
+    """(the published policy as stored now, that policy with ``changes`` applied). Raises
+    :class:`rules.engine.InvalidRule` when a proposed rule does not compile."""
+    published = policy_load()
+    return published, draft_changes.policy_with_changes(published, changes, RULE_FACTS)
+
+
+def policies_backtest(
+    rows: Iterable[StoredDecision],
+    *,
+    published: Policy,
+    candidate: Policy,
+    labels: Mapping[int, str],
+    since: datetime,
+    until: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> BacktestResult:
+    """Re-decide each of ``rows`` under both policies; ``labels``: transaction pk → label."""
+    result = BacktestResult(since=since, until=until)
+    scorer = _RecordedScorer()
+    shared = _SharedMatches()
+    published, candidate = _sharing(published, shared), _sharing(candidate, shared)
+    for row in rows:
+        scorer.probability = row.score
+        before = _decide(row, published, scorer)
+        after = _decide(row, candidate, scorer)
+        label = labels.get(row.transaction_pk)
+        result.decisions += 1
+        result.before.add(before, row, label)
+        result.after.add(after, row, label)
+        result.stored_differs += before.outcome != row.outcome
+        if before.outcome != after.outcome:
+            result.changes[f"{before.outcome}→{after.outcome}"] += 1
+            if len(result.samples) < SAMPLE:
+                result.samples.append(_changed(row, before.outcome, after.outcome, label))
+        if progress is not None and result.decisions % PROGRESS_EVERY == 0:
+            progress(result.decisions)
+    return result
+
+
+def _decide(row: StoredDecision, policy: Policy, scorer: _RecordedScorer) -> DecisionResult:
+    return decide_stored_row(
+        row.stored, store=_NO_STORE, policy=policy, scorer=scorer, recorded=row.features
+    )
+
+
+def _changed(row: StoredDecision, before: str, after: str, label: str | None) -> Changed:
+    facts = row.stored.facts
+    return Changed(
+        row.decision_id, facts.transaction_id, facts.occurred_at.isoformat(),
+        f"{row.amount:.2f} {row.currency}", before, after, label or "", row.case_id,
+    )  # fmt: skip
+
+
+def window_decisions(*, since: datetime, until: datetime) -> QuerySet[Decision]:
+    """The stored decisions of transactions that occurred in [since, until), newest first."""
+    return Decision.objects.filter(
+        transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
+    ).order_by("-transaction__occurred_at", "pk")
+
+
+def decisions_backtest(
+    *,
+    changes: Changes,
+    decisions: QuerySet[Decision],
+    since: datetime,
+    until: datetime,
+    moment: datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> BacktestResult:
+    """Backtest ``changes`` over ``decisions`` (at most BACKTEST_MAX_DECISIONS of them), with
+    the labels known at ``moment`` (default: now)."""
+    published, candidate = policies_for(changes)
+    cap = settings.BACKTEST_MAX_DECISIONS
+    capped = decisions[cap : cap + 1].exists()
+    chosen = decisions[:cap]
+    labels = labels_as_of(
+        transactions=Transaction.objects.filter(decision__in=chosen.values("pk")),
+        moment=moment or timezone.now(),
+    )
+    result = policies_backtest(
+        decision_rows(chosen), published=published, candidate=candidate, labels=labels,
+        since=since, until=until, progress=progress,
+    )  # fmt: skip
+    result.capped = capped
+    return result
+
+
+def backtest_run(*, backtest_id: int) -> PolicyBacktest:
+    """Run a stored backtest (the Celery task's body): its draft's content as it was asked,
+    over the ``days`` before it was asked; progress is written as it goes."""
+    backtest = PolicyBacktest.objects.select_related("draft").get(pk=backtest_id)
+    until = backtest.created_at
+    since = until - timedelta(days=backtest.days)
+    decisions = window_decisions(since=since, until=until)
+    total = max(min(decisions.count(), settings.BACKTEST_MAX_DECISIONS), 1)
+    PolicyBacktest.objects.filter(pk=backtest.pk).update(status=BacktestStatus.RUNNING)
+
+    def progress(done: int) -> None:
+        PolicyBacktest.objects.filter(pk=backtest.pk).update(progress=min(done / total, 0.99))
+
+    changes = draft_changes.changes_from(backtest.draft.changes)
+    try:
+        if draft_changes.changes_hash(changes) != backtest.content_hash:
+            raise ValueError("The draft changed after this backtest was asked for.")
+        result = decisions_backtest(
+            changes=changes, decisions=decisions, since=since, until=until, progress=progress
+        )
+    except Exception as exc:
+        PolicyBacktest.objects.filter(pk=backtest.pk).update(
+            status=BacktestStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    PolicyBacktest.objects.filter(pk=backtest.pk).update(
+        status=BacktestStatus.DONE, progress=1.0, result=result.as_json(),
+        finished_at=timezone.now(),
+    )  # fmt: skip
+    backtest.refresh_from_db()
+    return backtest

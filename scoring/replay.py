@@ -21,6 +21,7 @@ from scoring.features.store import ColdOverlay, FeatureStore
 from scoring.models import Decision, Label, LabelEvent, Transaction
 from scoring.pipeline import DecisionResult, decide
 from scoring.scorer import NoModelScorer, Scorer
+from scoring.transaction import StoredTransaction
 from scoring.transaction_rows import facts_from_transaction, stored_transactions
 
 
@@ -98,6 +99,27 @@ def decide_stored(
         facts_from_transaction(txn),
         ref=txn.transaction_id,
         scope=str(txn.integrator_id),
+        store=store,
+        policy=policy,
+        scorer=scorer,
+        recorded=recorded,
+    )
+
+
+def decide_stored_row(
+    stored: StoredTransaction,
+    *,
+    store: FeatureStore,
+    policy: Policy,
+    scorer: Scorer,
+    recorded: Mapping[str, FeatureValue] | None = None,
+) -> DecisionResult:
+    """:func:`decide_stored` for a transaction read as a row (``stored_from_row``): what a
+    backtest of many decisions reads, without a model instance per transaction."""
+    return decide(
+        stored.facts,
+        ref=stored.facts.transaction_id,
+        scope=stored.scope,
         store=store,
         policy=policy,
         scorer=scorer,

@@ -15,7 +15,7 @@ from django.test import Client
 from cases.models import Case
 from cases.opening import default_queue_ensure
 from rules.console import console_query
-from rules.models import Rule, RuleVersion
+from rules.models import PolicyDraft, Rule
 from scoring.label_reads import transaction_label_as_of
 from scoring.labels import label_add
 from scoring.models import Decision, Integrator, Transaction
@@ -214,7 +214,7 @@ def draft(client: Client, **fields: str) -> Any:
     return client.post("/rules/console/draft", body)
 
 
-def test_saving_as_draft_makes_a_rule_that_does_not_act_by_its_author(history):
+def test_saving_as_draft_proposes_the_rule_in_its_authors_draft_and_nothing_acts(history):
     analyst = factories.user("alice", "analyst")
 
     response = draft(browser(analyst))
@@ -222,9 +222,16 @@ def test_saving_as_draft_makes_a_rule_that_does_not_act_by_its_author(history):
     assert response.status_code == 302
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query["expression"] == ["amount > 300 and country != 'FR'"]
-    rule = Rule.objects.get(name="big_not_fr")
-    assert (rule.mode, rule.action, rule.expression) == ("disabled", "review", query["expression"][0])
-    assert RuleVersion.objects.get(rule=rule).created_by == analyst
+    assert not Rule.objects.exists()  # in force only once someone else publishes the draft
+    proposed = PolicyDraft.objects.get()
+    assert (proposed.author, proposed.status) == (analyst, "draft")
+    (change,) = proposed.changes["rules"]
+    assert (change["name"], change["mode"], change["action"], change["expression"]) == (
+        "big_not_fr",
+        "live",
+        "review",
+        query["expression"][0],
+    )
 
 
 @pytest.mark.parametrize(
@@ -242,6 +249,7 @@ def test_a_draft_that_cannot_be_a_rule_is_a_form_error_and_saves_nothing(history
     assert response.status_code == 400
     assert field in response.context["draft_form"].errors
     assert not Rule.objects.exists()
+    assert not PolicyDraft.objects.exists()
 
 
 def test_a_draft_may_not_take_an_existing_rules_name(history):
@@ -252,3 +260,4 @@ def test_a_draft_may_not_take_an_existing_rules_name(history):
     assert response.status_code == 400
     assert "name" in response.context["draft_form"].errors
     assert Rule.objects.get(name="big_not_fr").expression == "amount > 1"
+    assert not PolicyDraft.objects.exists()

@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from rules.models import Rule
+from rules.models import PolicyDraft, Rule
 from tests import factories
 from tests.cases.test_browser import PASSWORD, chromium, live_server_url, shot  # noqa: F401
 from tests.rules.test_performance import seed_history
@@ -59,5 +59,10 @@ def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_no
     page.click("#console-draft button[type=submit]")
     page.wait_for_selector(".messages .success")
     assert "big_amounts" in page.inner_text(".messages")
-    rule = Rule.objects.get(name="big_amounts")
-    assert (rule.expression, rule.mode) == ("amount > 250", "disabled")
+    (change,) = PolicyDraft.objects.get().changes["rules"]
+    assert (change["name"], change["expression"], change["mode"]) == (
+        "big_amounts",
+        "amount > 250",
+        "live",
+    )
+    assert not Rule.objects.filter(name="big_amounts").exists()

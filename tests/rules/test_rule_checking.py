@@ -13,10 +13,11 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from rules import drafts
 from rules.demo import DEMO_RULES, demo_policy_seed
 from rules.engine import InvalidRule, compile_expression
 from rules.loader import current_policy
-from rules.models import Rule, RuleVersion
+from rules.models import PolicyDraft, Rule, RuleVersion
 from rules.services import rule_save
 from scoring.transaction import RULE_FACTS
 from tests import factories
@@ -47,8 +48,16 @@ def rule_form(name: str = "checked", **overrides: str) -> dict[str, str]:
     }
 
 
-def stored() -> tuple[int, int]:
-    return Rule.objects.count(), RuleVersion.objects.count()
+def stored() -> tuple[int, int, int]:
+    """Rules, their versions, and rules proposed in drafts (an admin's save is a draft)."""
+    proposed = sum(len(d.changes.get("rules", [])) for d in PolicyDraft.objects.all())
+    return Rule.objects.count(), RuleVersion.objects.count(), proposed
+
+
+def proposed(name: str) -> dict[str, str]:
+    draft = PolicyDraft.objects.get(status="draft")
+    change: dict[str, str] = next(c for c in draft.changes["rules"] if c["name"] == name)
+    return change
 
 
 REFUSED = [
@@ -114,17 +123,18 @@ def test_the_service_refuses_an_ill_typed_rule_whoever_calls_it():
         rule_save(rule=Rule(name="never", expression="country == 1", action="review"))
 
     assert "'country' is text" in refused.value.message_dict["expression"][0]
-    assert stored() == (0, 0)
+    assert stored() == (0, 0, 0)
 
 
-def test_the_backtest_page_refuses_an_ill_typed_rule(admin_client):
-    response = admin_client.get(
-        "/admin/rules/rule/backtest/",
-        {"name": "x", "expression": "country == 1", "action": "review", "days": 7},
-    )
+def test_a_draft_refuses_an_ill_typed_rule_and_proposes_nothing():
+    author = factories.user("ada-lead", "lead")
 
-    assert response.status_code == 400
-    assert "'country' is text" in response.context["form"].errors["expression"][0]
+    with pytest.raises(ValidationError) as refused:
+        drafts.draft_rule_propose(user=author, name="x", expression="country == 1", action="review")
+
+    assert "'country' is text" in refused.value.message_dict["expression"][0]
+    assert stored() == (0, 0, 0)
+    assert not PolicyDraft.objects.exists()
 
 
 def test_the_demo_rules_still_compile_and_seed():
@@ -176,9 +186,9 @@ def _post_and_check(client: Client, expression: str) -> int:
         assert response.context["adminform"].form.errors
         assert stored() == before
         return 200
-    saved = Rule.objects.get(name=name)
-    compile_expression(saved.expression, RULE_FACTS)  # what is saved is valid
-    assert RuleVersion.objects.filter(rule=saved, expression=saved.expression).exists()
+    # What is saved (proposed in the admin's draft, in force once published) is valid.
+    compile_expression(proposed(name)["expression"], RULE_FACTS)
+    assert stored()[2] == before[2] + 1
     return 302
 
 
@@ -208,7 +218,7 @@ def test_the_fuzz_saves_what_is_valid_so_it_tests_both_paths(admin_client):
     assert _post_and_check(admin_client, "amount > 1 and country in ['FR']") == 302
     assert _post_and_check(admin_client, "amount > 1 and country in [1]") == 200
 
-    assert Rule.objects.count() == 1
+    assert stored() == (0, 0, 1)
 
 
 def test_compile_refuses_the_same_expressions_the_form_does():
