@@ -52,7 +52,7 @@ def rule_facts_help() -> SafeString:
             info for name in RULE_FACTS if (info := feature_info(name)) and info.group == group
         ]
         items = format_html_join(
-            "", '<li><code>{}</code> {} ({})</li>', ((i.name, i.label, i.unit) for i in infos)
+            "", "<li><code>{}</code> {} ({})</li>", ((i.name, i.label, i.unit) for i in infos)
         )
         groups.append(format_html("<li>{}<ul>{}</ul></li>", group, items))
     return format_html(

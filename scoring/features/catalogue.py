@@ -36,7 +36,7 @@ class Unit(StrEnum):
     COUNT = "count"
     MONEY = "amount"  # in the transaction's own currency: amounts are never converted
     SECONDS = "seconds"
-    RATIO = "ratio"  # × a mean
+    RATIO = "ratio"  # times a mean
     SHARE = "share"  # 0..1, shown as a percentage
     FLAG = "flag"  # 1 yes, 0 no
     HOUR = "hour of day"

@@ -46,9 +46,11 @@ def test_the_velocity_entries_are_not_made_from_the_definitions():
 def test_each_entry_speaks_in_words(name):
     info = CATALOGUE[name]
     assert info.name == name
-    assert info.label and "_" not in info.label
+    assert info.label
+    assert "_" not in info.label
     assert info.description.endswith(".")
-    assert isinstance(info.unit, Unit) and isinstance(info.group, Group)
+    assert isinstance(info.unit, Unit)
+    assert isinstance(info.group, Group)
 
 
 def test_one_hot_channels_are_one_group_shown_as_channel_and_value():
