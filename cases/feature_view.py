@@ -28,7 +28,7 @@ Values = Mapping[str, FeatureValue]
 
 @dataclass(frozen=True)
 class FeatureLine:
-    name: str  # the feature (for a one-hot group: its first member)
+    name: str  # the feature (for a one-hot group: the group, "channel")
     label: str
     unit: str
     description: str
@@ -97,7 +97,7 @@ def _one_hot_line(
         why = "; ".join(p for p in ("not this customer's usual", why) if p)
     options = ", ".join(str(i.one_hot_value) for i in infos)
     line = FeatureLine(
-        name=infos[0].name, label=group, unit=f"one of {options}",
+        name=group.lower(), label=group, unit=f"one of {options}",
         description=f"How the payment came in ({options}).",
         value=value or "–", usual=usual or (NO_HISTORY if not earlier else "–"),
         contribution=contribution, why=why,

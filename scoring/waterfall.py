@@ -17,7 +17,7 @@ from scoring.features.catalogue import feature_info, feature_label
 from scoring.features.definitions import FeatureValue
 
 # Probabilities this close to 0 or 1 are drawn at the edge (log-odds are infinite there).
-EDGE = 1e-6
+EDGE = 1e-12
 TOP = 8
 
 
