@@ -12,7 +12,8 @@ from cases.roles import workers
 
 
 class VerdictForm(forms.Form):
-    verdict = forms.ChoiceField(choices=Verdict.choices)
+    # No verdict is chosen for the analyst: an empty choice first, refused if sent.
+    verdict = forms.ChoiceField(choices=[("", "– choose –"), *Verdict.choices])
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     block = forms.MultipleChoiceField(
         required=False,

@@ -11,7 +11,9 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from cases.feature_view import FeatureView, feature_view
 from cases.models import ACTIVE, Case, CaseComment, CaseEvent, CaseStatus, Queue
+from cases.score_walk import ScoreWalk, decision_score_walk
 from rules.policy import ListEntity
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.models import Decision, Label, LabelEvent, Transaction
@@ -160,19 +162,33 @@ class Evidence:
     comments: list[CaseComment]
     sla_breached: bool
     notes: list[str] = field(default_factory=list)
+    walk: ScoreWalk | None = None
+    feature_view: FeatureView | None = None
 
 
 def case_evidence(*, case: Case, user: Any) -> Evidence:
     decision = case.decision
     txn = decision.transaction
     history = _history(txn)
+    earlier = _earlier_features(history)
     notes: list[str] = []
+    contributions = _contributions(decision, notes)
+    walk = decision_score_walk(decision=decision)
     return Evidence(
         case=case,
         decision=decision,
         transaction=txn,
-        contributions=_contributions(decision, notes),
-        features=_features(decision, history),
+        contributions=contributions,
+        features=_features(decision, earlier),
+        walk=walk,
+        feature_view=feature_view(
+            names=FEATURE_NAMES,
+            values=decision.features,
+            earlier=earlier,
+            contributions=walk.contributions,
+            cited=[str(r["code"]).removeprefix("model.") for r in decision.reasons],
+            currency=txn.currency,
+        ),
         history=history,
         related=_related(txn),
         earlier_cases=list(
@@ -236,12 +252,16 @@ def _history(txn: Transaction) -> list[HistoryRow]:
     return rows
 
 
-def _features(decision: Decision, history: list[HistoryRow]) -> list[FeatureRow]:
-    earlier = list(
+def _earlier_features(history: list[HistoryRow]) -> list[dict[str, float | None]]:
+    """The features of the customer's earlier decisions (those of ``history``)."""
+    return list(
         Decision.objects.filter(transaction__in=[h.transaction for h in history]).values_list(
             "features", flat=True
         )
     )
+
+
+def _features(decision: Decision, earlier: list[dict[str, float | None]]) -> list[FeatureRow]:
     rows = []
     for name in FEATURE_NAMES:
         values = [v for f in earlier if (v := f.get(name)) is not None]

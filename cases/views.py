@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import charts, kpis, selectors, services
-from cases.charts import shap_bar_json
+from cases.charts import shap_bar_json, shap_waterfall_json
 from cases.forms import BulkVerdictForm, CommentForm, ReasonForm, ReassignForm, VerdictForm
-from cases.models import ACTIVE, Case, Verdict
+from cases.models import ACTIVE, Case, CaseStatus, Verdict
 from cases.roles import can_lead, can_see_kpis, can_work
 from cases.spreadsheet import queue_export_lines
 from rules.policy import Outcome
@@ -81,6 +81,10 @@ def case_row(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @analyst_required
 def case_next(request: HttpRequest) -> HttpResponse:
+    return _claim_next(request)
+
+
+def _claim_next(request: HttpRequest) -> HttpResponse:
     case = services.case_claim_next(user=request.user)
     if case is None:
         messages.info(request, "No open cases in your queues.")
@@ -120,12 +124,20 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 
 def _detail(request: HttpRequest, case: Case, *, status: int = 200, **forms: Any) -> HttpResponse:
     evidence = selectors.case_evidence(case=case, user=request.user)
+    walk = evidence.walk.walk if evidence.walk else None
+    is_lead, mine = can_lead(request.user), case.assignee_id == request.user.pk
+    open_to_decide = case.status != CaseStatus.DECIDED
     context = {
         "ev": evidence,
         "case": case,
-        "chart": shap_bar_json(evidence.contributions),
-        "is_lead": can_lead(request.user),
-        "mine": case.assignee_id == request.user.pk,
+        "walk": walk,
+        "score_text": "" if case.decision.score is None else charts.percent(case.decision.score),
+        "chart": shap_waterfall_json(walk) if walk else shap_bar_json(evidence.contributions),
+        "is_lead": is_lead,
+        "mine": mine,
+        # The verdict panel is for whoever may decide: the holder, or a lead.
+        "can_decide": open_to_decide and (is_lead or (mine and case.status == CaseStatus.CLAIMED)),
+        "held_by_other": open_to_decide and case.assignee_id is not None and not mine,
         "verdict_form": forms.get("verdict_form") or VerdictForm(),
         "reassign_form": forms.get("reassign_form") or ReassignForm(),
         "escalate_form": forms.get("escalate_form") or ReasonForm(),
@@ -170,7 +182,12 @@ def case_verdict(request: HttpRequest, case_id: int) -> HttpResponse:
         return given
 
     response = _act(request, case, "verdict_form", form, act)
-    return redirect("cases:queue") if response.status_code == 302 else response
+    if response.status_code != 302:
+        return response
+    if "next" not in request.POST:
+        return redirect("cases:queue")
+    # "Decide and next": straight on to the next case of the analyst's queues.
+    return _claim_next(request)
 
 
 @require_POST

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from rules import drafts, selectors, services
 from rules.draft_admin import PolicyDraftAdmin
@@ -24,6 +26,8 @@ from rules.models import (
     RuleVersion,
     ScoreThresholds,
 )
+from scoring.features.catalogue import GROUP_ORDER, feature_info
+from scoring.transaction import RULE_FACTS
 
 __all__ = ["PolicyDraftAdmin"]
 
@@ -43,6 +47,26 @@ def _expression_clean(expression: str) -> str:
 _EXPRESSION_CSS = {"all": ["css/rule_expression.css"]}
 
 
+def rule_facts_help() -> SafeString:
+    """The names an expression may use, by group, with their labels and units (from the
+    feature catalogue): the rule editor's list of facts."""
+    groups = []
+    for group in GROUP_ORDER:
+        infos = [
+            info for name in RULE_FACTS if (info := feature_info(name)) and info.group == group
+        ]
+        items = format_html_join(
+            "", "<li><code>{}</code> {} ({})</li>", ((i.name, i.label, i.unit) for i in infos)
+        )
+        groups.append(format_html("<li>{}<ul>{}</ul></li>", group, items))
+    return format_html(
+        "e.g. card_txn_count_1m &gt;= 5 and amount &gt; 500"
+        '<details id="rule-facts"><summary>The facts a rule may name</summary><ul>{}</ul>'
+        "</details>",
+        SafeString("".join(groups)),
+    )
+
+
 class RuleForm(forms.ModelForm[Rule]):
     class Media:
         css = _EXPRESSION_CSS
@@ -51,6 +75,10 @@ class RuleForm(forms.ModelForm[Rule]):
         model = Rule
         fields = ["name", "description", "expression", "action", "mode", "rollout_percent"]
         widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 80})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expression"].help_text = rule_facts_help()
 
     def clean_expression(self) -> str:
         return _expression_clean(self.cleaned_data["expression"])

@@ -26,7 +26,7 @@ import numpy as np
 
 from scoring.features.definitions import FeatureValue
 from scoring.model_files import sha256_hex
-from scoring.scorer import Score, ScorerError
+from scoring.scorer import Explanation, Score, ScorerError
 
 
 class ModelLoadError(ScorerError):
@@ -173,3 +173,18 @@ class LightGBMScorer:
         except (lightgbm.basic.LightGBMError, ValueError) as exc:
             raise ScorerError(f"model {self.version} failed to explain: {exc}") from exc
         return dict(zip(self.features, map(float, contrib[:-1]), strict=True))
+
+    def explanation(self, features: Mapping[str, FeatureValue]) -> Explanation:
+        """Every feature's TreeSHAP contribution and the expected value they start from (the
+        last column of ``pred_contrib``), with the calibrated score of their sum."""
+        try:
+            contrib = self._booster.predict(self.row(features), pred_contrib=True, num_threads=1)[0]
+        except (lightgbm.basic.LightGBMError, ValueError) as exc:
+            raise ScorerError(f"model {self.version} failed to explain: {exc}") from exc
+        base, values = float(contrib[-1]), [float(v) for v in contrib[:-1]]
+        raw = 1.0 / (1.0 + math.exp(-(base + math.fsum(values))))
+        return Explanation(
+            base=base,
+            contributions=dict(zip(self.features, values, strict=True)),
+            probability=self._calibration.apply(raw),
+        )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from scoring.features.definitions import FeatureValue
 
@@ -41,6 +41,26 @@ class Scorer(Protocol):
     def explain(self, features: Mapping[str, FeatureValue]) -> Mapping[str, float]:
         """Each feature's contribution to the score (log-odds); empty when the model cannot
         explain itself. Costlier than :meth:`predict`: called for the decisions that need it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """A score taken apart: ``base`` (the model's expected value over its training data) plus
+    every feature's contribution is the model's raw score, all in log-odds; ``probability``
+    is that raw score calibrated, the score a decision stores."""
+
+    base: float
+    contributions: Mapping[str, float]
+    probability: float
+
+
+@runtime_checkable
+class ExplainsFromBase(Protocol):
+    """A scorer that can say where its explanation starts (the case page's waterfall)."""
+
+    def explanation(self, features: Mapping[str, FeatureValue]) -> Explanation:
+        """The full explanation of one row; raises :class:`ScorerError`."""
         ...
 
 

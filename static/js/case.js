@@ -34,3 +34,51 @@
     }, 300000);
   }
 })();
+
+// Deciding by keyboard: f / l / i choose the verdict, n gives it and opens the next case,
+// c claims an open case. Not while typing in a field (Escape leaves it). A form that came
+// back with an error is scrolled to and its first wrong field focused.
+(function () {
+  "use strict";
+  var form = document.getElementById("verdict-form");
+  var choice = document.getElementById("id_verdict");
+  var verdicts = { f: "fraud", l: "legit", i: "inconclusive" };
+
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function flash(el) {
+    el.classList.add("flash");
+    setTimeout(function () { el.classList.remove("flash"); }, 600);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "Escape" && typing(event.target)) { event.target.blur(); return; }
+    if (typing(event.target)) return;
+    var key = event.key.toLowerCase();
+    if (form && choice && verdicts[key]) {
+      event.preventDefault();
+      choice.value = verdicts[key];
+      choice.dispatchEvent(new Event("change", { bubbles: true }));
+      flash(choice);
+    } else if (form && key === "n") {
+      event.preventDefault();
+      form.requestSubmit(document.getElementById("verdict-next"));
+    } else if (key === "c" && document.getElementById("claim-form")) {
+      event.preventDefault();
+      document.getElementById("claim-form").requestSubmit();
+    }
+  });
+
+  var error = document.querySelector(".has-error, .form-error");
+  if (error) {
+    var details = error.closest("details");
+    if (details) details.open = true;
+    error.scrollIntoView({ block: "center" });
+    var field = error.querySelector("select, textarea, input:not([type=hidden])");
+    if (field) field.focus();
+  }
+})();
