@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -30,7 +30,7 @@ from scoring.threshold_advice import (
     ThresholdAdvice,
     threshold_advice,
     threshold_costs_stored,
-    thresholds_apply_recommended,
+    thresholds_propose_recommended,
 )
 from scoring.threshold_choice import NoRecommendation
 
@@ -270,14 +270,18 @@ def _apply_thresholds(request: HttpRequest, version: ModelVersion | None) -> Htt
     if version is None:
         raise Http404("No such model version.")
     try:
-        applied = thresholds_apply_recommended(version=version, user=request.user)
+        proposed = thresholds_propose_recommended(version=version, user=request.user)
     except NoRecommendation as exc:
         messages.error(request, f"No thresholds recommended for {version.name}: {exc}.")
+    except ValidationError as exc:
+        messages.error(request, f"The draft refused the recommendation: {exc.messages[0]}")
     else:
+        applied = proposed.recommendation
         messages.success(
             request,
-            f"Thresholds in force: review ≥ {applied.review_at:g}, decline ≥ "
-            f"{applied.decline_at:g} (recommended for {version.name}).",
+            f"Proposed in {proposed.draft}: review ≥ {applied.review_at:g}, decline ≥ "
+            f"{applied.decline_at:g} (recommended for {version.name}); in force once someone "
+            "else backtests and publishes the draft.",
         )
     return redirect("admin:scoring_modelversion_change", version.pk)
 

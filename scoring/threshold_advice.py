@@ -1,8 +1,9 @@
-"""A model's recommended thresholds, and applying them (``threshold_choice`` is the math).
+"""A model's recommended thresholds, and proposing them (``threshold_choice`` is the math).
 
-Applying is an ordinary threshold change: ``rules.services.thresholds_set`` (the policy's one
-way to change thresholds, so whatever review that gets applies here too), recorded in the
-audit log with who applied which model's recommendation under which costs.
+Applying is an ordinary threshold change: it is proposed in the user's policy draft
+(``rules.drafts.draft_thresholds_propose``) and is in force once someone else backtests and
+publishes it, like any threshold edit; the audit log records who proposed which model's
+recommendation under which costs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 from django.db import transaction
 
 from fraudops.audit.services import audit_record
-from rules.models import ScoreThresholds
+from rules.drafts import draft_thresholds_propose
+from rules.models import PolicyDraft, ScoreThresholds
 from rules.selectors import thresholds_stored
-from rules.services import thresholds_set
 from scoring.models import ModelVersion, ThresholdCosts
 from scoring.threshold_choice import NoRecommendation, Recommendation, thresholds_recommend
 
@@ -53,24 +54,31 @@ def threshold_advice(*, version: ModelVersion) -> ThresholdAdvice:
     return ThresholdAdvice(costs, thresholds_stored(), recommendation, None)
 
 
+@dataclass(frozen=True)
+class Proposed:
+    recommendation: Recommendation
+    draft: PolicyDraft
+
+
 @transaction.atomic
-def thresholds_apply_recommended(*, version: ModelVersion, user: Any) -> Recommendation:
-    """Put ``version``'s recommendation under the stored costs in force (computed again here,
-    never taken from the request). Raises NoRecommendation when there is none."""
+def thresholds_propose_recommended(*, version: ModelVersion, user: Any) -> Proposed:
+    """Propose ``version``'s recommendation under the stored costs (computed again here,
+    never taken from the request) in ``user``'s draft. Raises NoRecommendation when there is
+    none, ValidationError when the draft refuses it."""
     costs = threshold_costs_stored()
     recommendation = thresholds_recommend(version=version, costs=costs.as_costs())
-    before = thresholds_stored()
-    changed = thresholds_set(
-        review_at=recommendation.review_at, decline_at=recommendation.decline_at
+    in_force = thresholds_stored()
+    draft = draft_thresholds_propose(
+        user=user, review_at=recommendation.review_at, decline_at=recommendation.decline_at
     )
     audit_record(
         actor=user,
-        action="thresholds.apply_recommended",
-        target=changed,
+        action="thresholds.propose_recommended",
+        target=draft,
         reason=f"recommended for {version.name} ({costs})",
         changes={
-            "review_at": [before.review_at, changed.review_at],
-            "decline_at": [before.decline_at, changed.decline_at],
+            "review_at": [in_force.review_at, recommendation.review_at],
+            "decline_at": [in_force.decline_at, recommendation.decline_at],
         },
     )
-    return recommendation
+    return Proposed(recommendation, draft)

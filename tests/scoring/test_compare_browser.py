@@ -66,3 +66,4 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     page.click("#apply-thresholds input[type=submit]")
     page.wait_for_selector(".messagelist .success")
     assert "review ≥ 0.3, decline ≥ 0.7" in page.inner_text(".messagelist")
+    assert "Proposed in" in page.inner_text(".messagelist")

@@ -10,7 +10,7 @@ from django.test import Client
 
 from fraudops.audit.models import AuditEntry
 from rules.demo import demo_policy_seed
-from rules.models import PolicyRevision, ScoreThresholds
+from rules.models import PolicyDraft, PolicyRevision, ScoreThresholds
 from scoring.models import Integrator, ModelStatus, ThresholdCosts
 from scoring.simulation.history import HistorySimulator
 from scoring.simulation.load import history_load
@@ -67,7 +67,7 @@ def test_the_model_page_shows_the_recommendation_its_trade_off_and_the_apply_but
     assert "/models/compare" in page
 
 
-def test_applying_changes_the_thresholds_through_the_rules_service_and_records_who(version):
+def test_applying_proposes_the_thresholds_in_a_draft_and_records_who(version):
     revision = PolicyRevision.objects.filter(pk=1).values_list("revision", flat=True).first() or 0
 
     response = staff("ada", "admin").post(
@@ -75,10 +75,14 @@ def test_applying_changes_the_thresholds_through_the_rules_service_and_records_w
     )
 
     assert response.status_code == 302
-    thresholds = ScoreThresholds.objects.get(pk=1)
-    assert (thresholds.review_at, thresholds.decline_at) == (0.3, 0.7)
-    assert PolicyRevision.objects.get(pk=1).revision == revision + 1  # workers reload it
-    entry = AuditEntry.objects.get(action="thresholds.apply_recommended")
+    # An ordinary threshold change: nothing is in force until someone else publishes it.
+    assert not ScoreThresholds.objects.exists()
+    assert (PolicyRevision.objects.filter(pk=1).values_list("revision", flat=True).first() or 0) \
+        == revision  # fmt: skip
+    draft = PolicyDraft.objects.get()
+    assert draft.author.username == "ada"
+    assert draft.changes["thresholds"] == {"review_at": 0.3, "decline_at": 0.7}
+    entry = AuditEntry.objects.get(action="thresholds.propose_recommended")
     assert entry.actor == "ada"
     assert "lgbm-curve" in entry.reason
     assert entry.changes["review_at"] == [0.5, 0.3]
