@@ -142,16 +142,21 @@ class QueueRow:
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
-    page: Page[Case]
+    page: Page[int]  # of case ids
     total: int
 
 
 def queue_page_read(*, user: Any, filters: QueueFilters, now: datetime) -> QueuePage:
     """One page of the user's filtered queue (a page past the last gives the last)."""
-    cases = queue_cases_filtered(user=user, filters=filters)
-    paginator = Paginator(_for_rows(cases), PAGE_SIZE)
+    # The page's ids first, joining only what the filters and the order need (narrow rows:
+    # a sort over 10,000 cases with their decisions' JSON took 80 ms); then those 50 cases.
+    ids = queue_cases_filtered(user=user, filters=filters).values_list("pk", flat=True)
+    paginator = Paginator(ids, PAGE_SIZE)
     page = paginator.get_page(filters.page)
-    return QueuePage(queue_rows(page.object_list, now=now), page, paginator.count)
+    wanted = list(page.object_list)
+    loaded = {case.pk: case for case in _for_rows(cases_active(user=user).filter(pk__in=wanted))}
+    cases = [loaded[pk] for pk in wanted if pk in loaded]
+    return QueuePage(queue_rows(cases, now=now), page, paginator.count)
 
 
 def queue_row_read(

@@ -110,7 +110,7 @@ def test_the_queue_is_paged_on_the_server(mixed, analyst, monkeypatch):
     assert [row.customer_id for row in first.rows] == ["c-huge", "c-large"]
     assert [row.customer_id for row in last.rows] == ["c-small"]
     assert beyond.page.number == 3  # a page past the last shows the last
-    page = browser(analyst).get(reverse("cases:queue"), {"sort": "amount-desc", "page": 2})
+    page = browser(analyst).get(reverse("cases:queue"), {"sort": "amount-desc", "page": "2"})
     assert page.status_code == 200
     assert page.text.count('<tr id="case-') == 2
     assert "page=3" in page.text
@@ -248,7 +248,7 @@ def test_a_bulk_verdict_on_cases_all_decided_meanwhile_says_so(reviewing, lead):
 def test_a_lead_exports_the_filtered_cases_as_csv(mixed, lead, analyst):
     response = browser(lead).get(reverse("cases:export-filtered"), {"amount": "over-10000"})
 
-    lines = b"".join(response.streaming_content).decode().splitlines()
+    lines = b"".join(response.streaming_content).decode().splitlines()  # type: ignore[attr-defined]
     assert response.status_code == 200
     assert len(lines) == 2
     assert "c-huge" in lines[1]
