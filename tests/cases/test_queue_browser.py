@@ -1,7 +1,10 @@
 """The queue as an analyst and a lead use it, in a real browser (Debian's chromium via
-Playwright) against a live ASGI server: filters, a live row marked as it arrives, a case
-opened, decided and the next one taken; a reassignment refused inline for want of a reason,
-a bulk verdict confirmed, the filtered cases exported. Screenshots go to the test's tmp_path.
+Playwright) against a live ASGI server: filters, a live row marked as it arrives and one marked
+as it changes (a colleague claims it), a case opened, decided and the next one taken; a
+reassignment refused inline for want of a reason, a bulk verdict confirmed, the filtered cases
+exported. Screenshots go to the test's tmp_path.
+
+The case page of this branch has no keyboard shortcuts: "next case" is taken with its button.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
     other = case_posted(amount="45.00", customer_id="c-other")
     transfer = case_posted(amount="60.00", channel="transfer", customer_id="c-transfer")
     factories.user("alice", "analyst", password=PASSWORD)
+    factories.user("bob", "analyst", password=PASSWORD)
     page = logged_in(chromium, base, "alice")
     assert shown_cases(page) == {big.pk, small.pk, other.pk, transfer.pk}
     assert page.locator("#nav-kpis, #nav-admin, #nav-metrics").count() == 0
@@ -95,6 +99,16 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
     page.wait_for_timeout(300)  # the transfer's row answer (204) has long come back
     assert shown_cases(page) == {small.pk, other.pk, arrived.pk}
     shot(page, tmp_path, "2-analyst-new-case-marked")
+
+    # A colleague claims a case: its row changes in place, marked as changed.
+    colleague = logged_in(chromium, base, "bob")
+    colleague.click(f"#case-{other.pk} button:has-text('Claim')")
+    colleague.wait_for_url(f"{base}/cases/{other.pk}/")
+    changed = f"#case-{other.pk}[data-status=claimed].row-fresh[data-fresh=changed]"
+    page.wait_for_selector(changed, timeout=LIVE_WITHIN_MS)
+    assert "bob" in page.inner_text(f"#case-{other.pk} .status")
+    shot(page, tmp_path, "2b-analyst-claimed-case-marked")
+    colleague.context.close()
 
     page.click(f"#case-{small.pk} a[href='/cases/{small.pk}/']")
     page.wait_for_url(f"{base}/cases/{small.pk}/")
