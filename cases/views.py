@@ -89,6 +89,7 @@ def _queue(
         status = 400
     query = request.GET.copy()
     query.pop("page", None)
+    current = (form.cleaned_data.get("sort") or queue_reads.DEFAULT_SORT) if page else ""
     # A refused bulk verdict keeps its cases ticked.
     chosen = set(getattr(bulk_form, "cleaned_data", {}).get("cases") or [])
     context = {
@@ -96,12 +97,41 @@ def _queue(
         "page": page,
         "rows": page.rows if page else [],
         "query": query.urlencode(),
+        "sorts": _sort_links(query, current),
         "is_lead": can_lead(request.user),
         "queues": selectors.queues_all(),
         "bulk_form": bulk_form or BulkVerdictForm(),
         "chosen": chosen,
     }
     return render(request, "cases/queue.html", context, status=status)
+
+
+# A column's header sorts by it: first this way, clicked again the other way.
+SORT_COLUMNS = {
+    "age": ("oldest", "newest"),
+    "amount": ("amount-desc", "amount-asc"),
+    "score": ("score-desc", "score-asc"),
+    "sla": ("sla", "sla"),
+    "case": ("priority", "priority"),
+}
+
+
+def _sort_links(query: Any, current: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the URL its header links to and, when it is the current order,
+    ``aria-sort``."""
+    links = {}
+    for column, (first, second) in SORT_COLUMNS.items():
+        ordered = query.copy()
+        ordered["sort"] = second if current == first else first
+        state = ""
+        if current in (first, second):
+            state = (
+                "ascending"
+                if current in ("oldest", "amount-asc", "score-asc", "sla")
+                else "descending"
+            )
+        links[column] = {"url": f"?{ordered.urlencode()}", "state": state}
+    return links
 
 
 @require_GET

@@ -301,3 +301,15 @@ def test_the_queue_page_reads_in_as_many_queries_for_many_cases_as_for_few(revie
     for _ in range(6):
         factories.case_via_api(reviewing)
     assert queries() == few <= 10
+
+
+def test_a_column_header_sorts_by_it_and_clicked_again_the_other_way(mixed, analyst):
+    client = browser(analyst)
+
+    first = client.get(reverse("cases:queue"), {"channel": "ecom"})
+    again = client.get(reverse("cases:queue"), {"channel": "ecom", "sort": "amount-desc"})
+
+    assert 'href="?channel=ecom&amp;sort=amount-desc" id="sort-amount"' in first.text
+    assert 'aria-sort="descending"><a href="?channel=ecom&amp;sort=amount-asc"' in again.text
+    rows = again.context["rows"]
+    assert [row.customer_id for row in rows] == ["c-huge", "c-large", "c-mid", "c-small"]
