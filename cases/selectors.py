@@ -1,11 +1,11 @@
-"""Reads of the case workbench: queues, queue lists and a case's evidence, loaded once."""
+"""Reads of the case workbench: queues, active cases and a case's evidence, loaded once
+(the queue page's own reads are in ``cases.queue_reads``)."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -51,16 +51,6 @@ def cases_active(*, user: Any, queue: Queue | None = None) -> QuerySet[Case]:
     )
 
 
-def queue_page_cases(*, user: Any) -> QuerySet[Case]:
-    """What the queue page shows, loading only the columns its rows print (not the decision's
-    features and reasons)."""
-    return cases_active(user=user).only(
-        "priority", "status", "sla_due_at", "queue__name", "assignee__username",
-        "decision__score", "decision__transaction__amount",
-        "decision__transaction__currency", "decision__transaction__customer_id",
-    )  # fmt: skip
-
-
 def cases_active_among(*, user: Any, case_ids: Sequence[int]) -> list[Case]:
     """Those of ``case_ids`` that are active in the user's queues (one decided meanwhile, or
     in a queue the user does not work, is left out), most urgent first."""
@@ -74,55 +64,6 @@ def case_visible(*, user: Any, case_id: int) -> Case | None:
         .select_related("queue", "assignee", "decision__transaction")
         .first()
     )
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    """One line of the queue page, with everything formatted (500 of them render fast)."""
-
-    pk: int
-    queue: str
-    priority: int
-    amount: str
-    score: str
-    customer_id: str
-    status: str
-    assignee: str
-    sla: str
-    overdue: bool
-
-
-def queue_page_rows(*, user: Any, now: datetime) -> list[QueueRow]:
-    """The rows of the user's queue page."""
-    return queue_rows(queue_page_cases(user=user), now=now)
-
-
-def queue_rows(cases: Iterable[Case], *, now: datetime) -> list[QueueRow]:
-    rows = []
-    for case in cases:
-        txn = case.decision.transaction
-        score = case.decision.score
-        rows.append(
-            QueueRow(
-                pk=case.pk,
-                queue=case.queue.name,
-                priority=case.priority,
-                amount=f"{txn.amount:.2f} {txn.currency}",
-                score="–" if score is None else f"{score:.3f}",
-                customer_id=txn.customer_id,
-                status=case.status,
-                assignee=case.assignee.get_username() if case.assignee else "",
-                sla=_sla_text(case.sla_due_at - now),
-                overdue=case.sla_due_at < now,
-            )
-        )
-    return rows
-
-
-def _sla_text(left: timedelta) -> str:
-    minutes = int(abs(left.total_seconds()) // 60)
-    span = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
-    return f"{span} overdue" if left.total_seconds() < 0 else f"in {span}"
 
 
 @dataclass(frozen=True)

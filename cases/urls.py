@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.queue_page, name="queue"),
     path("next", views.case_next, name="next"),
     path("bulk-verdict", views.cases_bulk_verdict, name="bulk-verdict"),
+    path("export.csv", views.cases_export_filtered, name="export-filtered"),
     path("queues/<int:queue_id>/export.csv", views.queue_export, name="export"),
     path("<int:case_id>/", views.case_detail, name="detail"),
     path("<int:case_id>/row", views.case_row, name="row"),

@@ -16,13 +16,21 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from cases import charts, kpis, selectors, services
+from cases import charts, kpis, queue_reads, selectors, services
 from cases.charts import shap_bar_json, shap_waterfall_json
-from cases.forms import BulkVerdictForm, CommentForm, ReasonForm, ReassignForm, VerdictForm
-from cases.models import ACTIVE, Case, CaseStatus, Verdict
+from cases.forms import (
+    BulkVerdictForm,
+    CommentForm,
+    QueueFilterForm,
+    ReasonForm,
+    ReassignForm,
+    VerdictForm,
+)
+from cases.models import Case, CaseStatus, Verdict
 from cases.roles import can_lead, can_see_kpis, can_work
 from cases.spreadsheet import queue_export_lines
 from rules.policy import Outcome
@@ -59,23 +67,93 @@ def _case(request: HttpRequest, case_id: int) -> Case:
     return case
 
 
+def _queue_filters_form(request: HttpRequest) -> QueueFilterForm:
+    return QueueFilterForm(
+        request.GET,
+        queues=selectors.queues_of(request.user),
+        rules=queue_reads.rule_names(),
+    )
+
+
+def _queue(
+    request: HttpRequest, *, bulk_form: BulkVerdictForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The queue page for the filters in the query string (bad ones: their errors, 400)."""
+    form = _queue_filters_form(request)
+    page = None
+    if form.is_valid():
+        page = queue_reads.queue_page_read(
+            user=request.user, filters=form.filters(), now=timezone.now()
+        )
+    else:
+        status = 400
+    query = request.GET.copy()
+    query.pop("page", None)
+    current = (form.cleaned_data.get("sort") or queue_reads.DEFAULT_SORT) if page else ""
+    # A refused bulk verdict keeps its cases ticked.
+    chosen = set(getattr(bulk_form, "cleaned_data", {}).get("cases") or [])
+    context = {
+        "form": form,
+        "page": page,
+        "rows": page.rows if page else [],
+        "query": query.urlencode(),
+        "sorts": _sort_links(query, current),
+        "is_lead": can_lead(request.user),
+        "queues": selectors.queues_all(),
+        "bulk_form": bulk_form or BulkVerdictForm(),
+        "chosen": chosen,
+    }
+    return render(request, "cases/queue.html", context, status=status)
+
+
+# A column's header sorts by it: first this way, clicked again the other way.
+SORT_COLUMNS = {
+    "age": ("oldest", "newest"),
+    "amount": ("amount-desc", "amount-asc"),
+    "score": ("score-desc", "score-asc"),
+    "sla": ("sla", "sla"),
+    "case": ("priority", "priority"),
+}
+
+
+def _sort_links(query: Any, current: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the URL its header links to and, when it is the current order,
+    ``aria-sort``."""
+    links = {}
+    for column, (first, second) in SORT_COLUMNS.items():
+        ordered = query.copy()
+        ordered["sort"] = second if current == first else first
+        state = ""
+        if current in (first, second):
+            state = (
+                "ascending"
+                if current in ("oldest", "amount-asc", "score-asc", "sla")
+                else "descending"
+            )
+        links[column] = {"url": f"?{ordered.urlencode()}", "state": state}
+    return links
+
+
 @require_GET
 @analyst_required
 def queue_page(request: HttpRequest) -> HttpResponse:
-    rows = selectors.queue_page_rows(user=request.user, now=timezone.now())
-    context = {"rows": rows, "is_lead": can_lead(request.user), "queues": selectors.queues_all()}
-    return render(request, "cases/queue.html", context)
+    return _queue(request)
 
 
 @require_GET
 @analyst_required
 def case_row(request: HttpRequest, case_id: int) -> HttpResponse:
-    """One row of the queue, for the live update; 204 when it has left the queue."""
-    case = selectors.case_visible(user=request.user, case_id=case_id)
-    if case is None or case.status not in ACTIVE:
+    """One row of the queue, for the live update; 204 when it has left the queue or does not
+    pass the page's filters (sent along in the query string)."""
+    form = _queue_filters_form(request)
+    filters = form.filters() if form.is_valid() else queue_reads.QueueFilters()
+    row = queue_reads.queue_row_read(
+        user=request.user, case_id=case_id, filters=filters, now=timezone.now()
+    )
+    if row is None:
         return HttpResponse(status=204)
-    (row,) = selectors.queue_rows([case], now=timezone.now())
-    return render(request, "cases/_case_row.html", {"row": row, "is_lead": can_lead(request.user)})
+    context = {"row": row, "is_lead": can_lead(request.user), "chosen": set()}
+    return render(request, "cases/_case_row.html", context)
 
 
 @require_POST
@@ -228,15 +306,27 @@ def case_comment(request: HttpRequest, case_id: int) -> HttpResponse:
     )  # fmt: skip
 
 
+def _back_to_queue(request: HttpRequest) -> HttpResponse:
+    query = request.GET.urlencode()
+    return redirect(reverse("cases:queue") + (f"?{query}" if query else ""))
+
+
 @require_POST
 @lead_required
 def cases_bulk_verdict(request: HttpRequest) -> HttpResponse:
+    """A verdict on the chosen cases, in two steps: the form shows what would be decided and
+    asks to confirm; only the confirmed form decides. The query string is the queue page's
+    filters, kept for going back."""
     form = BulkVerdictForm(request.POST)
     if not form.is_valid():
-        for field_name, errors in form.errors.items():
-            messages.error(request, f"{field_name}: {' '.join(str(e) for e in errors)}")
-        return redirect("cases:queue")
+        return _queue(request, bulk_form=form, status=400)
     chosen = selectors.cases_active_among(user=request.user, case_ids=form.cleaned_data["cases"])
+    if not chosen:
+        form.add_error("cases", "None of the chosen cases is still waiting for a verdict.")
+        return _queue(request, bulk_form=form, status=400)
+    if not form.cleaned_data["confirmed"]:
+        context = {"form": form, "chosen": chosen, "query": request.GET.urlencode()}
+        return render(request, "cases/bulk_confirm.html", context)
     try:
         given = services.cases_bulk_verdict(
             cases=chosen,
@@ -248,7 +338,7 @@ def cases_bulk_verdict(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{len(given)} cases decided: {form.cleaned_data['verdict']}.")
-    return redirect("cases:queue")
+    return _back_to_queue(request)
 
 
 @require_GET
@@ -260,6 +350,19 @@ def queue_export(request: HttpRequest, queue_id: int) -> StreamingHttpResponse:
     cases = selectors.cases_active(user=request.user, queue=queue).iterator()
     response = StreamingHttpResponse(queue_export_lines(cases), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="queue-{queue.pk}.csv"'
+    return response
+
+
+@require_GET
+@lead_required
+def cases_export_filtered(request: HttpRequest) -> HttpResponseBase:
+    """The cases the queue page shows for its filters (every page of them), as CSV."""
+    form = _queue_filters_form(request)
+    if not form.is_valid():
+        return _queue(request)
+    cases = queue_reads.queue_cases_filtered(user=request.user, filters=form.filters())
+    response = StreamingHttpResponse(queue_export_lines(cases.iterator()), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="cases.csv"'
     return response
 
 

@@ -1,20 +1,33 @@
 // The queue updates itself: the server says "case N changed" over a WebSocket and this page
-// fetches that case's row (204: it left the queue) and puts it in place by priority.
+// fetches that case's row with the page's own filters (204: it left the queue, or no longer
+// passes them) and puts it in place. A row that arrives or changes is marked for a while.
 (function () {
   "use strict";
   var rows = document.getElementById("case-rows");
   if (!rows) return;
   var status = document.getElementById("live-status");
   var empty = document.getElementById("empty");
-  var rowUrl = function (id) { return rows.dataset.rowUrl.replace("/0/", "/" + id + "/"); };
+  var byPriority = rows.dataset.sort === "priority";
+  var firstPage = rows.dataset.page === "1";
+  var rowUrl = function (id) {
+    return rows.dataset.rowUrl.replace("/0/", "/" + id + "/") + location.search;
+  };
+  var FRESH_MS = 8000;
 
   function place(row) {
+    if (!byPriority) { rows.prepend(row); return; }
     var priority = Number(row.dataset.priority);
     var after = null;
     Array.prototype.forEach.call(rows.children, function (other) {
       if (Number(other.dataset.priority) >= priority && other !== row) after = other;
     });
     if (after) after.after(row); else rows.prepend(row);
+  }
+
+  function markFresh(row, kind) {
+    row.classList.add("row-fresh");
+    row.dataset.fresh = kind;  // "new" or "changed"
+    setTimeout(function () { row.classList.remove("row-fresh"); delete row.dataset.fresh; }, FRESH_MS);
   }
 
   // Only the newest fetch for a case is applied: answers can arrive out of order.
@@ -35,9 +48,40 @@
         var template = document.createElement("template");
         template.innerHTML = html.trim();
         var row = template.content.firstElementChild;
-        if (existing) existing.replaceWith(row); else place(row);
+        if (existing) {
+          var box = existing.querySelector("input[name=cases]");
+          var ticked = row.querySelector("input[name=cases]");
+          if (box && ticked) ticked.checked = box.checked;  // keep the lead's selection
+          existing.replaceWith(row);
+          markFresh(row, "changed");
+        } else if (firstPage) {
+          place(row);  // a new case is shown on the first page only: later pages keep still
+          markFresh(row, "new");
+        }
+        selectionChanged();
       });
     }).finally(function () { empty.hidden = rows.children.length > 0; });
+  }
+
+  // Select-all for the bulk verdict: the header box ticks every case on this page.
+  var all = document.getElementById("select-all");
+  var count = document.getElementById("bulk-count");
+  function boxes() { return rows.querySelectorAll("input[name=cases]"); }
+  function selectionChanged() {
+    if (!all) return;
+    var list = boxes(), ticked = 0;
+    list.forEach(function (box) { if (box.checked) ticked += 1; });
+    all.checked = list.length > 0 && ticked === list.length;
+    all.indeterminate = ticked > 0 && ticked < list.length;
+    if (count) count.textContent = ticked ? ticked + " selected" : "";
+  }
+  if (all) {
+    all.addEventListener("change", function () {
+      boxes().forEach(function (box) { box.checked = all.checked; });
+      selectionChanged();
+    });
+    rows.addEventListener("change", selectionChanged);
+    selectionChanged();
   }
 
   var delay = 500;

@@ -177,7 +177,12 @@ def test_a_lead_decides_several_cases_at_once(reviewing, lead):
 
     response = browser(lead).post(
         reverse("cases:bulk-verdict"),
-        {"cases": [c.pk for c in cases[:2]], "verdict": "legit", "note": "known merchant"},
+        {
+            "cases": [c.pk for c in cases[:2]],
+            "verdict": "legit",
+            "note": "known merchant",
+            "confirmed": "1",
+        },
     )
 
     assert response.status_code == 302
@@ -209,7 +214,7 @@ def test_a_bulk_verdict_skips_a_case_decided_meanwhile(reviewing, lead):
 
     response = browser(lead).post(
         reverse("cases:bulk-verdict"),
-        {"cases": [c.pk for c in cases], "verdict": "fraud", "note": "ring"},
+        {"cases": [c.pk for c in cases], "verdict": "fraud", "note": "ring", "confirmed": "1"},
     )
 
     assert response.status_code == 302

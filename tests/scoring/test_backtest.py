@@ -60,7 +60,11 @@ def proposing(**kinds):
 
 def rule(name, expression, action="review"):
     return draft_changes.RuleChange(
-        name=name, expression=expression, action=action, description="", mode="live",
+        name=name,
+        expression=expression,
+        action=action,
+        description="",
+        mode="live",
         rollout_percent=None,
     )
 
