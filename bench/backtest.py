@@ -157,9 +157,10 @@ def candidate() -> Any:
         {
             "rules": [
                 {"name": "big_amount", "expression": "amount > 2000", "action": "review",
-                 "description": "", "enabled": True},
+                 "description": "", "mode": "live", "rollout_percent": None},
                 {"name": "night_small", "expression": "local_hour < 3 and amount > 300",
-                 "action": "review", "description": "", "enabled": True},
+                 "action": "review", "description": "", "mode": "live",
+                 "rollout_percent": None},
             ],
             "thresholds": {"review_at": 0.55, "decline_at": 0.92},
         }
