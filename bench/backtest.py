@@ -167,16 +167,15 @@ def candidate() -> Any:
     )  # fmt: skip
 
 
-def chunk_backtest(job: tuple[int, int, datetime, datetime]) -> tuple[Any, float]:
-    """One worker's share, the decisions of transactions [first, last): its own database
+def chunk_backtest(job: tuple[datetime, datetime, datetime, datetime]) -> tuple[Any, float]:
+    """One worker's share, the decisions of transactions that occurred in [first, last) —
+    a slice of the window, read by the same index as the whole window — on its own database
     connection. Returns its result and the CPU seconds it took."""
     from scoring.backtest import decisions_backtest, window_decisions
 
     first, last, since, until = job
     cpu = time.process_time()
-    decisions = window_decisions(since=since, until=until).filter(
-        transaction_id__gte=first, transaction_id__lt=last
-    )
+    decisions = window_decisions(since=first, until=last)
     result = decisions_backtest(
         changes=candidate(), decisions=decisions, since=since, until=until, moment=until
     )
@@ -189,8 +188,14 @@ def measure(
     """(the merged result, wall seconds, the workers' CPU seconds in all)."""
     from scoring.models import Transaction
 
-    pks = sorted(Transaction.objects.values_list("pk", flat=True))
-    bounds = [*pks[::CHUNK], pks[-1] + 1]
+    # Slices of the window by time, CHUNK transactions each: a slice by id would make every
+    # worker's query walk the whole window's index to find its ids.
+    times = sorted(
+        Transaction.objects.filter(occurred_at__gte=since, occurred_at__lt=until).values_list(
+            "occurred_at", flat=True
+        )
+    )
+    bounds = [*times[::CHUNK], until]
     jobs = [(bounds[i], bounds[i + 1], since, until) for i in range(len(bounds) - 1)]
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes, initializer=worker_setup, initargs=(database_url,)) as pool:
