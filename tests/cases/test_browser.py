@@ -126,6 +126,19 @@ def post_decision(base: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
         return result
 
 
+def log_in(browser: Any, base: str, username: str, next_url: str) -> Any:
+    """A page of a new browser context, logged in as ``username`` and landed on ``next_url``."""
+    from urllib.parse import quote
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{base}/accounts/login/?next={quote(next_url)}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{next_url}")
+    return page
+
+
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

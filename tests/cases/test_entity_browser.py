@@ -16,7 +16,7 @@ from django.db import connection
 
 from tests import factories
 from tests.cases.entity_seed import shared_world
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url  # noqa: F401
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,16 +39,6 @@ AXE_RUN = """async () => {
 }"""
 
 
-def _log_in(browser: Any, base: str, username: str, next_url: str) -> Any:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/?next={next_url}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{next_url}")
-    return page
-
-
 def _serious(page: Any) -> list[dict[str, Any]]:
     page.add_script_tag(path=str(AXE))
     violations: list[dict[str, Any]] = page.evaluate(AXE_RUN)
@@ -65,7 +55,7 @@ def test_an_analyst_opens_a_profile_then_the_network_and_clicks_a_node(
     factories.user("alice", "analyst", password=PASSWORD)
     base = live_server_url
 
-    page = _log_in(chromium, base, "alice", "/entities/customer/c-alice")
+    page = log_in(chromium, base, "alice", "/entities/customer/c-alice")
     assert page.inner_text("#agg-transactions") == "3"
     assert page.inner_text("#agg-fraud") == "1"
     assert page.locator("#timeline tbody tr").count() == 3
@@ -109,7 +99,7 @@ def test_axe_finds_no_serious_violation_on_the_queue_case_entity_kpi_and_login_p
     login.goto(f"{base}/accounts/login/")
     found["login"] = _serious(login)
 
-    page = _log_in(chromium, base, "ada", "/cases/")
+    page = log_in(chromium, base, "ada", "/cases/")
     found["queue"] = _serious(page)
     for name, url in (
         ("case", f"/cases/{case.pk}/"),

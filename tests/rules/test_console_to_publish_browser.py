@@ -6,7 +6,6 @@ does not."""
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -15,20 +14,10 @@ from rest_framework.test import APIClient
 from rules.models import DraftStatus, PolicyBacktest, PolicyDraft, Rule
 from scoring.models import Decision
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url  # noqa: F401
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in  # noqa: F401
 from tests.rules.test_performance import seed_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _log_in(browser: Any, base: str, username: str, next_url: str) -> Any:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/?next={quote(next_url)}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{next_url}")
-    return page
 
 
 def _staff(username: str, role: str) -> Any:
@@ -65,7 +54,7 @@ def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_ne
     assert _decided("400.00") == ("approve", [])  # before: nothing catches it
 
     # The admin's console query, over the seeded decisions of 5-7 January 2026.
-    page = _log_in(chromium, live_server_url, "ada", "/rules/console")
+    page = log_in(chromium, live_server_url, "ada", "/rules/console")
     page.fill("#id_expression", "amount > 250")
     page.fill("#id_since", "2026-01-05")
     page.fill("#id_until", "2026-01-07")
@@ -105,7 +94,7 @@ def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_ne
 
     # A lead, in another browser context: backtests (inline on commit under eager Celery, the
     # embedded default), waits for it to finish, publishes.
-    page = _log_in(chromium, live_server_url, "lee", draft_url)
+    page = log_in(chromium, live_server_url, "lee", draft_url)
     assert "payments over 250" in page.inner_text("#content")
     assert "Run a backtest" in page.inner_text("#publish-refusal")
     assert page.locator("input[value=Publish]").is_disabled()

@@ -2,27 +2,15 @@
 live server): the trend and matches charts draw, and a console query is saved as a rule that
 does not act."""
 
-from urllib.parse import quote
-
 import pytest
 from django.db import connection
 
 from rules.models import PolicyDraft, Rule
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, shot  # noqa: F401
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
 from tests.rules.test_performance import seed_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _log_in(browser, base: str, username: str, next_url: str):
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/?next={quote(next_url)}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{next_url}")
-    return page
 
 
 def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_not_act(
@@ -38,7 +26,7 @@ def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_no
     factories.user("alice", "analyst", password=PASSWORD)
     period = "since=2026-01-05&until=2026-01-07"
 
-    page = _log_in(chromium, live_server_url, "mia", f"/rules/performance?{period}")
+    page = log_in(chromium, live_server_url, "mia", f"/rules/performance?{period}")
 
     page.wait_for_selector("#rules-figure-1-plot .main-svg", timeout=10_000)
     assert page.locator("#rules-figure-1-plot .scatterlayer .trace").count() == 3  # the rules
@@ -46,7 +34,7 @@ def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_no
     assert page.inner_text("#rules-decisions") == "7"
     shot(page, "rules-1-performance")
 
-    page = _log_in(chromium, live_server_url, "alice", "/rules/console")
+    page = log_in(chromium, live_server_url, "alice", "/rules/console")
     page.fill("#id_expression", "amount > 250")
     page.fill("#id_since", "2026-01-05")
     page.fill("#id_until", "2026-01-07")

@@ -7,21 +7,11 @@ from django.db import connection
 
 from scoring.models import ThresholdCosts
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, shot  # noqa: F401
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
 from tests.scoring.compare_seed import champion_and_challenger, labelled_window
 from tests.scoring.test_model_thresholds import _curve
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _log_in(browser, base: str, username: str, next_url: str):
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/accounts/login/?next={next_url}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{next_url}")
-    return page
 
 
 def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_trade_off(
@@ -45,7 +35,7 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     admin.is_staff = True
     admin.save()
 
-    page = _log_in(chromium, live_server_url, "mia", "/models/compare")
+    page = log_in(chromium, live_server_url, "mia", "/models/compare")
 
     for i in (1, 2, 3):
         # Plotly drew an SVG into the div (not merely shipped the figure's JSON)
@@ -57,7 +47,7 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     shot(page, "compare-1-manager")
 
     url = f"/admin/scoring/modelversion/{champion.pk}/change/"
-    page = _log_in(chromium, live_server_url, "ada", url)
+    page = log_in(chromium, live_server_url, "ada", url)
 
     page.wait_for_selector("#threshold-figure-1-plot .main-svg", timeout=10_000)
     page.wait_for_selector("#threshold-figure-2-plot .main-svg", timeout=10_000)
