@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.services import bench_services, services_from_env  # noqa: E402
+from bench.services import bench_services, django_setup_in_process, services_from_env  # noqa: E402
 
 BENCH_DB = "fraudops_bench_backtest"
 TARGET = 5000.0
@@ -57,25 +57,10 @@ RULES = [
 ]
 
 
-def django_setup(database_url: str, *, migrate: bool = True) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "fraudops.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    if migrate:
-        call_command("migrate", verbosity=0)
-
-
 def worker_setup(database_url: str) -> None:
     """A worker (spawned, not forked: a forked child would share the parent's pooled
     connections) sets Django up with a connection of its own."""
-    django_setup(database_url, migrate=False)
+    django_setup_in_process(database_url, migrate=False)
 
 
 def worker_ready(_: int) -> int:
@@ -218,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     services = services_from_env(BENCH_DB, int(os.getenv("BENCH_REDIS_DB", "9")))
     with bench_services(services, keep=args.keep):
-        django_setup(services.database_url)
+        django_setup_in_process(services.database_url)
         from django.utils import timezone
 
         until = timezone.now()

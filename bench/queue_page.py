@@ -17,7 +17,6 @@ set. Target: every set's median under 300 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.measure import BenchError  # noqa: E402 - after the path is set
-from bench.services import bench_services, services_from_env  # noqa: E402
+from bench.services import bench_services, django_setup_in_process, services_from_env  # noqa: E402
 
 TARGET_MS = 300.0
 
@@ -45,21 +44,6 @@ FILTER_SETS: dict[str, dict[str, str]] = {
     "search an e-mail": {"q": "someone-7@example.com"},
     "page 50, oldest first": {"sort": "oldest", "page": "50"},
 }  # fmt: skip
-
-
-def django_setup(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.pop("REDIS_URL", None)
-    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "fraudops.settings"
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def cases_create(count: int) -> tuple[Any, int]:
@@ -190,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     results: list[tuple[str, float, float, int, int]] = []
     with bench_services(services):
-        django_setup(services.database_url)
+        django_setup_in_process(services.database_url)
         started = time.perf_counter()
         analyst, transfers = cases_create(args.cases)
         created_s = time.perf_counter() - started

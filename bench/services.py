@@ -129,3 +129,21 @@ def manage(env: dict[str, str], *args: str, check: bool = True, timeout: float =
     if check and not ran.ok:
         raise BenchError(f"manage.py {' '.join(args)} failed:\n{ran.output}")
     return ran
+
+
+def django_setup_in_process(database_url: str, *, migrate: bool = True) -> None:
+    """Django in this process on the throwaway ``database_url`` (no Redis: the embedded
+    defaults), migrated unless ``migrate`` is False (a worker of a bench that migrated)."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("REDIS_URL", None)
+    # DEBUG is off, so settings need secrets; a throwaway database needs no real ones.
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("PII_HASH_KEY", "bench-only-pii-hash-key")
+    os.environ.setdefault("LOG_LEVEL", "ERROR")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "fraudops.settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    if migrate:
+        call_command("migrate", verbosity=0)

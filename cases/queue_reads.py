@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from cases.models import ACTIVE, Case, Queue
 from cases.selectors import cases_active
@@ -100,7 +102,7 @@ def queue_cases_filtered(*, user: Any, filters: QueueFilters) -> QuerySet[Case]:
     if band is not None and band.high is not None:
         cases = cases.filter(decision__transaction__amount__lt=band.high)
     if filters.rule:
-        cases = cases.filter(decision__rules__contains=[{"rule": filters.rule}])
+        cases = _fired(cases, filters.rule)
     if filters.channel:
         cases = cases.filter(decision__transaction__channel=filters.channel)
     if filters.search.strip():
@@ -213,3 +215,14 @@ def span_text(span: timedelta) -> str:
 def sla_text(left: timedelta) -> str:
     span = span_text(left)
     return f"{span} overdue" if left.total_seconds() < 0 else f"{span} left"
+
+
+def _fired(cases: QuerySet[Case], rule: str) -> QuerySet[Case]:
+    """The cases whose decision's rule hits name ``rule``. PostgreSQL tests JSON containment;
+    SQLite (the embedded default) has none, so there the stored JSON text is searched for the
+    hit's ``"rule": "<name>"`` pair (json.dumps' separators; rule names are slugs)."""
+    if connection.vendor == "postgresql":
+        return cases.filter(decision__rules__contains=[{"rule": rule}])
+    return cases.annotate(rules_text=Cast("decision__rules", TextField())).filter(
+        rules_text__contains=f'"rule": "{rule}"'
+    )
