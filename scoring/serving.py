@@ -404,6 +404,13 @@ def version_scorer_kept(version: ModelVersion) -> Scorer:
         return loaded
 
 
+def version_scorers_clear() -> None:
+    """Forget the kept scorers (as a new process would start): for tests."""
+    with _version_scorers_lock:
+        _version_scorers.clear()
+        _version_refused.clear()
+
+
 @dataclass(frozen=True)
 class _Serving:
     """What this process serves with. ``store`` None: the process's own; ``scorer`` None: the

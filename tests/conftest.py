@@ -155,6 +155,8 @@ def _fresh_serving(
     # of the throttle (tests/scoring/test_auth.py) lower the limit.
     settings.API_KEY_FAILURE_LIMIT = 1_000_000
     policy_cache_clear()
+    # Kept shadow scorers are keyed by version pk, which SQLite reuses after a flush.
+    serving.version_scorers_clear()
     with serving.override(store=serving_store, scorer=serving.ActiveModel()):
         yield
     policy_cache_clear()
