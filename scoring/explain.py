@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from scoring.features.catalogue import ENTITY_NOUNS, WINDOW_WORDS
 from scoring.features.definitions import FeatureValue
 
 Values = Mapping[str, FeatureValue]
@@ -68,16 +69,6 @@ MERCHANT_LIFT = 2.0
 FAN_IN_PAYERS = 2
 
 WINDOW_DAYS = {"1m": 1 / 1440, "1h": 1 / 24, "24h": 1.0, "7d": 7.0, "30d": 30.0}
-WINDOW_WORDS = {
-    "1m": "minute", "1h": "hour", "24h": "24 hours", "1d": "day", "7d": "7 days", "30d": "30 days",
-}  # fmt: skip
-ENTITY_WORDS = {
-    "card": "card",
-    "customer": "customer",
-    "merchant": "merchant",
-    "device": "device",
-    "ip": "IP address",
-}
 
 
 # --- what is unusual ------------------------------------------------------------------------
@@ -191,7 +182,7 @@ def _velocity(
     count, total = values.get(count_name), values.get(sum_name)
     if pace is None or count is None:
         return None
-    noun = ENTITY_WORDS[entity]
+    noun = ENTITY_NOUNS[entity]
     on = "at this merchant" if entity == "merchant" else f"on this {noun}"
     period = WINDOW_WORDS[window]
     if positive.get(count_name, 0.0) > 0:
@@ -280,7 +271,7 @@ def _first_seen(entity: str) -> Callable[[Values], Told | None]:
         age = values.get(name)
         if age is None or age >= NEW_ENTITY_SECONDS:
             return None
-        noun = ENTITY_WORDS[entity]
+        noun = ENTITY_NOUNS[entity]
         if age == 0:
             return f"model.{name}", f"A {noun} never seen before this payment."
         return f"model.{name}", f"This {noun} was first seen {_duration(age)} ago."
@@ -421,7 +412,7 @@ def group_of(name: str) -> str:
         return _GROUPS[name]
     for kind in ("_txn_count_", "_amount_sum_"):
         entity, found, window = name.partition(kind)
-        if found and entity in ENTITY_WORDS and window in WINDOW_DAYS:
+        if found and entity in ENTITY_NOUNS and window in WINDOW_DAYS:
             return f"{entity}:{window}"
     return name
 

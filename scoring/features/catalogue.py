@@ -57,20 +57,31 @@ class FeatureInfo:
     one_hot_value: str | None = None
 
 
-_ENTITIES: Mapping[str, tuple[str, Group]] = {
-    "card": ("card", Group.VELOCITY),
-    "customer": ("customer", Group.VELOCITY),
-    "merchant": ("merchant", Group.MERCHANT),
-    "device": ("device", Group.DEVICE),
-    "ip": ("IP address", Group.DEVICE),
+# How an entity and a window are said, here and in the model's reasons (scoring/explain.py).
+ENTITY_NOUNS: Mapping[str, str] = {
+    "card": "card",
+    "customer": "customer",
+    "merchant": "merchant",
+    "device": "device",
+    "ip": "IP address",
+}
+_ENTITY_GROUPS: Mapping[str, Group] = {
+    "card": Group.VELOCITY,
+    "customer": Group.VELOCITY,
+    "merchant": Group.MERCHANT,
+    "device": Group.DEVICE,
+    "ip": Group.DEVICE,
 }
 _HOT_WINDOWS: Mapping[str, str] = {"1m": "minute", "1h": "hour", "24h": "24 hours"}
 _CHANNELS: tuple[str, ...] = ("pos", "ecom", "wallet", "transfer", "atm")
 _MERCHANT_WINDOWS: Mapping[str, str] = {"1d": "day", "7d": "7 days", "30d": "30 days"}
+_COLD_WINDOWS: Mapping[str, str] = {"7d": "7 days", "30d": "30 days"}
+WINDOW_WORDS: Mapping[str, str] = {**_HOT_WINDOWS, **_MERCHANT_WINDOWS, **_COLD_WINDOWS}
 
 
 def _velocity() -> Iterable[FeatureInfo]:
-    for entity, (noun, group) in _ENTITIES.items():
+    for entity, noun in ENTITY_NOUNS.items():
+        group = _ENTITY_GROUPS[entity]
         at = "at this merchant" if entity == "merchant" else f"on this {noun}"
         for window, words in _HOT_WINDOWS.items():
             yield FeatureInfo(
