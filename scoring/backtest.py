@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -38,8 +39,8 @@ from rules.loader import policy_load
 from rules.models import BacktestStatus, PolicyBacktest
 from rules.policy import Outcome, Policy
 from scoring.features.definitions import Features
-from scoring.label_reads import labels_as_of
-from scoring.models import Decision, Label, Transaction
+from scoring.label_reads import events_label_facts, labels_of_rows
+from scoring.models import Decision, Label, LabelEvent
 from scoring.pipeline import DecisionResult, rules_verdict
 from scoring.replay import decide_stored_row
 from scoring.scorer import Score
@@ -55,6 +56,7 @@ class StoredDecision:
 
     decision_id: str
     transaction_pk: int
+    integrator_pk: int
     stored: StoredTransaction
     outcome: str
     score: float | None
@@ -76,7 +78,7 @@ def decision_rows(decisions: QuerySet[Decision]) -> Iterator[StoredDecision]:
         pk, txn_pk, outcome, score, features, case_id = row[:width]
         stored = stored_from_row(list(row[width:]))
         yield StoredDecision(
-            str(pk), txn_pk, stored, outcome, score, features,
+            str(pk), txn_pk, row[width], stored, outcome, score, features,
             stored.facts.amount, stored.facts.currency, case_id,
         )  # fmt: skip
 
@@ -398,18 +400,57 @@ def decisions_backtest(
     the labels known at ``moment`` (default: now)."""
     published, candidate = policies_for(changes)
     cap = settings.BACKTEST_MAX_DECISIONS
-    capped = decisions[cap : cap + 1].exists()
-    chosen = decisions[:cap]
-    labels = labels_as_of(
-        transactions=Transaction.objects.filter(decision__in=chosen.values("pk")),
-        moment=moment or timezone.now(),
-    )
+    labels: dict[int, str] = {}
+    rows = _labelled(decision_rows(decisions[: cap + 1]), labels, moment or timezone.now())
+    kept = _First(rows, cap)
     result = policies_backtest(
-        decision_rows(chosen), published=published, candidate=candidate, labels=labels,
+        kept, published=published, candidate=candidate, labels=labels,
         since=since, until=until, progress=progress,
     )  # fmt: skip
-    result.capped = capped
+    result.capped = kept.more
     return result
+
+
+LABEL_BATCH = 5000
+
+
+def _labelled(
+    rows: Iterator[StoredDecision], labels: dict[int, str], moment: datetime
+) -> Iterator[StoredDecision]:
+    """``rows``, a batch at a time, each batch's labels (as of ``moment``) put into ``labels``
+    before its rows are yielded. A batch's label events are read by the time span of its
+    transactions (one indexed join, not a list of ids): rows come newest first, so a batch
+    spans little, and labels of other transactions in the span are never looked up."""
+    while batch := list(itertools.islice(rows, LABEL_BATCH)):
+        times = [row.stored.facts.occurred_at for row in batch]
+        events = LabelEvent.objects.filter(
+            transaction__occurred_at__gte=min(times), transaction__occurred_at__lte=max(times)
+        )
+        labels.update(
+            labels_of_rows(
+                rows=(
+                    (r.transaction_pk, r.stored.facts.occurred_at, r.integrator_pk) for r in batch
+                ),
+                facts=events_label_facts(events=events, moment=moment),
+                moment=moment,
+            )
+        )
+        yield from batch
+
+
+class _First:
+    """The first ``count`` of ``rows``; ``more`` tells, once they are read, whether there were
+    more (a backtest over the cap reads one row past it instead of an OFFSET query)."""
+
+    def __init__(self, rows: Iterator[StoredDecision], count: int) -> None:
+        self._rows, self._count, self.more = rows, count, False
+
+    def __iter__(self) -> Iterator[StoredDecision]:
+        for seen, row in enumerate(self._rows):
+            if seen == self._count:
+                self.more = True
+                return
+            yield row
 
 
 def backtest_run(*, backtest_id: int) -> PolicyBacktest:
