@@ -17,7 +17,6 @@ alone and counted in ``unscored``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import itertools
 from collections import Counter
@@ -25,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import rule_engine
 from django.conf import settings
@@ -34,7 +33,7 @@ from django.utils import timezone
 
 from rules import draft_changes
 from rules.draft_changes import Changes
-from rules.engine import RuleSetResult
+from rules.engine import CompiledExpression, RuleSetResult
 from rules.loader import policy_load
 from rules.models import BacktestStatus, PolicyBacktest
 from rules.policy import Outcome, Policy
@@ -240,10 +239,11 @@ class _RecordedScorer:
 
 class _SharedMatches:
     """What each expression gave on the values it reads, shared by both policies and across
-    decisions: a rule the draft leaves as it is runs once per decision, not twice, and a rule
-    reading few values (``card_txn_count_1m >= 5``) runs once per distinct value. An
-    expression is a pure function of the facts it names (one naming a ``$`` builtin, such as
-    ``$now``, is not, and always runs). Rule evaluation is most of a backtest's time."""
+        decisions: a rule the draft leaves as it is runs once per decision, not twice, and a rule
+        reading few values (``card_txn_count_1m >= 5``) runs once per distinct value. An
+        expression is a pure function of the facts it names (one naming a ``$`` builtin, such as
+        ``$now``, is not, and always runs). An expression the quick path answers
+    (``CompiledExpression.quick``) is not remembered: it is cheaper than the key."""
 
     LIMIT = 200_000  # remembered results, all expressions together; then it starts again
 
@@ -251,7 +251,7 @@ class _SharedMatches:
         self._names: dict[str, tuple[str, ...] | None] = {}
         self._results: dict[tuple[Any, ...], bool | rule_engine.errors.EngineError] = {}
 
-    def _names_read(self, text: str) -> tuple[str, ...] | None:
+    def names_read(self, text: str) -> tuple[str, ...] | None:
         if text not in self._names:
             read: list[str] = []
 
@@ -266,21 +266,24 @@ class _SharedMatches:
                 self._names[text] = tuple(dict.fromkeys(read))
         return self._names[text]
 
-    def names_read(self, rule: rule_engine.Rule) -> tuple[str, ...] | None:
-        return self._names_read(rule.text)
-
     def matches(
-        self, rule: rule_engine.Rule, names: tuple[str, ...] | None, facts: Mapping[str, Any]
+        self,
+        expression: CompiledExpression,
+        names: tuple[str, ...] | None,
+        facts: Mapping[str, Any],
     ) -> bool:
+        quick = expression.quick(facts)
+        if quick is not None:
+            return quick  # cheaper than the key below
         if names is None:
-            return bool(rule.matches(facts))
+            return bool(expression.rule.matches(facts))
         values = [facts.get(name) for name in names]
         # The types too: 1, 1.0 and True are equal keys but not the same fact to the engine.
-        key = (rule.text, *values, *map(type, values))
+        key = (expression.text, *values, *map(type, values))
         found = self._results.get(key)
         if found is None:
             try:
-                found = bool(rule.matches(facts))
+                found = bool(expression.rule.matches(facts))
             except rule_engine.errors.EngineError as exc:
                 found = exc
             if len(self._results) >= self.LIMIT:
@@ -292,24 +295,21 @@ class _SharedMatches:
 
 
 class _SharedRule:
-    """A compiled rule that asks :class:`_SharedMatches` (what ``RuleSet.evaluate`` calls)."""
+    """A compiled expression that asks :class:`_SharedMatches` (what ``RuleSet.evaluate``
+    calls)."""
 
-    def __init__(self, rule: rule_engine.Rule, shared: _SharedMatches) -> None:
-        self._rule, self._shared = rule, shared
-        self._names = shared.names_read(rule)
+    def __init__(self, expression: CompiledExpression, shared: _SharedMatches) -> None:
+        self._expression, self._shared = expression, shared
+        self._names = shared.names_read(expression.text)
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
-        return self._shared.matches(self._rule, self._names, facts)
+        return self._shared.matches(self._expression, self._names, facts)
 
 
 def _sharing(policy: Policy, shared: _SharedMatches) -> Policy:
     """``policy`` with its compiled rules answered through ``shared``; ``RuleSet.evaluate``
     itself (order, hits, errors) is unchanged."""
-    rules = copy.copy(policy.rules)
-    rules._rules = tuple(
-        dataclasses.replace(compiled, rule=cast(Any, _SharedRule(compiled.rule, shared)))
-        for compiled in policy.rules._rules
-    )
+    rules = policy.rules.answered_by(lambda expression: _SharedRule(expression, shared))
     return dataclasses.replace(policy, rules=rules)
 
 
