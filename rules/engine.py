@@ -21,16 +21,18 @@ evaluated on every transaction and acts on none (its hits come back apart, in
 
 from __future__ import annotations
 
+import copy
 import difflib
 import enum
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, cast
 
 import rule_engine
 from rule_engine import ast
 
+from rules.fast_match import Unsure, fast_matcher
 from scoring.canary import canary_bucket
 
 
@@ -365,10 +367,42 @@ def _check_membership(node: ast.ContainsExpression, schema: Mapping[str, FactTyp
                 )
 
 
+class Matcher(Protocol):
+    """What answers for a rule's expression in :meth:`RuleSet.evaluate`."""
+
+    def matches(self, facts: Mapping[str, Any]) -> bool: ...
+
+
+class CompiledExpression:
+    """A compiled expression: rule-engine's ``rule``, answered by the quick path
+    (:mod:`rules.fast_match`) where that path is sure, else by rule-engine itself; the same
+    answers and errors either way."""
+
+    __slots__ = ("_fast", "rule", "text")
+
+    def __init__(self, rule: rule_engine.Rule) -> None:
+        self.rule, self.text = rule, rule.text
+        self._fast = fast_matcher(rule)
+
+    def quick(self, facts: Mapping[str, Any]) -> bool | None:
+        """The quick path's answer, or None when it is not sure (ask :meth:`matches`)."""
+        if self._fast is None:
+            return None
+        try:
+            return self._fast(facts)
+        except Unsure:
+            return None
+
+    def matches(self, facts: Mapping[str, Any]) -> bool:
+        """Whether ``facts`` match; raises rule-engine's ``EngineError`` as rule-engine does."""
+        found = self.quick(facts)
+        return bool(self.rule.matches(facts)) if found is None else found
+
+
 @dataclass(frozen=True)
 class _CompiledRule:
     spec: RuleSpec
-    rule: rule_engine.Rule
+    matcher: Matcher
 
 
 class RuleSet:
@@ -384,8 +418,10 @@ class RuleSet:
         evaluated = (s for s in specs if s.mode is not RuleMode.DISABLED)
         ordered = sorted(evaluated, key=lambda s: (self._ORDER[s.action], s.name))
         self._rules = tuple(
-            _CompiledRule(spec, compile_expression(spec.expression, schema)) for spec in ordered
+            _CompiledRule(spec, CompiledExpression(compile_expression(spec.expression, schema)))
+            for spec in ordered
         )
+        self._expressions = tuple(cast(CompiledExpression, c.matcher) for c in self._rules)
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -393,6 +429,17 @@ class RuleSet:
     @property
     def specs(self) -> tuple[RuleSpec, ...]:
         return tuple(compiled.spec for compiled in self._rules)
+
+    def answered_by(self, wrap: Callable[[CompiledExpression], Matcher]) -> RuleSet:
+        """These rules, not compiled again, each answered by ``wrap(its expression)``: a
+        backtest shares results between two policies this way. Order, hits and errors are
+        :meth:`evaluate`'s own."""
+        answered = copy.copy(self)
+        answered._rules = tuple(
+            _CompiledRule(compiled.spec, wrap(expression))
+            for compiled, expression in zip(self._rules, self._expressions, strict=True)
+        )
+        return answered
 
     def evaluate(
         self, facts: Mapping[str, Any], *, key: TransactionKey | None = None
@@ -404,7 +451,7 @@ class RuleSet:
             spec = compiled.spec
             hits, errors = live if spec.acts_on(key) else shadow
             try:
-                matched = compiled.rule.matches(facts)
+                matched = compiled.matcher.matches(facts)
             except rule_engine.errors.EngineError as exc:
                 errors.append(f"{spec.name}: {exc.message}")
                 continue

@@ -17,14 +17,14 @@ alone and counted in ``unscored``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import rule_engine
 from django.conf import settings
@@ -33,13 +33,13 @@ from django.utils import timezone
 
 from rules import draft_changes
 from rules.draft_changes import Changes
-from rules.engine import RuleSetResult
+from rules.engine import CompiledExpression, RuleSetResult
 from rules.loader import policy_load
 from rules.models import BacktestStatus, PolicyBacktest
 from rules.policy import Outcome, Policy
 from scoring.features.definitions import Features
-from scoring.label_reads import labels_as_of
-from scoring.models import Decision, Label, Transaction
+from scoring.label_reads import events_label_facts, labels_of_rows
+from scoring.models import Decision, Label, LabelEvent
 from scoring.pipeline import DecisionResult, rules_verdict
 from scoring.replay import decide_stored_row
 from scoring.scorer import Score
@@ -55,6 +55,7 @@ class StoredDecision:
 
     decision_id: str
     transaction_pk: int
+    integrator_pk: int
     stored: StoredTransaction
     outcome: str
     score: float | None
@@ -76,7 +77,7 @@ def decision_rows(decisions: QuerySet[Decision]) -> Iterator[StoredDecision]:
         pk, txn_pk, outcome, score, features, case_id = row[:width]
         stored = stored_from_row(list(row[width:]))
         yield StoredDecision(
-            str(pk), txn_pk, stored, outcome, score, features,
+            str(pk), txn_pk, row[width], stored, outcome, score, features,
             stored.facts.amount, stored.facts.currency, case_id,
         )  # fmt: skip
 
@@ -238,10 +239,11 @@ class _RecordedScorer:
 
 class _SharedMatches:
     """What each expression gave on the values it reads, shared by both policies and across
-    decisions: a rule the draft leaves as it is runs once per decision, not twice, and a rule
-    reading few values (``card_txn_count_1m >= 5``) runs once per distinct value. An
-    expression is a pure function of the facts it names (one naming a ``$`` builtin, such as
-    ``$now``, is not, and always runs). Rule evaluation is most of a backtest's time."""
+        decisions: a rule the draft leaves as it is runs once per decision, not twice, and a rule
+        reading few values (``card_txn_count_1m >= 5``) runs once per distinct value. An
+        expression is a pure function of the facts it names (one naming a ``$`` builtin, such as
+        ``$now``, is not, and always runs). An expression the quick path answers
+    (``CompiledExpression.quick``) is not remembered: it is cheaper than the key."""
 
     LIMIT = 200_000  # remembered results, all expressions together; then it starts again
 
@@ -249,7 +251,7 @@ class _SharedMatches:
         self._names: dict[str, tuple[str, ...] | None] = {}
         self._results: dict[tuple[Any, ...], bool | rule_engine.errors.EngineError] = {}
 
-    def _names_read(self, text: str) -> tuple[str, ...] | None:
+    def names_read(self, text: str) -> tuple[str, ...] | None:
         if text not in self._names:
             read: list[str] = []
 
@@ -264,21 +266,24 @@ class _SharedMatches:
                 self._names[text] = tuple(dict.fromkeys(read))
         return self._names[text]
 
-    def names_read(self, rule: rule_engine.Rule) -> tuple[str, ...] | None:
-        return self._names_read(rule.text)
-
     def matches(
-        self, rule: rule_engine.Rule, names: tuple[str, ...] | None, facts: Mapping[str, Any]
+        self,
+        expression: CompiledExpression,
+        names: tuple[str, ...] | None,
+        facts: Mapping[str, Any],
     ) -> bool:
+        quick = expression.quick(facts)
+        if quick is not None:
+            return quick  # cheaper than the key below
         if names is None:
-            return bool(rule.matches(facts))
+            return bool(expression.rule.matches(facts))
         values = [facts.get(name) for name in names]
         # The types too: 1, 1.0 and True are equal keys but not the same fact to the engine.
-        key = (rule.text, *values, *map(type, values))
+        key = (expression.text, *values, *map(type, values))
         found = self._results.get(key)
         if found is None:
             try:
-                found = bool(rule.matches(facts))
+                found = bool(expression.rule.matches(facts))
             except rule_engine.errors.EngineError as exc:
                 found = exc
             if len(self._results) >= self.LIMIT:
@@ -290,24 +295,21 @@ class _SharedMatches:
 
 
 class _SharedRule:
-    """A compiled rule that asks :class:`_SharedMatches` (what ``RuleSet.evaluate`` calls)."""
+    """A compiled expression that asks :class:`_SharedMatches` (what ``RuleSet.evaluate``
+    calls)."""
 
-    def __init__(self, rule: rule_engine.Rule, shared: _SharedMatches) -> None:
-        self._rule, self._shared = rule, shared
-        self._names = shared.names_read(rule)
+    def __init__(self, expression: CompiledExpression, shared: _SharedMatches) -> None:
+        self._expression, self._shared = expression, shared
+        self._names = shared.names_read(expression.text)
 
     def matches(self, facts: Mapping[str, Any]) -> bool:
-        return self._shared.matches(self._rule, self._names, facts)
+        return self._shared.matches(self._expression, self._names, facts)
 
 
 def _sharing(policy: Policy, shared: _SharedMatches) -> Policy:
     """``policy`` with its compiled rules answered through ``shared``; ``RuleSet.evaluate``
     itself (order, hits, errors) is unchanged."""
-    rules = copy.copy(policy.rules)
-    rules._rules = tuple(
-        dataclasses.replace(compiled, rule=cast(Any, _SharedRule(compiled.rule, shared)))
-        for compiled in policy.rules._rules
-    )
+    rules = policy.rules.answered_by(lambda expression: _SharedRule(expression, shared))
     return dataclasses.replace(policy, rules=rules)
 
 
@@ -398,18 +400,57 @@ def decisions_backtest(
     the labels known at ``moment`` (default: now)."""
     published, candidate = policies_for(changes)
     cap = settings.BACKTEST_MAX_DECISIONS
-    capped = decisions[cap : cap + 1].exists()
-    chosen = decisions[:cap]
-    labels = labels_as_of(
-        transactions=Transaction.objects.filter(decision__in=chosen.values("pk")),
-        moment=moment or timezone.now(),
-    )
+    labels: dict[int, str] = {}
+    rows = _labelled(decision_rows(decisions[: cap + 1]), labels, moment or timezone.now())
+    kept = _First(rows, cap)
     result = policies_backtest(
-        decision_rows(chosen), published=published, candidate=candidate, labels=labels,
+        kept, published=published, candidate=candidate, labels=labels,
         since=since, until=until, progress=progress,
     )  # fmt: skip
-    result.capped = capped
+    result.capped = kept.more
     return result
+
+
+LABEL_BATCH = 5000
+
+
+def _labelled(
+    rows: Iterator[StoredDecision], labels: dict[int, str], moment: datetime
+) -> Iterator[StoredDecision]:
+    """``rows``, a batch at a time, each batch's labels (as of ``moment``) put into ``labels``
+    before its rows are yielded. A batch's label events are read by the time span of its
+    transactions (one indexed join, not a list of ids): rows come newest first, so a batch
+    spans little, and labels of other transactions in the span are never looked up."""
+    while batch := list(itertools.islice(rows, LABEL_BATCH)):
+        times = [row.stored.facts.occurred_at for row in batch]
+        events = LabelEvent.objects.filter(
+            transaction__occurred_at__gte=min(times), transaction__occurred_at__lte=max(times)
+        )
+        labels.update(
+            labels_of_rows(
+                rows=(
+                    (r.transaction_pk, r.stored.facts.occurred_at, r.integrator_pk) for r in batch
+                ),
+                facts=events_label_facts(events=events, moment=moment),
+                moment=moment,
+            )
+        )
+        yield from batch
+
+
+class _First:
+    """The first ``count`` of ``rows``; ``more`` tells, once they are read, whether there were
+    more (a backtest over the cap reads one row past it instead of an OFFSET query)."""
+
+    def __init__(self, rows: Iterator[StoredDecision], count: int) -> None:
+        self._rows, self._count, self.more = rows, count, False
+
+    def __iter__(self) -> Iterator[StoredDecision]:
+        for seen, row in enumerate(self._rows):
+            if seen == self._count:
+                self.more = True
+                return
+            yield row
 
 
 def backtest_run(*, backtest_id: int) -> PolicyBacktest:

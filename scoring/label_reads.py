@@ -140,9 +140,17 @@ def label_facts(
 ) -> dict[int, list[LabelFact]]:
     """transaction pk → its label events reported by ``moment``, for ``transactions`` (one
     query); a transaction with none is left out."""
-    return _facts_by_transaction(
-        LabelEvent.objects.filter(transaction__in=transactions, reported_at__lte=moment)
+    return events_label_facts(
+        events=LabelEvent.objects.filter(transaction__in=transactions), moment=moment
     )
+
+
+def events_label_facts(
+    *, events: QuerySet[LabelEvent], moment: datetime
+) -> dict[int, list[LabelFact]]:
+    """:func:`label_facts` of the label ``events`` a caller chose (one query): transaction pk
+    → its events among them reported by ``moment``."""
+    return _facts_by_transaction(events.filter(reported_at__lte=moment))
 
 
 def labels_of_rows(

@@ -239,3 +239,15 @@ def test_a_backtest_form_out_of_range_is_a_form_error_and_queues_nothing(author)
     assert response.status_code == 400
     assert "days" in response.context["backtest_form"].errors
     assert not PolicyBacktest.objects.exists()
+
+
+def test_a_backtest_over_the_cap_reads_the_newest_decisions_and_says_so(history, settings):
+    settings.BACKTEST_MAX_DECISIONS = 4
+    capped = backtest(proposing(rules=[rule("big", "amount > 500")]))
+    settings.BACKTEST_MAX_DECISIONS = 6
+    whole = backtest(proposing(rules=[rule("big", "amount > 500")]))
+    assert (capped.decisions, capped.capped) == (4, True)
+    assert (whole.decisions, whole.capped) == (6, False)
+    # The newest four are the last four made: 14.00 (unlabelled), 700, 800 (fraud), 900 (legit).
+    assert capped.before.confusion.unlabelled == 1
+    assert capped.after.confusion.tp == 2
