@@ -1,9 +1,9 @@
 """Drift closes the loop, measured: ``python bench/drift_loop.py`` (about 4 minutes on 2 cores).
 
 On a throwaway PostgreSQL database (``--database``, default ``fraudops_bench_drift``) and Redis
-database (``--redis-db``, default 14), both removed at the end: ``migrate``, then
-``manage.py drift_loop`` (scoring/simulation/drift_loop.py), which prints the drift check's
-findings and both average precisions on the challenger's post-drift holdout.
+database (``--redis-db``, default 14), both removed at the end (``--keep`` leaves them):
+``migrate``, then ``manage.py drift_loop`` (scoring/simulation/drift_loop.py), which prints the
+drift check's findings and both average precisions on the challenger's post-drift holdout.
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ def main() -> None:
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--seed", default="7")
     parser.add_argument("--customers", default="100")
+    parser.add_argument(
+        "--keep", action="store_true", help="leave the database and Redis for a look afterwards"
+    )
     args = parser.parse_args()
     services = services_from_env(args.database, args.redis_db)
-    with bench_services(services):
+    with bench_services(services, keep=args.keep):
         env = app_env(services, MODEL_REFRESH_SECONDS="0.5")
         manage(env, "migrate", "-v0")
         ran = manage(env, "drift_loop", "--seed", args.seed, "--customers", args.customers)

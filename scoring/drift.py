@@ -29,6 +29,13 @@ TOP_FEATURES = 10
 # Fewer of the champion's own scores than this in its validation week: the score's reference
 # is its first week of live scores instead (decisions before it carry another model's score).
 MIN_SCORES = 100
+# The score's PSI bins at this many decimals. A stored score is an isotonic plateau plus a
+# tie-break of at most 1e-6 (``Calibration.TIE_BREAK``) that only keeps the model's ranking;
+# deciles of unrounded scores cut the big plateaus (three hold ~90% of payments) by that
+# tie-break, so they measured the raw order inside a probability the model calls equal:
+# noise (about 0.1 of PSI on a day without drift). Rounded, a plateau is one value, and the
+# reference's quantile edges merge on it (ties merged): its bins are the probabilities.
+SCORE_DECIMALS = 4
 
 
 def drift_check(*, now: datetime | None = None) -> DriftReport:
@@ -107,7 +114,10 @@ def _scores_between(
     scores = decisions.filter(
         transaction__occurred_at__gte=since, transaction__occurred_at__lt=until
     )
-    return list(scores.values_list("score", flat=True).iterator(chunk_size=5000))
+    return [
+        None if score is None else round(score, SCORE_DECIMALS)
+        for score in scores.values_list("score", flat=True).iterator(chunk_size=5000)
+    ]
 
 
 def _recorded(since: datetime, until: datetime) -> list[dict[str, float | None]]:

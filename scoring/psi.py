@@ -1,7 +1,9 @@
 """Population stability (PSI): how far a feature's distribution moved (pure, no Django).
 
 PSI = Σ (current% − reference%) · ln(current% / reference%) over the reference's deciles, with
-missing values as a bin of their own (a feature that stops arriving is drift too). The usual
+missing values as a bin of their own (a feature that stops arriving is drift too). Deciles that
+fall on one value (a tie: most payments' count of something is 0) are one edge, so a tied value
+is one bin however much of the reference it holds (ties merged). The usual
 reading: below 0.1 stable, 0.1–0.2 worth a look, above 0.2 shifted.
 """
 

@@ -1,48 +1,34 @@
 -- Reverse what observe.lua recorded for one event, atomically, in one round trip: later reads
--- are as if the event never came. Mirrors MemoryFeatureStore.forget in store.py.
+-- are as if the event never came. Mirrors MemoryFeatureStore.forget in memory_store.py.
 --
--- KEYS and ARGV are observe.lua's for the same event. The undo record (KEYS[11]) holds what
--- the event changed; without it (never observed, already forgotten, or older than its TTL)
--- nothing happens. Returns 1 when the event was forgotten, else 0.
+-- ARGV is observe.lua's for the same event (keys.lua). The undo record holds what the event
+-- changed; without it (never observed, already forgotten, or older than its TTL) nothing
+-- happens. Returns 1 when the event was forgotten, else 0.
 --
 -- Events recorded since are kept exactly: velocity members after the event's have their
 -- cumulative count and sum lowered; a profile changed since loses the amount by reverse
 -- Welford instead of being restored; a "last seen" score is restored only while it is still
--- the event's own (a later event that raised it keeps it).
-local undo = redis.call('GET', KEYS[11])
+-- the event's own (a later event that raised it keeps it). No key is left without a TTL: a
+-- member is rewritten by adding the new one before removing the old.
+local undo = redis.call('GET', undo_key)
 if not undo then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[11])
-
-local ts = tonumber(ARGV[1])
-local amount = tonumber(ARGV[2])
-local ref = ARGV[3]
-
-local function fmt(x)
-  return string.format('%.17g', x)
-end
+redis.call('DEL', seen_key, undo_key)
 
 local fields = {}
 for part in string.gmatch(undo .. '|', '([^|]*)|') do
   fields[#fields + 1] = part
 end
 
-local function parse(member)
-  local c, s, a, r = string.match(member, '^(%-?%d+):(%-?%d+):(%-?%d+):(.*)$')
-  return tonumber(c), tonumber(s), tonumber(a), r
-end
-
 -- Velocity: drop the event's member; every member after it counts one event and its amount
--- less. Scores are kept (a later event recorded at this one's time stays there).
+-- less. Scores and stamps are kept (a later event recorded at this one's time stays there).
 local customer_last = nil
-local customer_index = ARGV[7] == '1' and 16 or 15
-for i = 15, #KEYS do
-  local key = KEYS[i]
-  local tail = redis.call('ZRANGEBYSCORE', key, fields[i - 14], '+inf', 'WITHSCORES')
+for i, key in ipairs(series) do
+  local tail = redis.call('ZRANGEBYSCORE', key, fields[i], '+inf', 'WITHSCORES')
   local own, own_amount = nil, nil
   for j = 1, #tail, 2 do
-    local c, _, a, r = parse(tail[j])
+    local c, _, a, _, r = parse(tail[j])
     if r == ref then
       own, own_amount = c, a
       redis.call('ZREM', key, tail[j])
@@ -51,15 +37,14 @@ for i = 15, #KEYS do
   end
   if own then
     for j = 1, #tail, 2 do
-      local c, s, a, r = parse(tail[j])
+      local c, s, a, x, r = parse(tail[j])
       if c > own then
+        redis.call('ZADD', key, tail[j + 1], member_of(c - 1, s - own_amount, a, x, r))
         redis.call('ZREM', key, tail[j])
-        local member = string.format('%012.0f:%.0f:%.0f:', c - 1, s - own_amount, a) .. r
-        redis.call('ZADD', key, tail[j + 1], member)
       end
     end
   end
-  if i == customer_index then
+  if i == customer_series then
     local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
     if #last > 0 then
       customer_last = last[2]
@@ -69,26 +54,25 @@ end
 
 -- First seen (the undo record's last three fields): while the entity's first time is still
 -- this event's, one event less there; the last one restores the time before it, if any.
-local first_ids = {ARGV[15], ARGV[14], ARGV[9]}
 for i = 1, 3 do
   local mark = fields[#fields - 3 + i]
-  local key = KEYS[11 + i]
+  local key = first_keys[i]
   if first_ids[i] ~= '' and mark ~= '-' then
-    local state = redis.call('HMGET', key, 'ts', 'n')
+    local state = redis.call('HMGET', key, 'f', 'fn')
     if state[1] and tonumber(state[1]) == ts then
       if tonumber(state[2]) > 1 then
-        redis.call('HINCRBY', key, 'n', -1)
+        redis.call('HSET', key, 'fn', tostring(tonumber(state[2]) - 1))
       elseif string.sub(mark, 1, 1) == 'p' then
         local before, n_before = string.match(mark, '^p([^,]+),(.+)$')
-        redis.call('HSET', key, 'ts', before, 'n', n_before)
+        redis.call('HSET', key, 'f', before, 'fn', n_before)
       else
-        redis.call('DEL', key)
+        redis.call('HDEL', key, 'f', 'fn')
       end
     end
   end
 end
 
-local pos = #KEYS - 14
+local pos = #series
 local function field()
   pos = pos + 1
   return fields[pos]
@@ -111,19 +95,19 @@ local function lower(key, member)
   end
 end
 
-lower(KEYS[4], ARGV[8])
-lower(KEYS[5], ARGV[10])
-lower(KEYS[7], ARGV[15])
-lower(KEYS[8], ARGV[14])
+lower(card_merchants, merchant)
+lower(card_countries, country)
+lower(device_cards, card)
+lower(payee_payers, customer)
 
 if field() == '1' then
-  redis.call('SREM', KEYS[3], ARGV[9])
+  redis.call('HDEL', customer_key, 'd:' .. device)
 end
 if field() == '1' then
-  redis.call('SREM', KEYS[6], ARGV[10])
+  redis.call('HDEL', customer_key, 'c:' .. country)
 end
-if field() == '1' and redis.call('HGET', KEYS[9], ARGV[14]) == fmt(ts) then
-  redis.call('HDEL', KEYS[9], ARGV[14])
+if field() == '1' and redis.call('HGET', payee_first, customer) == fmt(ts) then
+  redis.call('HDEL', payee_first, customer)
 end
 
 -- The profile: restored as it was if nothing changed it since (what observe wrote is
@@ -141,13 +125,13 @@ local new_last = ts
 if last_ts ~= '' then
   new_last = math.max(ts, tonumber(last_ts))
 end
-local now = redis.call('HMGET', KEYS[2], 'last_ts', 'n', 'mean', 'm2')
+local now = redis.call('HMGET', customer_key, 'l', 'n', 'mu', 'm2')
 if now[1] == fmt(new_last) and now[2] == tostring(n1) and now[3] == fmt(mean1)
     and now[4] == fmt(m21) then
   if n_s == '' then
-    redis.call('DEL', KEYS[2])
+    redis.call('HDEL', customer_key, 'l', 'n', 'mu', 'm2')
   else
-    redis.call('HSET', KEYS[2], 'last_ts', last_ts, 'n', n_s, 'mean', mean_s, 'm2', m2_s)
+    redis.call('HSET', customer_key, 'l', last_ts, 'n', n_s, 'mu', mean_s, 'm2', m2_s)
   end
   return 1
 end
@@ -165,6 +149,6 @@ if cn > 1 then
 end
 -- The latest time of the customer's remaining events is its series' last score.
 local rlast = customer_last or (last_ts ~= '' and last_ts) or now[1]
-redis.call('HSET', KEYS[2], 'last_ts', rlast, 'n', tostring(rn), 'mean', fmt(rmean), 'm2',
+redis.call('HSET', customer_key, 'l', rlast, 'n', tostring(rn), 'mu', fmt(rmean), 'm2',
   fmt(rm2))
 return 1

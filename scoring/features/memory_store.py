@@ -169,6 +169,7 @@ class MemoryFeatureStore:
     def _observe(self, event: Event, scope: str, undo: _Undo) -> list[str]:
         out: list[str] = []
         amount = to_milli(event.amount)
+        counts: dict[str, int] = {}  # each entity's events, this one included
         for entity, value in event.entity_values().items():
             if value is None:
                 continue
@@ -179,17 +180,22 @@ class MemoryFeatureStore:
                 count_w, sum_w = series.cum_at(event.ts - seconds)
                 out += [str(count_now - count_w), str(sum_now - sum_w)]
             undo.scores[key] = series.add(event.ts, amount, event.ref)
+            counts[entity] = series.cum_counts[-1]
         if event.card_id is not None:
-            card = event.card_id
-            out.append(self._distinct_add(f"{scope}:m:{card}", event.merchant_id, event, undo))
-            out.append(self._distinct_add(f"{scope}:c:{card}", event.country or "", event, undo))
+            card, trim = event.card_id, _trims(counts, "card")
+            out.append(
+                self._distinct_add(f"{scope}:m:{card}", event.merchant_id, event, undo, trim)
+            )
+            country = event.country or ""
+            out.append(self._distinct_add(f"{scope}:c:{card}", country, event, undo, trim))
         else:
             out += ["", ""]
         key = f"{scope}:{event.customer_id}"
         profile = self._profiles.get(key) or self._profiles.setdefault(key, _Profile())
         out += self._profile_update(profile, event, amount, undo)
         out.append(self._country_seen(profile, event, undo))
-        out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event, undo))
+        trim = _trims(counts, "device")
+        out.append(self._device_cards(f"{scope}:dc:{event.device_id}", event, undo, trim))
         out += self._payee_payers(f"{scope}:{event.payee_id}", event, undo)
         if self._cold_as_of is None:
             out += ["", "", "", "", ""]
@@ -243,15 +249,15 @@ class MemoryFeatureStore:
         undo.country_added = not known
         return "1" if known else "0"
 
-    def _device_cards(self, key: str, event: Event, undo: _Undo) -> str:
+    def _device_cards(self, key: str, event: Event, undo: _Undo, trim: bool) -> str:
         if event.device_id is None or event.card_id is None:
             return ""
         seen = self._distinct.setdefault(key, {})
         ts = event.ts
         n = sum(1 for last in seen.values() if ts - WINDOWS["1h"] < last <= ts)
         self._raise(key, event.card_id, ts, undo)
-        for stale in [m for m, last in seen.items() if last < ts - TRIM_HORIZON]:
-            del seen[stale]
+        if trim:
+            _trim(seen, ts)
         return str(n)
 
     def _payee_payers(self, key: str, event: Event, undo: _Undo) -> list[str]:
@@ -264,20 +270,19 @@ class MemoryFeatureStore:
         new = sum(1 for p in window if p in firsts and firsts[p] > ts - LONGEST_WINDOW)
         payer = event.customer_id
         self._raise(f"pr:{key}", payer, ts, undo)
-        for stale in [p for p, last in recent.items() if last < ts - TRIM_HORIZON]:
-            del recent[stale]
+        _trim(recent, ts)  # a payee has no series to count its events: on each
         undo.first_payer = payer not in firsts
         firsts.setdefault(payer, ts)
         return [str(len(window)), str(new)]
 
-    def _distinct_add(self, key: str, member: str, event: Event, undo: _Undo) -> str:
+    def _distinct_add(self, key: str, member: str, event: Event, undo: _Undo, trim: bool) -> str:
         seen = self._distinct.setdefault(key, {})
         ts = event.ts
         n = sum(1 for last in seen.values() if ts - LONGEST_WINDOW < last <= ts)
         if member:
             self._raise(key, member, ts, undo)
-        for stale in [m for m, last in seen.items() if last < ts - TRIM_HORIZON]:
-            del seen[stale]
+        if trim:
+            _trim(seen, ts)
         return str(n)
 
     def _profile_update(
@@ -339,6 +344,16 @@ class MemoryFeatureStore:
             profile.last_ts = customer_last[0]
         elif undo.last_ts is not None:
             profile.last_ts = undo.last_ts
+
+
+def _trims(counts: Mapping[str, int], entity: str) -> bool:
+    """Whether the entity's distinct sets are trimmed now: on its TRIM_EVERY-th events."""
+    return counts.get(entity, 0) % TRIM_EVERY == 0
+
+
+def _trim(seen: dict[str, float], ts: float) -> None:
+    for stale in [member for member, last in seen.items() if last < ts - TRIM_HORIZON]:
+        del seen[stale]
 
 
 def _first_keys(event: Event, scope: str) -> list[str | None]:

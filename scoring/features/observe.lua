@@ -1,115 +1,101 @@
 -- Read an event's feature state and record the event, atomically, in one round trip.
--- Mirrors MemoryFeatureStore in store.py: change both together (tests run the same
--- cases against each).
---
--- KEYS[1]  seen marker of this event (a retry gets the first answer back, nothing recorded)
--- KEYS[2]  customer profile hash: last_ts, n, mean, m2
--- KEYS[3]  customer's devices set            (used when ARGV[9] ~= '')
--- KEYS[4]  card's merchants zset             (used when ARGV[7] == '1')
--- KEYS[5]  card's countries zset             (used when ARGV[7] == '1')
--- KEYS[6]  customer's countries set           (used when ARGV[10] ~= '')
--- KEYS[7]  device's cards zset                (used when ARGV[9] ~= '' and ARGV[7] == '1')
--- KEYS[8]  payee's recent payers zset         (used when ARGV[13] ~= '')
--- KEYS[9]  payee's first payment per payer    (used when ARGV[13] ~= '')
--- KEYS[10] pointer to the current cold generation (its as_of); read only
--- KEYS[11] undo record of this event: what forget.lua needs to reverse it (short TTL)
--- KEYS[12..14] when the card, the customer and the device were first seen: hash {ts, n}, n
---          the events at exactly ts (used when the event has that entity)
--- KEYS[15..] velocity series, one per entity present: zset of "cumcount:cumsum:amount:ref",
---          the count zero-padded so that members of equal score sort in arrival order
--- ARGV: 1 ts (s)  2 amount (milli-units, integer)  3 ref  4 windows "60,3600,86400"
---       5 trim horizon (s)  6 ttl velocity (ms)  7 has card  8 merchant  9 device  10 country
---       11 ttl profile (ms)  12 ttl seen (ms)  13 payee  14 customer  15 card
---       16 cold generation hash prefix ("<pointer>:")  17..20 cold fields of the customer,
---       merchant, device and IP address (the hash is named from the pointer's value: one
---       Redis instance, not a cluster)  21 ttl undo (ms)  22 the request's fingerprint
---       (kept in the seen marker before the payload, "<fingerprint>#<payload>": a retry is
---       compared with it)  23 ttl first seen (ms)
-local cached = redis.call('GET', KEYS[1])
+-- Mirrors MemoryFeatureStore in memory_store.py: change both together (tests run the same
+-- cases against each). The arguments and the keys: keys.lua, which runs before this.
+local cached = redis.call('GET', seen_key)
 if cached then
-  return {'1', cached}
+  return '1' .. cached
 end
 
-local ts = tonumber(ARGV[1])
-local amount = tonumber(ARGV[2])
-local ref = ARGV[3]
-local trim = tonumber(ARGV[5])
-local ttl_velocity = ARGV[6]
-local ttl_profile = ARGV[11]
-local windows = {}
-for w in string.gmatch(ARGV[4], '[^,]+') do
-  windows[#windows + 1] = tonumber(w)
-end
-
-local function fmt(x)
-  return string.format('%.17g', x)
-end
-
-local function parse(member)
-  local c, s, a = string.match(member, '^(%-?%d+):(%-?%d+):(%-?%d+):')
-  return tonumber(c), tonumber(s), tonumber(a)
-end
-
--- Trimming old members does not change any answer (cumulative sums stay consistent), so it
--- is done on every TRIM_EVERY-th event of a series, not on every event: fewer calls.
-local TRIM_EVERY = 16
+-- TTLs: a key gets its TTL when it is created, and an entity's keys are renewed together at
+-- most once per RENEW_SECONDS of wall-clock time (the period is stamped in the entity's
+-- velocity members), to their TTL plus RENEW_SECONDS: a key still lives at least its TTL
+-- after the entity's latest event, without a PEXPIRE per key and event.
+local stamp = tostring(math.floor(tonumber(redis.call('TIME')[1]) / RENEW_SECONDS))
+local expire = {} -- key -> TTL (ms), set at the end, after every write
+local renewed_with = {
+  card = {{card_merchants, TTL_VELOCITY}, {card_countries, TTL_VELOCITY},
+    {first_keys[1], TTL_FIRST_SEEN}},
+  customer = {{customer_key, TTL_PROFILE}},
+  device = {{device_cards, TTL_VELOCITY}, {first_keys[3], TTL_FIRST_SEEN}},
+}
+-- Each entity's event count after this one: its distinct sets are trimmed every TRIM_EVERY-th.
+local counts = {}
 
 local out = {}
 -- The undo record, '|'-joined: each velocity member's score; the previous score of each
 -- distinct member this event raised ('-': not raised, '': absent); whether it added the
--- device, the country and the payee's first payer; the profile as it was.
+-- device, the country and the payee's first payer; the profile as it was; the first-seen marks.
 local undo = {}
-for i = 15, #KEYS do
-  local key = KEYS[i]
-  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  local last_score = nil
-  if #last > 0 then
-    last_score = tonumber(last[2])
+for i, key in ipairs(series) do
+  -- The TAIL latest members answer most windows; older ones are looked up by score.
+  local tail = redis.call('ZREVRANGE', key, 0, TAIL - 1, 'WITHSCORES')
+  local m = #tail / 2
+  local scores = {}
+  for j = 1, m do
+    scores[j] = tonumber(tail[2 * j])
   end
   local first = nil -- the oldest member, fetched at most once
   -- cumulative (count, sum) of the series up to and including score x
   local function cum_at(x)
-    if last_score and last_score <= x then
-      local c, s = parse(last[1])
-      return c, s
+    for j = 1, m do
+      if scores[j] <= x then
+        local c, s = parse(tail[2 * j - 1])
+        return c, s
+      end
     end
-    local r = redis.call('ZREVRANGEBYSCORE', key, x, '-inf', 'LIMIT', 0, 1)
-    if #r > 0 then
-      local c, s = parse(r[1])
-      return c, s
+    local oldest = nil
+    if m < TAIL then
+      if m == 0 then
+        return 0, 0
+      end
+      oldest = tail[2 * m - 1]
+    else
+      local r = redis.call('ZREVRANGEBYSCORE', key, x, '-inf', 'LIMIT', 0, 1)
+      if #r > 0 then
+        local c, s = parse(r[1])
+        return c, s
+      end
+      if first == nil then
+        first = redis.call('ZRANGE', key, 0, 0)
+      end
+      oldest = first[1]
     end
-    if first == nil then
-      first = redis.call('ZRANGE', key, 0, 0)
-    end
-    if #first == 0 then
-      return 0, 0
-    end
-    local c, s, a = parse(first[1])
+    local c, s, a = parse(oldest)
     return c - 1, s - a
   end
   local c_now, s_now = cum_at(ts)
-  for _, w in ipairs(windows) do
+  for _, w in ipairs(WINDOWS) do
     local c_w, s_w = cum_at(ts - w)
     out[#out + 1] = string.format('%.0f', c_now - c_w)
     out[#out + 1] = string.format('%.0f', s_now - s_w)
   end
-  local lc, ls, score = 0, 0, ts
-  if last_score then
-    lc, ls = parse(last[1])
-    score = math.max(ts, last_score)
+  local lc, ls, score, last_stamp = 0, 0, ts, nil
+  if m > 0 then
+    local _
+    lc, ls, _, last_stamp = parse(tail[1])
+    score = math.max(ts, scores[1])
   end
-  local member = string.format('%012.0f:%.0f:%.0f:', lc + 1, ls + amount, amount) .. ref
-  redis.call('ZADD', key, score, member)
+  redis.call('ZADD', key, score, member_of(lc + 1, ls + amount, amount, stamp, ref))
   undo[#undo + 1] = fmt(score)
+  -- Trimming old members does not change any answer (cumulative sums stay consistent), so it
+  -- is done on every TRIM_EVERY-th event of a series, not on every event: fewer calls.
   if (lc + 1) % TRIM_EVERY == 0 then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(score - trim))
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(score - TRIM))
   end
-  redis.call('PEXPIRE', key, ttl_velocity)
+  local entity = series_entities[i]
+  if last_stamp ~= stamp then
+    expire[key] = TTL_VELOCITY
+    for _, renewed in ipairs(renewed_with[entity] or {}) do
+      expire[renewed[1]] = renewed[2]
+    end
+  end
+  counts[entity] = lc + 1
 end
 
-local longest = windows[#windows]
+local longest = WINDOWS[#WINDOWS]
 -- Set the member's score to ts unless it is later already; note what it was for the undo.
-local function raise(key, member)
+-- n: the members counted in the window; none and a new member: the key may be new.
+local function raise(key, member, n)
   local before = redis.call('ZSCORE', key, member)
   if before and tonumber(before) >= ts then
     undo[#undo + 1] = '-'
@@ -117,23 +103,32 @@ local function raise(key, member)
   end
   redis.call('ZADD', key, ts, member)
   undo[#undo + 1] = before or ''
+  if not before and n == 0 then
+    expire[key] = TTL_VELOCITY
+  end
+end
+
+-- Members older than the trim horizon go on every TRIM_EVERY-th event of the entity.
+local function trimmed(key, entity)
+  if (counts[entity] or 0) % TRIM_EVERY == 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(ts - TRIM))
+  end
 end
 
 local function distinct(key, member)
   local n = redis.call('ZCOUNT', key, '(' .. fmt(ts - longest), fmt(ts))
   if member ~= '' then
-    raise(key, member)
+    raise(key, member, n)
   else
     undo[#undo + 1] = '-'
   end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. fmt(ts - trim))
-  redis.call('PEXPIRE', key, ttl_velocity)
+  trimmed(key, 'card')
   return tostring(n)
 end
 
-if ARGV[7] == '1' then
-  out[#out + 1] = distinct(KEYS[4], ARGV[8])
-  out[#out + 1] = distinct(KEYS[5], ARGV[10])
+if has_card then
+  out[#out + 1] = distinct(card_merchants, merchant)
+  out[#out + 1] = distinct(card_countries, country)
 else
   out[#out + 1] = ''
   out[#out + 1] = ''
@@ -141,7 +136,16 @@ else
   undo[#undo + 1] = '-'
 end
 
-local profile = redis.call('HMGET', KEYS[2], 'last_ts', 'n', 'mean', 'm2')
+-- The customer's hash: profile, first seen, and whether the device and the country are known.
+local fields = {'l', 'n', 'mu', 'm2', 'f', 'fn'}
+local device_field, country_field = 'd:' .. device, 'c:' .. country
+if device ~= '' then
+  fields[#fields + 1] = device_field
+end
+if country ~= '' then
+  fields[#fields + 1] = country_field
+end
+local profile = redis.call('HMGET', customer_key, unpack(fields))
 local last_ts = profile[1]
 local n = tonumber(profile[2] or '0')
 local mean = tonumber(profile[3] or '0')
@@ -159,45 +163,56 @@ local new_last = ts
 if last_ts then
   new_last = math.max(ts, tonumber(last_ts))
 end
-redis.call('HSET', KEYS[2], 'last_ts', fmt(new_last), 'n', tostring(n1), 'mean', fmt(mean1),
-  'm2', fmt(m21))
-redis.call('PEXPIRE', KEYS[2], ttl_profile)
+local customer_set = {'l', fmt(new_last), 'n', tostring(n1), 'mu', fmt(mean1), 'm2', fmt(m21)}
+if not profile[2] then
+  expire[customer_key] = TTL_PROFILE
+end
 
 local device_added = '0'
-if ARGV[9] ~= '' then
-  device_added = tostring(redis.call('SADD', KEYS[3], ARGV[9]))
-  out[#out + 1] = device_added == '1' and '0' or '1'
-  redis.call('PEXPIRE', KEYS[3], ttl_profile)
+local known_at = 7
+if device ~= '' then
+  local known = profile[known_at]
+  known_at = known_at + 1
+  out[#out + 1] = known and '1' or '0'
+  if not known then
+    device_added = '1'
+    customer_set[#customer_set + 1] = device_field
+    customer_set[#customer_set + 1] = '1'
+  end
 else
   out[#out + 1] = ''
 end
 
 local country_added = '0'
-if ARGV[10] ~= '' then
-  country_added = tostring(redis.call('SADD', KEYS[6], ARGV[10]))
-  out[#out + 1] = country_added == '1' and '0' or '1'
-  redis.call('PEXPIRE', KEYS[6], ttl_profile)
+if country ~= '' then
+  local known = profile[known_at]
+  out[#out + 1] = known and '1' or '0'
+  if not known then
+    country_added = '1'
+    customer_set[#customer_set + 1] = country_field
+    customer_set[#customer_set + 1] = '1'
+  end
 else
   out[#out + 1] = ''
 end
 
-local hour = windows[2]
+local hour = WINDOWS[2]
 local first_payer = '0'
-if ARGV[9] ~= '' and ARGV[7] == '1' then
-  out[#out + 1] = tostring(redis.call('ZCOUNT', KEYS[7], '(' .. fmt(ts - hour), fmt(ts)))
-  raise(KEYS[7], ARGV[15])
-  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. fmt(ts - trim))
-  redis.call('PEXPIRE', KEYS[7], ttl_velocity)
+if device ~= '' and has_card then
+  local n_cards = redis.call('ZCOUNT', device_cards, '(' .. fmt(ts - hour), fmt(ts))
+  out[#out + 1] = tostring(n_cards)
+  raise(device_cards, card, n_cards)
+  trimmed(device_cards, 'device')
 else
   out[#out + 1] = ''
   undo[#undo + 1] = '-'
 end
 
-if ARGV[13] ~= '' then
-  local recent = redis.call('ZRANGEBYSCORE', KEYS[8], '(' .. fmt(ts - longest), fmt(ts))
+if payee ~= '' then
+  local recent = redis.call('ZRANGEBYSCORE', payee_payers, '(' .. fmt(ts - longest), fmt(ts))
   local new = 0
   if #recent > 0 then
-    local firsts = redis.call('HMGET', KEYS[9], unpack(recent))
+    local firsts = redis.call('HMGET', payee_first, unpack(recent))
     for _, first in ipairs(firsts) do
       if first and tonumber(first) > ts - longest then
         new = new + 1
@@ -206,21 +221,26 @@ if ARGV[13] ~= '' then
   end
   out[#out + 1] = tostring(#recent)
   out[#out + 1] = tostring(new)
-  raise(KEYS[8], ARGV[14])
-  redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. fmt(ts - trim))
-  redis.call('PEXPIRE', KEYS[8], ttl_velocity)
-  first_payer = tostring(redis.call('HSETNX', KEYS[9], ARGV[14], fmt(ts)))
-  redis.call('PEXPIRE', KEYS[9], ttl_profile)
+  raise(payee_payers, customer, 1)
+  redis.call('ZREMRANGEBYSCORE', payee_payers, '-inf', '(' .. fmt(ts - TRIM))
+  first_payer = tostring(redis.call('HSETNX', payee_first, customer, fmt(ts)))
+  -- A payee has no velocity series to stamp: its two keys are renewed on each of its events.
+  expire[payee_payers] = TTL_VELOCITY
+  expire[payee_first] = TTL_PROFILE
 else
   out[#out + 1] = ''
   out[#out + 1] = ''
   undo[#undo + 1] = '-'
 end
 
-local as_of = redis.call('GET', KEYS[10])
+local as_of = redis.call('GET', ARGV[14])
 if as_of then
   out[#out + 1] = as_of
-  local cold = redis.call('HMGET', ARGV[16] .. as_of, ARGV[17], ARGV[18], ARGV[19], ARGV[20])
+  -- The entries' names: cold.entry_key's.
+  local scope = ':' .. ARGV[2] .. ':'
+  local cold = redis.call('HMGET', ARGV[14] .. ':' .. as_of, COLD_CUSTOMER .. scope .. customer,
+    COLD_MERCHANT .. scope .. merchant, COLD_DEVICE .. scope .. device,
+    COLD_IP .. scope .. ARGV[11])
   for i = 1, 4 do
     out[#out + 1] = cold[i] or ''
   end
@@ -231,41 +251,55 @@ else
 end
 
 -- First seen: the earliest time at or before this event ('-': never before it). The undo
--- field: '-' unchanged, 'n' set for the first time, 'i' one more event at that very time,
--- 'p<ts>,<n>' lowered from an earlier first time (a late event).
+-- mark: '-' unchanged, 'n' set for the first time, 'i' one more event at that very time,
+-- 'p<ts>,<n>' lowered from an earlier first time (a late event). Returns the fields to set.
 local first_undo = {}
-local first_ids = {ARGV[15], ARGV[14], ARGV[9]}
+local function first_seen(i, f, fn)
+  local first = f and tonumber(f)
+  if first and first <= ts then
+    out[#out + 1] = f
+  else
+    out[#out + 1] = '-'
+  end
+  if not first then
+    first_undo[i] = 'n'
+    return {'f', fmt(ts), 'fn', '1'}
+  elseif ts < first then
+    first_undo[i] = 'p' .. f .. ',' .. fn
+    return {'f', fmt(ts), 'fn', '1'}
+  elseif ts == first then
+    first_undo[i] = 'i'
+    return {'fn', tostring(tonumber(fn) + 1)}
+  end
+  first_undo[i] = '-'
+  return {}
+end
+
 for i = 1, 3 do
-  local key = KEYS[11 + i]
   if first_ids[i] == '' then
     out[#out + 1] = ''
     first_undo[i] = '-'
+  elseif i == 2 then
+    for _, v in ipairs(first_seen(i, profile[5], profile[6])) do
+      customer_set[#customer_set + 1] = v
+    end
   else
-    local state = redis.call('HMGET', key, 'ts', 'n')
-    local first = state[1] and tonumber(state[1])
-    if first and first <= ts then
-      out[#out + 1] = state[1]
-    else
-      out[#out + 1] = '-'
+    local key = first_keys[i]
+    local state = redis.call('HMGET', key, 'f', 'fn')
+    local set = first_seen(i, state[1], state[2])
+    if #set > 0 then
+      redis.call('HSET', key, unpack(set))
     end
-    if not first then
-      redis.call('HSET', key, 'ts', fmt(ts), 'n', '1')
-      first_undo[i] = 'n'
-    elseif ts < first then
-      redis.call('HSET', key, 'ts', fmt(ts), 'n', '1')
-      first_undo[i] = 'p' .. state[1] .. ',' .. state[2]
-    elseif ts == first then
-      redis.call('HINCRBY', key, 'n', 1)
-      first_undo[i] = 'i'
-    else
-      first_undo[i] = '-'
+    if not state[1] then
+      expire[key] = TTL_FIRST_SEEN
     end
-    redis.call('PEXPIRE', key, ARGV[23])
   end
 end
 
+redis.call('HSET', customer_key, unpack(customer_set))
+
 local payload = table.concat(out, '|')
-redis.call('SET', KEYS[1], ARGV[22] .. '#' .. payload, 'PX', ARGV[12])
+redis.call('SET', seen_key, ARGV[6] .. '#' .. payload, 'PX', TTL_SEEN)
 undo[#undo + 1] = device_added
 undo[#undo + 1] = country_added
 undo[#undo + 1] = first_payer
@@ -276,5 +310,8 @@ undo[#undo + 1] = profile[4] or ''
 for i = 1, 3 do
   undo[#undo + 1] = first_undo[i]
 end
-redis.call('SET', KEYS[11], table.concat(undo, '|'), 'PX', ARGV[21])
-return {'0', payload}
+redis.call('SET', undo_key, table.concat(undo, '|'), 'PX', TTL_UNDO)
+for key, ttl in pairs(expire) do
+  redis.call('PEXPIRE', key, ttl)
+end
+return '0' .. payload

@@ -42,7 +42,9 @@ from scoring.features.event import Event
 LATE_MARGIN = 3600
 TRIM_HORIZON = LONGEST_WINDOW + LATE_MARGIN
 # A velocity series drops members older than TRIM_HORIZON on every TRIM_EVERY-th event (the
-# answers do not depend on it; the Lua script saves a call on the others). Same in observe.lua.
+# answers do not depend on it; the Lua script saves a call on the others), and so do the
+# distinct sets of its entity (a card's merchants and countries, a device's cards) on every
+# TRIM_EVERY-th event of that entity. Same in observe.lua.
 TRIM_EVERY = 16
 VELOCITY_TTL_MS = TRIM_HORIZON * 1000
 PROFILE_TTL_MS = 180 * 86400 * 1000
@@ -53,6 +55,18 @@ FIRST_SEEN_TTL_MS = PROFILE_TTL_MS
 # A forget comes from the request that observed the event, within seconds; the record is
 # kept a little longer than any request can take, and no longer (it is not needed after).
 UNDO_TTL_MS = 10 * 60 * 1000
+
+# Redis only. An entity's keys get their TTL when created and are renewed together at most
+# once per RENEW_SECONDS of wall-clock time, to their TTL plus RENEW_SECONDS (so they still
+# live at least their TTL after the entity's latest event): not one PEXPIRE per key and event.
+RENEW_SECONDS = 3600
+# The latest members of a velocity series the script reads at once (older window ends are
+# looked up by score). More is not cheaper: Redis formats every score it returns, and 8 cost
+# ~2.8x one read (measured, bench/feature_store.py); the tests pass with 1, 2, 3 and 8.
+VELOCITY_TAIL = 1
+# The key layout's version, in every key name but the cold generation's: keys of an earlier
+# layout are simply not read, and expire by their TTLs. Change it with the layout.
+LAYOUT = "v2"
 
 
 class FeatureStoreUnavailable(Exception):
@@ -198,9 +212,8 @@ class RedisFeatureStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "fo:f") -> None:
         self._client = client
         self._prefix = prefix
-        scripts = resources.files("scoring.features")
-        self._script = client.register_script(scripts.joinpath("observe.lua").read_text())
-        self._forget = client.register_script(scripts.joinpath("forget.lua").read_text())
+        self._script = client.register_script(lua_script("observe.lua"))
+        self._forget = client.register_script(lua_script("forget.lua"))
         # The current cold generation's as_of; the generation is the hash "<pointer>:<as_of>".
         self._cold_pointer = f"{prefix}:cold"
 
@@ -256,75 +269,73 @@ class RedisFeatureStore:
         self._client.expire(key, 3600)  # a crashed build does not linger
         return written
 
-    def _key(self, scope: str, kind: str, value: str) -> str:
-        return f"{self._prefix}:{scope}:{kind}:{value}"
-
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         try:
-            replayed, payload = self._script(
-                keys=self._keys(event, scope), args=self._args(event, scope)
-            )
+            answer: bytes = self._script(args=self._args(event, scope))
         except redis.RedisError as exc:
             raise FeatureStoreUnavailable(str(exc)) from exc
-        if replayed == b"1":
-            return replayed_snapshot(payload.decode(), event)
-        return payload_to_snapshot(payload.decode(), event, replayed=False)
+        # '1' then the seen marker (a retry), or '0' then the payload.
+        text = answer.decode()
+        if text[0] == "1":
+            return replayed_snapshot(text[1:], event)
+        return payload_to_snapshot(text[1:], event, replayed=False)
 
     def forget(self, event: Event, *, scope: str) -> bool:
         try:
-            done = self._forget(keys=self._keys(event, scope), args=self._args(event, scope))
+            done = self._forget(args=self._args(event, scope))
         except redis.RedisError as exc:
             raise FeatureStoreUnavailable(str(exc)) from exc
         return bool(done)
 
-    def _keys(self, event: Event, scope: str) -> list[str]:
-        """The keys of observe.lua (and forget.lua) for an event."""
-        key = self._key
-        keys = [
-            key(scope, "seen", event.ref),
-            key(scope, "cust", event.customer_id),
-            key(scope, "cust-devices", event.customer_id),
-            key(scope, "card-merchants", event.card_id or ""),
-            key(scope, "card-countries", event.card_id or ""),
-            key(scope, "cust-countries", event.customer_id),
-            key(scope, "device-cards", event.device_id or ""),
-            key(scope, "payee-payers", event.payee_id or ""),
-            key(scope, "payee-first", event.payee_id or ""),
-            self._cold_pointer,
-            key(scope, "undo", event.ref),
-            *(
-                key(scope, "first", f"{entity}:{value}")
-                for entity, value in zip(FIRST_SEEN_ENTITIES, first_seen_ids(event), strict=True)
-            ),
-        ]
-        for entity, value in event.entity_values().items():
-            if value is not None:
-                keys.append(key(scope, entity, value))
-        return keys
-
     def _args(self, event: Event, scope: str) -> list[str]:
+        """observe.lua's (and forget.lua's) arguments for an event: see keys.lua."""
         return [
+            f"{self._prefix}:{LAYOUT}:{scope}:",
+            scope,
             fmt_float(event.ts),
             str(to_milli(event.amount)),
             event.ref,
-            ",".join(str(seconds) for seconds in WINDOWS.values()),
-            str(TRIM_HORIZON),
-            str(VELOCITY_TTL_MS),
-            "1" if event.card_id is not None else "0",
-            event.merchant_id,
-            event.device_id or "",
-            event.country or "",
-            str(PROFILE_TTL_MS),
-            str(SEEN_TTL_MS),
-            event.payee_id or "",
-            event.customer_id,
-            event.card_id or "",
-            f"{self._cold_pointer}:",
-            *cold_fields(event, scope),
-            str(UNDO_TTL_MS),
             _seen_fingerprint(event),
-            str(FIRST_SEEN_TTL_MS),
+            event.customer_id,
+            event.merchant_id,
+            event.card_id or "",
+            event.device_id or "",
+            event.ip or "",
+            event.country or "",
+            event.payee_id or "",
+            self._cold_pointer,
+            "".join("0" if value is None else "1" for value in event.entity_values().values()),
         ]
+
+
+def lua_script(name: str) -> str:
+    """A script as Redis runs it: the constants it shares with Python, keys.lua, then it."""
+    scripts = resources.files("scoring.features")
+    shared = scripts.joinpath("keys.lua").read_text()
+    return f"{_lua_constants()}\n{shared}\n{scripts.joinpath(name).read_text()}"
+
+
+def _lua_constants() -> str:
+    windows = ", ".join(str(seconds) for seconds in WINDOWS.values())
+    renew_ms = RENEW_SECONDS * 1000
+    numbers = {
+        "TRIM": TRIM_HORIZON,
+        "TRIM_EVERY": TRIM_EVERY,
+        "TAIL": VELOCITY_TAIL,
+        "RENEW_SECONDS": RENEW_SECONDS,
+        "TTL_VELOCITY": VELOCITY_TTL_MS + renew_ms,
+        # The customer's hash holds its profile and its first seen: one TTL for both.
+        "TTL_PROFILE": max(PROFILE_TTL_MS, FIRST_SEEN_TTL_MS) + renew_ms,
+        "TTL_FIRST_SEEN": FIRST_SEEN_TTL_MS + renew_ms,
+        "TTL_SEEN": SEEN_TTL_MS,
+        "TTL_UNDO": UNDO_TTL_MS,
+    }
+    kinds = {"CUSTOMER": cold.CUSTOMER, "MERCHANT": cold.MERCHANT}
+    kinds |= {"DEVICE": cold.DEVICE, "IP": cold.IP}
+    lines = [f"-- constants from scoring/features/store.py\nlocal WINDOWS = {{{windows}}}"]
+    lines += [f"local {name} = {value}" for name, value in numbers.items()]
+    lines += [f"local COLD_{name} = '{kind}'" for name, kind in kinds.items()]
+    return "\n".join(lines)
 
 
 # --- cold values from history --------------------------------------------------------------

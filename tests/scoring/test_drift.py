@@ -63,3 +63,28 @@ def test_a_drift_check_finds_the_feature_that_moved_and_is_shown_to_managers(api
     page = client.get("/kpis/")
     assert 'id="drift-shifted"' in page.text
     assert Decision.objects.count() == 120
+
+
+@pytest.mark.django_db
+def test_the_score_is_binned_by_probability_not_by_the_tie_break_inside_a_plateau(api):
+    # Calibrated scores sit on a few isotonic plateaus, kept in the model's order by a
+    # tie-break of at most a millionth: two days with the same probabilities but another raw
+    # order inside each plateau have not drifted.
+    now = timezone.now()
+    for days_ago in [3] * 60 + [0.2] * 60:
+        occurred = now - timedelta(days=days_ago)
+        body = factories.payload(occurred_at=occurred.isoformat())
+        assert api.post("/api/v1/decisions", body, format="json").status_code == 201
+    plateaus = [0.0095] * 18 + [0.0213] * 27 + [0.0455] * 10 + [0.7727] * 5
+    decisions = Decision.objects.order_by("transaction__occurred_at")
+    for i, decision in enumerate(decisions):
+        # The reference's tie-breaks spread over the plateau, the last day's sit at its top.
+        lift = (i % 60) / 60 if i < 60 else 0.9 + (i % 60) / 600
+        Decision.objects.filter(pk=decision.pk).update(score=plateaus[i % 60] + lift * 1e-6)
+    unrounded = list(decisions.values_list("score", flat=True))
+    assert psi(unrounded[:60], unrounded[60:]) >= SHIFTED  # what deciles of raw order say
+
+    report = drift_check(now=now)
+
+    assert report.psi["score"] < 0.05
+    assert "score" not in report.shifted
