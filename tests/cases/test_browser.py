@@ -1,13 +1,16 @@
 """Two analysts in two real browsers (Debian's chromium, driven by Playwright) against a live
 ASGI server with the configured channel layer (Redis in CI): the queue updates itself.
 
-Screenshots go to ``test-artifacts/browser/`` (or ``$TEST_ARTIFACTS_DIR``).
+Also the shared pieces of every browser test: the live server, the browser, logging in and
+``shot``, which saves a screenshot to ``test-artifacts/browser/<test>/`` (or under
+``$TEST_ARTIFACTS_DIR``; git-ignored).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from django.db import connection
+from django.db import connection, connections
 
 from cases.models import Case, CaseStatus
 from scoring.lifecycle import model_promote
@@ -79,7 +82,13 @@ def _close_server_connections() -> None:
 
 
 @pytest.fixture
-def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def chromium(live_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Debian's chromium, headless. It asks for the live server so that it is stopped first,
+    while Playwright's event loop still runs on this thread: Django then keeps the test body's
+    connections apart (the async storage of its connection handler, a contextvar), and they
+    are closed here, back to the pool, before the server's teardown ends the sessions left
+    open (which would otherwise end the test body's and fail the next browser test's first
+    query)."""
     if not Path(CHROMIUM).exists():
         service_missing(f"browser tests need Debian's chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
@@ -99,6 +108,7 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     )  # fmt: skip
     yield browser
     browser.close()
+    connections.close_all()  # the test body's: see above
     playwright.stop()
 
 
@@ -139,9 +149,16 @@ def log_in(browser: Any, base: str, username: str, next_url: str) -> Any:
     return page
 
 
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+def shot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot of ``page`` as ``<name>.png`` in the running test's folder of
+    ``test-artifacts/browser/``; answer its path."""
+    test = os.environ["PYTEST_CURRENT_TEST"].split(" ")[0].rsplit("::", 1)[-1]
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.stat().st_size > 0
+    return path
 
 
 def test_two_analysts_see_a_case_arrive_get_claimed_and_leave_without_reloading(

@@ -3,7 +3,7 @@ ASGI server): claims a case with "c", sees the SHAP walk drawn and the verdict p
 view at the bottom of the page, gets the missing-verdict error beside the field, chooses
 fraud with "f" and lands on the next case with "n" (issue 15, Done-when 1, analyst).
 
-Screenshots go to the test's ``tmp_path``.
+Screenshots: ``tests.cases.test_browser.shot``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from cases.models import Case, CaseStatus
 from scoring.lifecycle import model_promote
@@ -22,6 +21,7 @@ from tests.cases.test_browser import (  # noqa: F401
     chromium,
     live_server_url,
     post_decision,
+    shot,
 )
 from tests.scoring.test_model import version_for
 
@@ -38,9 +38,7 @@ def test_an_analyst_claims_decides_by_keyboard_and_lands_on_the_next_case(
     live_server_url,  # noqa: F811
     chromium,  # noqa: F811
     trained_model,
-    tmp_path,
 ):
-    connection.close()  # see tests/scoring/test_compare_browser.py: a checked one from the pool
     base = live_server_url
     issued = factories.integrator("acme")
     factories.review_everything()
@@ -57,6 +55,7 @@ def test_an_analyst_claims_decides_by_keyboard_and_lands_on_the_next_case(
     assert [d["outcome"] for d in decided] == ["review", "review"], decided
     first, second = (Case.objects.get(decision_id=d["decision_id"]) for d in decided)
 
+    shots = []
     page = chromium.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.goto(f"{base}/accounts/login/?next=/cases/{first.pk}/")
     page.fill("#id_username", "alice")
@@ -71,18 +70,18 @@ def test_an_analyst_claims_decides_by_keyboard_and_lands_on_the_next_case(
     page.wait_for_selector("#shap-chart .main-svg", timeout=10_000)  # Plotly drew the walk
     assert page.locator("#shap-chart .bars .point").count() >= 3
     assert "f fraud" in page.inner_text("#key-hint")
-    page.screenshot(path=str(tmp_path / "1-claimed.png"), full_page=True)
+    shots.append(shot(page, "1-claimed"))
 
     page.mouse.wheel(0, 5000)  # the evidence scrolls; the verdict panel stays in view
     page.wait_for_function("window.scrollY > 200")
     assert _in_view(page, "#verdict-next")
-    page.screenshot(path=str(tmp_path / "2-scrolled.png"))
+    shots.append(shot(page, "2-scrolled", full_page=False))
 
     page.keyboard.press("n")  # no verdict chosen yet: refused beside the field
     page.wait_for_selector("#id_verdict_error")
     assert "This field is required." in page.inner_text("#id_verdict_error")
     assert _in_view(page, "#id_verdict_error")
-    page.screenshot(path=str(tmp_path / "3-error-inline.png"))
+    shots.append(shot(page, "3-error-inline", full_page=False))
 
     page.keyboard.press("Escape")  # leave the field the error focused
     page.keyboard.press("f")
@@ -90,7 +89,7 @@ def test_an_analyst_claims_decides_by_keyboard_and_lands_on_the_next_case(
     page.keyboard.press("n")
     page.wait_for_url(f"{base}/cases/{second.pk}/")
     page.wait_for_selector("#verdict-form")
-    page.screenshot(path=str(tmp_path / "4-next-case.png"), full_page=True)
+    shots.append(shot(page, "4-next-case"))
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -99,6 +98,6 @@ def test_an_analyst_claims_decides_by_keyboard_and_lands_on_the_next_case(
     assert second.assignee is not None
     assert second.assignee.get_username() == "alice"
     assert LabelEvent.objects.filter(label="fraud").count() == 1
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+    assert [p.name for p in shots] == [
         "1-claimed.png", "2-scrolled.png", "3-error-inline.png", "4-next-case.png",
     ]  # fmt: skip

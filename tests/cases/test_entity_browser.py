@@ -1,5 +1,5 @@
 """Entity profiles, the network view and the accessibility check in a real browser (Debian's
-chromium via Playwright, a live ASGI server). Screenshots go to the test's tmp_path.
+chromium via Playwright, a live ASGI server). Screenshots: ``tests.cases.test_browser.shot``.
 
 axe-core (static/vendor/axe-core, vendored for the tests only) is injected into each page:
 the queue, a case, an entity profile, the KPIs and the login page have no serious or critical
@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests import factories
 from tests.cases.entity_seed import shared_world
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in  # noqa: F401
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,9 +47,7 @@ def _serious(page: Any) -> list[dict[str, Any]]:
 def test_an_analyst_opens_a_profile_then_the_network_and_clicks_a_node(
     live_server_url,  # noqa: F811
     chromium,  # noqa: F811
-    tmp_path,
 ):
-    connection.close()  # see tests/scoring/test_compare_browser.py: a pooled connection may be dead
     case = shared_world()
     factories.user("alice", "analyst", password=PASSWORD)
     base = live_server_url
@@ -59,7 +56,7 @@ def test_an_analyst_opens_a_profile_then_the_network_and_clicks_a_node(
     assert page.inner_text("#agg-transactions") == "3"
     assert page.inner_text("#agg-fraud") == "1"
     assert page.locator("#timeline tbody tr").count() == 3
-    page.screenshot(path=str(tmp_path / "entity-1-profile.png"), full_page=True)
+    shot(page, "entity-1-profile")
 
     page.click("#linked a[href='/entities/device/d-shared']")
     page.wait_for_url(f"{base}/entities/device/d-shared")
@@ -72,24 +69,19 @@ def test_an_analyst_opens_a_profile_then_the_network_and_clicks_a_node(
     assert page.locator("#network canvas").count() == 1
     assert page.inner_text("#network-status") == "3 linked customers."
     assert page.locator("#network-table tbody tr").count() == 4
-    page.screenshot(path=str(tmp_path / "entity-2-network.png"), full_page=True)
+    shot(page, "entity-2-network")
 
     where = page.evaluate(NODE_ON_PAGE, "customer:c-carol")
     page.mouse.click(where["x"], where["y"])
     page.wait_for_url(f"{base}/entities/customer/c-carol", timeout=5000)
     assert page.inner_text("#agg-transactions") == "1"
-    page.screenshot(path=str(tmp_path / "entity-3-clicked-node.png"), full_page=True)
-    assert all(
-        (tmp_path / f).stat().st_size > 0 for f in ("entity-1-profile.png", "entity-2-network.png")
-    )
+    shot(page, "entity-3-clicked-node")
 
 
 def test_axe_finds_no_serious_violation_on_the_queue_case_entity_kpi_and_login_pages(
     live_server_url,  # noqa: F811
     chromium,  # noqa: F811
-    tmp_path,
 ):
-    connection.close()
     case = shared_world()
     factories.user("ada", "admin", password=PASSWORD)  # works cases and sees the KPIs
     base = live_server_url
@@ -109,7 +101,7 @@ def test_axe_finds_no_serious_violation_on_the_queue_case_entity_kpi_and_login_p
     ):
         page.goto(f"{base}{url}")
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(tmp_path / f"axe-{name}.png"), full_page=True)
+        shot(page, f"axe-{name}")
         found[name] = _serious(page)
 
     assert found == {name: [] for name in found}, found

@@ -2,7 +2,7 @@
 Playwright) against a live ASGI server: filters, a live row marked as it arrives and one marked
 as it changes (a colleague claims it), a case opened, decided and the next one taken; a
 reassignment refused inline for want of a reason, a bulk verdict confirmed, the filtered cases
-exported. Screenshots go to the test's tmp_path.
+exported. Screenshots: ``tests.cases.test_browser.shot``.
 
 The case page of this branch has no keyboard shortcuts: "next case" is taken with its button.
 """
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from cases.models import Case, CaseStatus
 from scoring.models import LabelEvent
@@ -28,6 +27,7 @@ from tests.cases.test_browser import (  # noqa: F401 - fixtures
     live_server_url,
     logged_in,
     post_decision,
+    shot,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,10 +37,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def served(live_server_url):  # noqa: F811
     """The live server's URL and a function that posts a transaction to it (every one is
     reviewed) and answers its case."""
-    # An earlier live-server test's teardown may have ended the connection of this context
-    # (Django's connection is per context, and the teardown ran in another): drop it, the
-    # pool hands out a checked one. The test body runs in a context of its own: it does too.
-    connection.close()
     issued = factories.integrator("acme")
     factories.review_everything()
 
@@ -51,10 +47,15 @@ def served(live_server_url):  # noqa: F811
     return live_server_url, case_posted
 
 
-def shot(page: Any, folder: Path, name: str) -> None:
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 0
+def in_view(page: Any, selector: str) -> bool:
+    """The element is wholly inside the browser's viewport (not merely on the page)."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return (
+        box is not None
+        and 0 <= box["y"] <= box["y"] + box["height"] <= size["height"]
+        and 0 <= box["x"] <= box["x"] + box["width"] <= size["width"]
+    )
 
 
 def shown_cases(page: Any) -> set[int]:
@@ -67,9 +68,7 @@ def shown_cases(page: Any) -> set[int]:
 def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_the_next(
     served,
     chromium,  # noqa: F811
-    tmp_path,
 ):
-    connection.close()  # the test body's own context: see ``served``
     base, case_posted = served
     big = case_posted(amount="2400.00", customer_id="c-big")
     small = case_posted(amount="40.00", customer_id="c-small")
@@ -90,7 +89,7 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
     assert page.inner_text(f"#case-{small.pk} .score") == "–"  # no model: rules decided
     assert "left" in page.inner_text(f"#case-{small.pk} .sla")
     assert "review" in page.inner_text(f"#case-{small.pk}")
-    shot(page, tmp_path, "1-analyst-queue-filtered")
+    shot(page, "1-analyst-queue-filtered")
 
     # A case that fails the filters stays out; one that passes arrives marked as new.
     case_posted(amount="30.00", channel="transfer")
@@ -98,7 +97,7 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
     page.wait_for_selector(f"#case-{arrived.pk}.row-fresh[data-fresh=new]", timeout=LIVE_WITHIN_MS)
     page.wait_for_timeout(300)  # the transfer's row answer (204) has long come back
     assert shown_cases(page) == {small.pk, other.pk, arrived.pk}
-    shot(page, tmp_path, "2-analyst-new-case-marked")
+    shot(page, "2-analyst-new-case-marked")
 
     # A colleague claims a case: its row changes in place, marked as changed.
     colleague = logged_in(chromium, base, "bob")
@@ -107,7 +106,7 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
     changed = f"#case-{other.pk}[data-status=claimed].row-fresh[data-fresh=changed]"
     page.wait_for_selector(changed, timeout=LIVE_WITHIN_MS)
     assert "bob" in page.inner_text(f"#case-{other.pk} .status")
-    shot(page, tmp_path, "2b-analyst-claimed-case-marked")
+    shot(page, "2b-analyst-claimed-case-marked")
     colleague.context.close()
 
     page.click(f"#case-{small.pk} a[href='/cases/{small.pk}/']")
@@ -116,14 +115,14 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
     page.wait_for_url(f"{base}/cases/{small.pk}/")
     page.select_option("#verdict-form select[name=verdict]", "legit")
     page.fill("#verdict-form textarea[name=note]", "Customer confirmed the purchase")
-    shot(page, tmp_path, "3-analyst-case-deciding")
+    shot(page, "3-analyst-case-deciding")
     page.click("#verdict-form button[type=submit]")
     page.wait_for_url(re.compile(r"/cases/(\?.*)?$"))
 
     # The case page of this branch has no keyboard shortcuts: "next case" is the button.
     page.click("#next-case")
     page.wait_for_url(re.compile(rf"{base}/cases/\d+/$"))
-    shot(page, tmp_path, "4-analyst-next-case")
+    shot(page, "4-analyst-next-case")
     taken = int(page.url.rstrip("/").rsplit("/", 1)[1])
     assert taken == big.pk  # the most urgent open case
     big.refresh_from_db()
@@ -135,9 +134,7 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
 def test_a_lead_is_told_a_reason_is_missing_decides_in_bulk_after_confirming_and_exports(
     served,
     chromium,  # noqa: F811
-    tmp_path,
 ):
-    connection.close()  # the test body's own context: see ``served``
     base, case_posted = served
     first, second, third = (
         case_posted(amount=amount, customer_id=f"c-{amount}")
@@ -155,7 +152,7 @@ def test_a_lead_is_told_a_reason_is_missing_decides_in_bulk_after_confirming_and
     assert "Choose at least one case." in errors
     assert "Choose a verdict: fraud, legit or inconclusive." in errors
     assert "required" not in errors
-    shot(page, tmp_path, "1-lead-bulk-refused-in-words")
+    shot(page, "1-lead-bulk-refused-in-words")
 
     # A reassignment without a reason is refused where the form is.
     page.goto(f"{base}/cases/{first.pk}/")
@@ -165,11 +162,15 @@ def test_a_lead_is_told_a_reason_is_missing_decides_in_bulk_after_confirming_and
     page.fill(f"{reassign} textarea[name=reason]", "   ")  # passes the browser, not the server
     page.click(f"{reassign} button[type=submit]")
     page.wait_for_selector(f"{reassign} .errorlist", state="attached")
-    if not page.is_visible(f"{reassign} .errorlist"):  # the case page may keep it folded
-        page.click(f"details:has({reassign}) summary")
-    assert page.is_visible(f"{reassign} .errorlist")
-    assert "required" in page.inner_text(f"{reassign} .errorlist")
-    shot(page, tmp_path, "2-lead-reassign-reason-missing")
+    # Beside the reason field, its section unfolded and in view, the field focused: the lead
+    # need not look for it.
+    error = f"{reassign} .field.has-error:has(textarea[name=reason]) .errorlist"
+    assert page.is_visible(error)
+    assert page.eval_on_selector(f"details:has({reassign})", "d => d.open")
+    assert in_view(page, error)
+    assert page.evaluate("document.activeElement.name") == "reason"
+    assert "required" in page.inner_text(error)
+    shot(page, "2-lead-reassign-reason-missing", full_page=False)
     page.fill(f"{reassign} textarea[name=reason]", "Alice knows this merchant")
     page.click(f"{reassign} button[type=submit]")
     page.wait_for_url(f"{base}/cases/{first.pk}/")
@@ -190,14 +191,14 @@ def test_a_lead_is_told_a_reason_is_missing_decides_in_bulk_after_confirming_and
     page.wait_for_selector("#bulk-confirm")
     assert "Decide 2 cases as legit?" in page.inner_text("h1")
     assert not LabelEvent.objects.exists()  # nothing decided before the confirmation
-    shot(page, tmp_path, "3-lead-bulk-confirm")
+    shot(page, "3-lead-bulk-confirm")
     page.click("#bulk-confirm-submit")
     page.wait_for_url(f"{base}/cases/")
     assert "2 cases decided: legit." in page.inner_text(".messages")
     assert shown_cases(page) == {third.pk}
     decided = Case.objects.filter(pk__in=[first.pk, second.pk])
     assert {(c.status, c.verdict) for c in decided} == {(CaseStatus.DECIDED, "legit")}
-    shot(page, tmp_path, "4-lead-after-bulk")
+    shot(page, "4-lead-after-bulk")
 
     with page.expect_download() as download:
         page.click("#export-filtered")

@@ -4,17 +4,15 @@ query as a draft rule; they cannot publish it themselves (four eyes); a lead bac
 publishes it; the next matching transaction gets the rule's outcome, and a non-matching one
 does not."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from rules.models import DraftStatus, PolicyBacktest, PolicyDraft, Rule
 from scoring.models import Decision
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in  # noqa: F401
+from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
 from tests.rules.test_performance import seed_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,12 +39,8 @@ def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_ne
     live_server_url: str,  # noqa: F811
     chromium: Any,  # noqa: F811
     settings: Any,
-    tmp_path: Path,
     eager: None,
 ) -> None:
-    # As in tests/rules/test_insight_browser.py: an earlier live server's teardown may have
-    # ended this connection's session; the pool hands out a checked one.
-    connection.close()
     settings.DECISION_MAX_AGE_DAYS = 100 * 365  # fixed dates, whatever day the suite runs
     seed_history(settings)
     _staff("ada", "admin")
@@ -61,7 +55,7 @@ def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_ne
     page.click("#console-form button[type=submit]")
     page.wait_for_selector("#console-figure-1-plot .main-svg", timeout=10_000)
     assert page.inner_text("#console-matched") == "3"  # t1 500, t2 300, t5 700
-    page.screenshot(path=str(tmp_path / "1-console.png"), full_page=True)
+    shot(page, "1-console")
 
     page.fill("#console-draft #id_name", "console_big")
     page.select_option("#console-draft #id_action", "review")
@@ -83,7 +77,7 @@ def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_ne
     page.wait_for_url(f"{live_server_url}{draft_url}")
     assert "four eyes" in page.inner_text("#publish-refusal")
     assert page.locator("input[value=Publish]").is_disabled()
-    page.screenshot(path=str(tmp_path / "2-author-refused.png"), full_page=True)
+    shot(page, "2-author-refused")
     # Even posting the form directly is refused (the button's state is not the guard).
     refused = page.request.post(
         f"{live_server_url}/admin/rules/policydraft/{draft.pk}/publish/",
@@ -104,12 +98,12 @@ def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_ne
     backtest = PolicyBacktest.objects.get(draft=draft)
     assert (backtest.status, backtest.requested_by_id) == ("done", lee.pk)
     assert page.locator("#publish-refusal").count() == 0
-    page.screenshot(path=str(tmp_path / "3-backtested.png"), full_page=True)
+    shot(page, "3-backtested")
 
     page.click("input[value=Publish]")
     page.wait_for_selector(".messagelist .success")
     assert page.inner_text("#draft-status") == "published"
-    page.screenshot(path=str(tmp_path / "4-published.png"), full_page=True)
+    shot(page, "4-published")
     published = PolicyDraft.objects.get(pk=draft.pk)
     assert (published.status, published.published_by_id) == ("published", lee.pk)
     rule = Rule.objects.get(name="console_big")

@@ -3,7 +3,6 @@ live server): the trend and matches charts draw, and a console query is saved as
 does not act."""
 
 import pytest
-from django.db import connection
 
 from rules.models import PolicyDraft, Rule
 from tests import factories
@@ -18,9 +17,6 @@ def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_no
     chromium,  # noqa: F811
     settings,
 ):
-    # As in tests/scoring/test_compare_browser.py: an earlier live server's teardown may have
-    # ended this connection's session; the pool hands out a checked one.
-    connection.close()
     seed_history(settings)
     factories.user("mia", "manager", password=PASSWORD)
     factories.user("alice", "analyst", password=PASSWORD)

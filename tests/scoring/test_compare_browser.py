@@ -3,7 +3,6 @@ server): with a champion, a challenger in shadow and labelled shadow scores, eac
 figure draws (issue 12, Done-when 6); so do the model page's threshold trade-offs."""
 
 import pytest
-from django.db import connection
 
 from scoring.models import ThresholdCosts
 from tests import factories
@@ -19,10 +18,6 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     chromium,  # noqa: F811
 ):
     # One live server for both pages (a live server takes seconds to start and stop).
-    # An earlier live-server test's teardown (tests/cases/test_browser.py) ends the sessions
-    # it saw, and this test's connection can be one of them: Django's connection is per
-    # context and that teardown ran in another. Drop it; the pool hands out a checked one.
-    connection.close()
     champion, challenger = champion_and_challenger()
     labelled_window(champion, challenger)
     champion.threshold_curve = _curve()

@@ -1,0 +1,195 @@
+"""What the shadow filler costs per decision it fills, measured so that load does not skew it:
+the filler's process CPU and its PostgreSQL backend's CPU (from /proc), and its query count,
+per fill and per decision, at a steady arrival rate (issue 12: the filler competes with the
+decision API for the same cores).
+
+Run ``python bench/shadow_fill.py --database NAME --prepare`` once (a fresh database: the
+decision bench's history, policy and champion, and a challenger), then without ``--prepare``
+as often as wanted (the database is kept). Each run puts the challenger in shadow and, every
+``--every`` seconds, makes ``--arrivals`` stored decisions of the history look live (their
+``created_at`` now, decided by the champion; ``--canary`` of them by the challenger, ``--settled``
+by lists and rules alone), then runs the filler's task once, as beat would, timing it. The
+filler's start-up (Django, the model files) is measured apart and left out of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.services import app_env, services_from_env  # noqa: E402
+
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
+def prepare(database: str, redis_db: int) -> None:
+    import psycopg
+
+    from bench.decisions import app_prepare
+    from bench.shadow_latency import challenger_train
+
+    services = services_from_env(database, redis_db)
+    with psycopg.connect(services.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    env = app_env(services)
+    app_prepare(env, model=True)
+    challenger_train(env)
+
+
+def measure(args: argparse.Namespace) -> None:
+    services = services_from_env(args.database, args.redis_db)
+    # One connection, so that its backend is the one whose CPU is read.
+    os.environ.update(app_env(services, DB_POOL_MIN="1", DB_POOL_MAX="1"))
+    started_cpu = time.process_time()
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
+    from scoring.tasks import shadow_scores_fill_task
+
+    versions = list(ModelVersion.objects.order_by("pk"))
+    champion = next(v for v in versions if v.status == ModelStatus.CHAMPION)
+    challenger = next(v for v in versions if v.status != ModelStatus.CHAMPION)
+    with connection.cursor() as cursor:  # a clean start: all history, nothing scored
+        cursor.execute("DELETE FROM scoring_shadowscore")
+        cursor.execute(
+            "UPDATE scoring_decision SET created_at = now() - interval '1 day', "
+            "model_version = NULL"
+        )
+        # As if the history had been inserted, not updated: no dead rows, fresh statistics.
+        cursor.execute("VACUUM ANALYZE scoring_decision")
+    ModelVersion.objects.filter(pk=challenger.pk).update(status=ModelStatus.SHADOW)
+    from django.core.cache import cache
+
+    cache.clear()
+    ModelVersion.objects.filter(pk=challenger.pk).update(status_changed_at=django_now())
+    ids = list(Decision.objects.order_by("?").values_list("pk", flat=True))
+    # Warm the filler up (Django, both model files) on a first small batch, measured apart.
+    arrive(ids[:20], champion.name, challenger.name, args)
+    shadow_scores_fill_task()
+    startup_cpu = time.process_time() - started_cpu
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = int(cursor.fetchone()[0])
+    print(
+        f"start-up (Django, both models, a first fill of 20): {startup_cpu:.2f} CPU s; "
+        f"{args.fills} fills of {args.arrivals} arrivals every {args.every} s, "
+        f"{args.canary:.0%} canary, {args.settled:.0%} settled by the rules",
+        flush=True,
+    )
+    totals = {"filled": 0, "cpu": 0.0, "db": 0.0, "queries": 0, "wall": 0.0}
+    offset = 20
+    profiler = cProfile.Profile() if args.profile else None
+    for n in range(args.fills):
+        batch = ids[offset : offset + args.arrivals]
+        offset += args.arrivals
+        arrive(batch, champion.name, challenger.name, args)
+        connection.close()  # back to the pool: the task takes its own, as a worker would
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        db0 = _proc_cpu(backend)
+        with CaptureQueriesContext(connection) as queries:
+            if profiler is not None:
+                profiler.enable()
+            filled = shadow_scores_fill_task()
+            if profiler is not None:
+                profiler.disable()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        db = _proc_cpu(backend) - db0
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            if int(cursor.fetchone()[0]) != backend:
+                raise SystemExit("the filler changed backends: its database CPU is not read")
+        totals["filled"] += filled
+        totals["cpu"] += cpu
+        totals["db"] += db
+        totals["queries"] += len(queries)
+        totals["wall"] += wall
+        if n % 5 == 0 or n == args.fills - 1:
+            print(
+                f"  fill {n + 1:>3}: {filled:>4} scores, {cpu * 1000:7.1f} CPU ms filler, "
+                f"{db * 1000:6.1f} CPU ms postgres, {len(queries)} queries, "
+                f"{wall * 1000:7.1f} ms wall (under load)",
+                flush=True,
+            )
+            if args.verbose:
+                for query in queries.captured_queries:
+                    print(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:150]}")
+        time.sleep(max(0.0, args.every - wall))
+    decisions = args.arrivals * args.fills
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    missing = (
+        Decision.objects.filter(pk__in=ids[:offset])
+        .exclude(model_version=challenger.name)
+        .exclude(shadow_scores__model_version=challenger)
+        .count()
+    )
+    print(
+        f"per decision: {totals['cpu'] * 1000 / decisions:.3f} CPU ms filler + "
+        f"{totals['db'] * 1000 / decisions:.3f} CPU ms postgres "
+        f"({totals['filled']} scores stored for {decisions} decisions); "
+        f"{totals['queries'] / args.fills:.1f} queries per fill; "
+        f"{missing} decisions without the challenger's score; "
+        f"{ShadowScore.objects.count()} shadow scores in all"
+    )
+
+
+def django_now():  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def arrive(ids: list[object], champion: str, challenger: str, args: argparse.Namespace) -> None:
+    """``ids`` made live now: decided by the champion, some as canaries, some settled."""
+    from django.db import connection
+
+    n_canary = int(len(ids) * args.canary)
+    n_settled = int(len(ids) * args.settled)
+    canary, settled = ids[:n_canary], ids[n_canary : n_canary + n_settled]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE scoring_decision SET created_at = clock_timestamp(), model_version = "
+            "CASE WHEN id = ANY(%s) THEN %s WHEN id = ANY(%s) THEN NULL ELSE %s END "
+            "WHERE id = ANY(%s)",
+            [list(canary), challenger, list(settled), champion, list(ids)],
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="fraudops_bench_shadowfill")
+    parser.add_argument("--redis-db", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="the fills' top functions")
+    parser.add_argument("--verbose", action="store_true", help="each query's time, now and then")
+    parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--arrivals", type=int, default=300)
+    parser.add_argument("--every", type=float, default=5.0)
+    parser.add_argument("--fills", type=int, default=30)
+    parser.add_argument("--canary", type=float, default=0.05)
+    parser.add_argument("--settled", type=float, default=0.05)
+    args = parser.parse_args()
+    if args.prepare:
+        prepare(args.database, args.redis_db)
+    measure(args)
+
+
+if __name__ == "__main__":
+    main()
