@@ -20,6 +20,8 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,13 +153,13 @@ def measure(args: argparse.Namespace) -> None:
     )
 
 
-def django_now():  # type: ignore[no-untyped-def]
+def django_now() -> datetime:
     from django.utils import timezone
 
     return timezone.now()
 
 
-def arrive(ids: list[object], champion: str, challenger: str, args: argparse.Namespace) -> None:
+def arrive(ids: Sequence[object], champion: str, challenger: str, args: argparse.Namespace) -> None:
     """``ids`` made live now: decided by the champion, some as canaries, some settled."""
     from django.db import connection
 
