@@ -20,6 +20,7 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +61,7 @@ def measure(args: argparse.Namespace) -> None:
     django.setup()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
     from scoring.tasks import shadow_scores_fill_task
@@ -79,7 +81,7 @@ def measure(args: argparse.Namespace) -> None:
     from django.core.cache import cache
 
     cache.clear()
-    ModelVersion.objects.filter(pk=challenger.pk).update(status_changed_at=django_now())
+    ModelVersion.objects.filter(pk=challenger.pk).update(status_changed_at=timezone.now())
     ids = list(Decision.objects.order_by("?").values_list("pk", flat=True))
     # Warm the filler up (Django, both model files) on a first small batch, measured apart.
     arrive(ids[:20], champion.name, challenger.name, args)
@@ -151,13 +153,7 @@ def measure(args: argparse.Namespace) -> None:
     )
 
 
-def django_now():  # type: ignore[no-untyped-def]
-    from django.utils import timezone
-
-    return timezone.now()
-
-
-def arrive(ids: list[object], champion: str, challenger: str, args: argparse.Namespace) -> None:
+def arrive(ids: Sequence[object], champion: str, challenger: str, args: argparse.Namespace) -> None:
     """``ids`` made live now: decided by the champion, some as canaries, some settled."""
     from django.db import connection
 
