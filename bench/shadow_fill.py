@@ -21,7 +21,6 @@ import pstats
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +61,7 @@ def measure(args: argparse.Namespace) -> None:
     django.setup()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
 
     from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
     from scoring.tasks import shadow_scores_fill_task
@@ -81,7 +81,7 @@ def measure(args: argparse.Namespace) -> None:
     from django.core.cache import cache
 
     cache.clear()
-    ModelVersion.objects.filter(pk=challenger.pk).update(status_changed_at=django_now())
+    ModelVersion.objects.filter(pk=challenger.pk).update(status_changed_at=timezone.now())
     ids = list(Decision.objects.order_by("?").values_list("pk", flat=True))
     # Warm the filler up (Django, both model files) on a first small batch, measured apart.
     arrive(ids[:20], champion.name, challenger.name, args)
@@ -151,12 +151,6 @@ def measure(args: argparse.Namespace) -> None:
         f"{missing} decisions without the challenger's score; "
         f"{ShadowScore.objects.count()} shadow scores in all"
     )
-
-
-def django_now() -> datetime:
-    from django.utils import timezone
-
-    return timezone.now()
 
 
 def arrive(ids: Sequence[object], champion: str, challenger: str, args: argparse.Namespace) -> None:

@@ -27,14 +27,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from rules.engine import Action, RuleHit, RuleSetResult
@@ -44,6 +48,7 @@ from scoring.features.definitions import FeatureValue
 from scoring.lgbm import LightGBMScorer
 from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
 from scoring.pipeline import RulesVerdict, outcome_with_score, rules_verdict
+from scoring.records import ListHitRecord, RuleFiredRecord, ThresholdsRecord
 from scoring.scorer import Score, Scorer, ScorerError
 
 logger = logging.getLogger(__name__)
@@ -65,10 +70,15 @@ def shadow_scores_fill(*, batch: int = 500) -> int:
     the challenger's first, then the champion's. Returns how many were scored (0: nothing in
     shadow, nothing left, another worker is filling, or the model file did not load; a model
     that fails is logged, never raised: the worker's loop goes on)."""
-    shadow = ModelVersion.objects.filter(status=ModelStatus.SHADOW).first()
+    by_status = {
+        version.status: version
+        for version in ModelVersion.objects.filter(
+            status__in=[ModelStatus.SHADOW, ModelStatus.CHAMPION]
+        ).order_by("-pk")  # the newest of each wins, as .first() would not promise
+    }
+    shadow, champion = by_status.get(ModelStatus.SHADOW), by_status.get(ModelStatus.CHAMPION)
     if shadow is None or shadow.status_changed_at is None:
         return 0
-    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
     started = timezone.now()
     key = _cursor_key(shadow, champion, shadow.status_changed_at)
     since = max(shadow.status_changed_at, _cursor(key) or shadow.status_changed_at)
@@ -136,23 +146,34 @@ def _fill_lock_taken() -> bool:
     return bool(row and row[0])
 
 
+# What the fill reads of a decision: plain tuples, not model instances (a fill reads hundreds),
+# its JSON as text, parsed with orjson: json.loads of the features was most of a fill's CPU.
+_JSON_FIELDS = ("features", "rules", "list_hits", "thresholds")
+_Pending = tuple[
+    uuid.UUID, dict[str, FeatureValue], list[RuleFiredRecord], list[ListHitRecord], str,
+    ThresholdsRecord,
+]  # fmt: skip
+
+
 def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> tuple[int, bool]:
     """Score, with ``version``, the oldest ``batch`` decisions since ``since`` that it neither
     decided nor scored yet: (how many it scored, whether none is left)."""
-    pending = list(
-        Decision.objects.filter(created_at__gte=since)
+    pending = [
+        _pending(row)
+        for row in Decision.objects.filter(created_at__gte=since)
         .exclude(model_version=version.name)
         .exclude(Exists(ShadowScore.objects.filter(decision=OuterRef("pk"), model_version=version)))
         .order_by("created_at", "pk")
-        .only("id", "features", "rules", "list_hits", "rules_outcome", "thresholds")[:batch]
-    )
+        .annotate(**{f"{name}_text": Cast(name, TextField()) for name in _JSON_FIELDS})
+        .values_list("id", "rules_outcome", *(f"{name}_text" for name in _JSON_FIELDS))[:batch]
+    ]
     if not pending:
         return 0, True
     scorer = serving.version_scorer_kept(version)
     if isinstance(scorer, serving.BrokenModelScorer):
         return 0, False  # serving logged why, once
     try:
-        scores = _scores(scorer, [decision.features for decision in pending])
+        scores = _scores(scorer, [row[1] for row in pending])
     except ScorerError as exc:
         logger.error(
             "shadow scoring with %s failed, %d decisions wait: %s", version, len(pending), exc
@@ -160,18 +181,30 @@ def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> tuple[in
         return 0, False
     rows = [
         ShadowScore(
-            decision=decision,
-            model_version=version,
+            decision_id=decision_id,
+            model_version_id=version.pk,
             score=score.probability,
             outcome=outcome_with_score(
-                score.probability, _verdict_of(decision), _thresholds_of(decision)
+                score.probability,
+                _verdict_of(rules, list_hits, rules_outcome),
+                _thresholds_of(thresholds),
             ),
         )
-        for decision, score in zip(pending, scores, strict=True)
+        for (decision_id, _, rules, list_hits, rules_outcome, thresholds), score in zip(
+            pending, scores, strict=True
+        )
         if score is not None
     ]
     ShadowScore.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows), len(pending) < batch
+
+
+def _pending(row: tuple[Any, ...]) -> _Pending:
+    decision_id, rules_outcome, features, rules, list_hits, thresholds = row
+    return (
+        decision_id, orjson.loads(features), orjson.loads(rules), orjson.loads(list_hits),
+        rules_outcome, orjson.loads(thresholds),
+    )  # fmt: skip
 
 
 def _cursor_key(shadow: ModelVersion, champion: ModelVersion | None, since: datetime) -> str:
@@ -204,25 +237,29 @@ def _scores(scorer: Scorer, rows: Sequence[dict[str, FeatureValue]]) -> Sequence
     return [scorer.predict(row) for row in rows]
 
 
-def _verdict_of(decision: Decision) -> RulesVerdict:
-    """What lists and rules said for ``decision``, as it stored it. ``rules_outcome`` is the
+def _verdict_of(
+    rules: list[RuleFiredRecord], list_hits: list[ListHitRecord], rules_outcome: str
+) -> RulesVerdict:
+    """What lists and rules said for a decision, as it stored it. ``rules_outcome`` is the
     outcome; whether they settled it is read from the hits recorded with it (an approval is
     an allow or nothing, and only an allow keeps a score from changing it)."""
+    if not rules and not list_hits:  # most decisions: nothing fired, nothing to rebuild
+        return RulesVerdict(rules_outcome, settled=rules_verdict([], _NOTHING_FIRED).settled)
     hits = [
-        ListHit(ListType(hit["list_type"]), hit["entity"], hit["entry_id"])
-        for hit in decision.list_hits
+        ListHit(ListType(hit["list_type"]), hit["entity"], hit["entry_id"]) for hit in list_hits
     ]
     fired = RuleSetResult(
         tuple(
             RuleHit(rule["rule"], rule["version"], Action(rule["action"]), rule["expression"])
-            for rule in decision.rules
+            for rule in rules
         ),
         (),
     )
-    return RulesVerdict(decision.rules_outcome, settled=rules_verdict(hits, fired).settled)
+    return RulesVerdict(rules_outcome, settled=rules_verdict(hits, fired).settled)
 
 
-def _thresholds_of(decision: Decision) -> Thresholds:
-    return Thresholds(
-        review=float(decision.thresholds["review"]), decline=float(decision.thresholds["decline"])
-    )
+_NOTHING_FIRED = RuleSetResult((), ())
+
+
+def _thresholds_of(thresholds: ThresholdsRecord) -> Thresholds:
+    return Thresholds(review=float(thresholds["review"]), decline=float(thresholds["decline"]))
