@@ -168,33 +168,26 @@ if not profile[2] then
   expire[customer_key] = TTL_PROFILE
 end
 
-local device_added = '0'
+-- Whether the customer knew this device (then this country) before; a new one is added to the
+-- profile. Their fields follow the six fixed ones in ``fields``, in this order. '1': added.
 local known_at = 7
-if device ~= '' then
+local function known_or_added(value, field)
+  if value == '' then
+    out[#out + 1] = ''
+    return '0'
+  end
   local known = profile[known_at]
   known_at = known_at + 1
   out[#out + 1] = known and '1' or '0'
-  if not known then
-    device_added = '1'
-    customer_set[#customer_set + 1] = device_field
-    customer_set[#customer_set + 1] = '1'
+  if known then
+    return '0'
   end
-else
-  out[#out + 1] = ''
+  customer_set[#customer_set + 1] = field
+  customer_set[#customer_set + 1] = '1'
+  return '1'
 end
-
-local country_added = '0'
-if country ~= '' then
-  local known = profile[known_at]
-  out[#out + 1] = known and '1' or '0'
-  if not known then
-    country_added = '1'
-    customer_set[#customer_set + 1] = country_field
-    customer_set[#customer_set + 1] = '1'
-  end
-else
-  out[#out + 1] = ''
-end
+local device_added = known_or_added(device, device_field)
+local country_added = known_or_added(country, country_field)
 
 local hour = WINDOWS[2]
 local first_payer = '0'
