@@ -16,7 +16,6 @@ prints cProfile's top functions of the review loop.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import os
@@ -30,8 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.measure import BenchError
-from bench.services import bench_services, django_setup_in_process, services_from_env
+from bench.services import (
+    bench_services,
+    django_setup_in_process,
+    services_from_args,
+    services_parser,
+)
 
 
 def _round_trips(run: Callable[[], None]) -> int:
@@ -98,17 +101,12 @@ def measure(outcome: str, n: int, profile: bool) -> tuple[float, float, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    # The Redis database is emptied; the bench uses none.
+    parser = services_parser(__doc__, database="fraudops_bench_writes", redis_db=12)
     parser.add_argument("--decisions", type=int, default=500)
-    parser.add_argument("--database", default="fraudops_bench_writes")
-    parser.add_argument("--redis-db", type=int, default=12)  # emptied; the bench uses none
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        services = services_from_env(args.database, args.redis_db)
-    except BenchError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    services = services_from_args(args)
     with bench_services(services):
         os.environ.setdefault("LOG_LEVEL", "ERROR")
         django_setup_in_process(services.database_url)

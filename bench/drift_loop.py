@@ -8,26 +8,20 @@ drift check's findings and both average precisions on the challenger's post-drif
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.services import app_env, bench_services, manage, services_from_env
+from bench.services import app_env, bench_services, manage, services_from_args, services_parser
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="fraudops_bench_drift")
-    parser.add_argument("--redis-db", type=int, default=14)
+    parser = services_parser(__doc__, database="fraudops_bench_drift", redis_db=14, keep=True)
     parser.add_argument("--seed", default="7")
     parser.add_argument("--customers", default="100")
-    parser.add_argument(
-        "--keep", action="store_true", help="leave the database and Redis for a look afterwards"
-    )
     args = parser.parse_args()
-    services = services_from_env(args.database, args.redis_db)
+    services = services_from_args(args)
     with bench_services(services, keep=args.keep):
         env = app_env(services, MODEL_REFRESH_SECONDS="0.5")
         manage(env, "migrate", "-v0")

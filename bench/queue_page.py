@@ -16,7 +16,6 @@ set. Target: every set's median under 300 ms.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -27,8 +26,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.measure import BenchError  # noqa: E402 - after the path is set
-from bench.services import bench_services, django_setup_in_process, services_from_env  # noqa: E402
+from bench.services import (  # noqa: E402
+    bench_services,
+    django_setup_in_process,
+    services_from_args,
+    services_parser,
+)
 
 TARGET_MS = 300.0
 
@@ -159,19 +162,13 @@ def measure(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    # The Redis database is emptied; the page itself uses the local-memory cache.
+    parser = services_parser(__doc__, database="fraudops_bench_queue", redis_db=15)
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--database", default="fraudops_bench_queue")
-    # bench_services empties it (the page itself uses the local-memory cache)
-    parser.add_argument("--redis-db", type=int, default=15)
     args = parser.parse_args(argv)
-    try:
-        services = services_from_env(args.database, args.redis_db)
-    except BenchError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    services = services_from_args(args)
     results: list[tuple[str, float, float, int, int]] = []
     with bench_services(services):
         django_setup_in_process(services.database_url)

@@ -27,7 +27,6 @@ figure at load 8 on 2 cores is about four times a quiet one):
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import re
@@ -41,7 +40,7 @@ from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.services import app_env, bench_services, services_from_env
+from bench.services import app_env, bench_services, services_from_args, services_parser
 
 if TYPE_CHECKING:
     from scoring.records import RuleFiredRecord
@@ -188,9 +187,7 @@ def console_ms() -> tuple[float, int, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--database", default="fraudops_bench_ruleperf")
-    parser.add_argument("--redis-db", type=int, default=12)
+    parser = services_parser(__doc__, database="fraudops_bench_ruleperf", redis_db=12)
     parser.add_argument("--decisions", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=2)
@@ -199,7 +196,7 @@ def main() -> int:
         "--hit-rate", type=float, default=HIT_RATE, help="the share of decisions each rule fires on"
     )
     args = parser.parse_args()
-    services = services_from_env(args.database, args.redis_db)
+    services = services_from_args(args)
     with bench_services(services):
         django_setup(app_env(services))
         started = time.perf_counter()

@@ -3,6 +3,7 @@ and Redis database on loopback, the product's environment, and its management co
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -51,6 +52,31 @@ def services_from_env(database: str, redis_db: int) -> Services:
         raise BenchError("REDIS_URL must point at a loopback address")
     redis_url = urlunsplit(redis_parts._replace(path=f"/{redis_db}"))
     return Services(admin_url, bench_url, redis_url, database)
+
+
+def services_parser(
+    doc: str | None, *, database: str, redis_db: int, keep: bool = False
+) -> argparse.ArgumentParser:
+    """A bench's argument parser (described by its docstring's first paragraph) with the
+    throwaway services' options: ``--database``, ``--redis-db`` and, if asked, ``--keep``."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0] or None)
+    parser.add_argument("--database", default=database, help="the throwaway PostgreSQL database")
+    parser.add_argument("--redis-db", type=int, default=redis_db, help="emptied first and after")
+    if keep:
+        parser.add_argument(
+            "--keep", action="store_true", help="leave the database and Redis for a look afterwards"
+        )
+    return parser
+
+
+def services_from_args(args: argparse.Namespace) -> Services:
+    """The services named by ``services_parser``'s options; a refused one ends the bench
+    with its reason (exit 2)."""
+    try:
+        return services_from_env(args.database, args.redis_db)
+    except BenchError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @contextmanager

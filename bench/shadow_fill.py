@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.services import app_env, services_from_env  # noqa: E402
+from bench.services import app_env, services_from_args, services_from_env, services_parser  # noqa: E402
 
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
@@ -52,7 +52,7 @@ def prepare(database: str, redis_db: int) -> None:
 
 
 def measure(args: argparse.Namespace) -> None:
-    services = services_from_env(args.database, args.redis_db)
+    services = services_from_args(args)
     # One connection, so that its backend is the one whose CPU is read.
     os.environ.update(app_env(services, DB_POOL_MIN="1", DB_POOL_MAX="1"))
     started_cpu = time.process_time()
@@ -170,9 +170,7 @@ def arrive(ids: Sequence[object], champion: str, challenger: str, args: argparse
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", default="fraudops_bench_shadowfill")
-    parser.add_argument("--redis-db", type=int, default=7)
+    parser = services_parser(__doc__, database="fraudops_bench_shadowfill", redis_db=7)
     parser.add_argument("--profile", action="store_true", help="the fills' top functions")
     parser.add_argument("--verbose", action="store_true", help="each query's time, now and then")
     parser.add_argument("--prepare", action="store_true")
