@@ -5,7 +5,9 @@ Same services, server and requests as the main benchmark. It trains a champion (
 a challenger, then measures the decision endpoint in halves, alternating A B B A ...: without
 a shadow (the challenger a mere candidate) and with the challenger in shadow, where a separate
 process runs the fill loop as beat and a worker would in production (``shadow_scores_fill_task``
-every ``SHADOW_SCORE_SECONDS``), started before the half and stopped after it. Each half
+every ``SHADOW_SCORE_SECONDS``). That process lives through the whole run, as a worker does
+(started, and warmed up on an unmeasured shadow period, before the first half): without a
+shadow it finds nothing to score each time it looks. Each half
 sends its requests sequentially and then at ``--concurrency``; it prints p50 and p99 of both
 settings, their ratio, and how many of the shadow halves' decisions the filler had scored.
 """
@@ -175,49 +177,64 @@ def _alternate(
     plan = LoadPlan(args.requests, args.warmup, args.concurrency, time.monotonic() + 3600)
     rng = random.Random(20261124)
     run_tag = f"s{uuid.uuid4().hex[:8]}"
-    order = [("off", "on") if r % 2 == 0 else ("on", "off") for r in range(args.rounds)]
-    for round_no, halves in enumerate(order):
-        for half in halves:
-            filler = None
-            if half == "on":
-                shadow_set(services.database_url, challenger, on=True)
-                filler = Filler(
-                    env,
-                    Path(tempfile.gettempdir()) / "fraudops-bench-filler.log",
-                    nice=args.filler_nice,
-                )
-            try:
+    wait = float(env.get("SHADOW_SCORE_SECONDS", "5")) + 1
+    # One filler for the whole run, as a Celery worker lives through many shadow periods: its
+    # start-up (Django, then the challenger's model on its first fill) is not a half's cost.
+    filler = Filler(
+        env, Path(tempfile.gettempdir()) / "fraudops-bench-filler.log", nice=args.filler_nice
+    )
+    try:
+        shadow_set(services.database_url, challenger, on=True)
+        _send(args, plan, key, rng, f"{run_tag}-warm", plan.warmup, 1, server_pgid)
+        time.sleep(wait)  # the filler has loaded the challenger and scored the warm-up
+        shadow_set(services.database_url, challenger, on=False)
+        order = [("off", "on") if r % 2 == 0 else ("on", "off") for r in range(args.rounds)]
+        for round_no, halves in enumerate(order):
+            for half in halves:
+                shadow_set(services.database_url, challenger, on=half == "on")
+                cpu_before = filler.cpu_seconds()
                 for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
                     tag = f"{run_tag}-{round_no}-{half}-{mode}"
-                    for phase, count in (("w", plan.warmup), ("m", plan.requests)):
-                        requests = requests_build(
-                            path=DECISIONS, key=key, port=args.port, tag=f"{tag}-{phase}",
-                            count=count, rng=rng,
-                        )  # fmt: skip
-                        result = run_phase(
-                            requests, port=args.port, concurrency=concurrency,
-                            result=PhaseResult("decision", mode), deadline=plan.deadline,
-                            server_pgid=server_pgid,
-                        )  # fmt: skip
-                        if phase == "m":
-                            settings[half].add(mode, result)
-                    measured = settings[half].by_mode[mode]
+                    _send(args, plan, key, rng, f"{tag}-w", plan.warmup, concurrency, server_pgid)
+                    result = _send(
+                        args, plan, key, rng, f"{tag}-m", plan.requests, concurrency, server_pgid
+                    )
+                    settings[half].add(mode, result)
                     print(
                         f"  round {round_no + 1} {half:<3} {mode:<4} last: "
                         f"p50={_p(result, 0.5)} p99={_p(result, 0.99)} ms "
-                        f"(all so far n={measured.n})",
+                        f"(all so far n={settings[half].by_mode[mode].n})",
                         flush=True,
                     )
-                if filler is not None:
-                    # Let the filler catch up with this half's decisions before it stops.
-                    time.sleep(float(env.get("SHADOW_SCORE_SECONDS", "5")) + 1)
-            finally:
-                if filler is not None:
-                    cpu = filler.cpu_seconds()
-                    filler.stop()
-                    _scored_report(services.database_url, challenger, cpu)
-                    shadow_set(services.database_url, challenger, on=False)
+                if half == "on":
+                    time.sleep(wait)  # the filler catches up with this half's decisions
+                    _scored_report(
+                        services.database_url, challenger, filler.cpu_seconds() - cpu_before
+                    )
+    finally:
+        filler.stop()
+        shadow_set(services.database_url, challenger, on=False)
     return settings
+
+
+def _send(
+    args: argparse.Namespace,
+    plan: LoadPlan,
+    key: str,
+    rng: random.Random,
+    tag: str,
+    count: int,
+    concurrency: int,
+    server_pgid: int,
+) -> PhaseResult:
+    requests = requests_build(
+        path=DECISIONS, key=key, port=args.port, tag=tag, count=count, rng=rng
+    )
+    return run_phase(
+        requests, port=args.port, concurrency=concurrency,
+        result=PhaseResult("decision", "seq" if concurrency == 1 else f"c{concurrency}"),
+        deadline=plan.deadline, server_pgid=server_pgid,
+    )  # fmt: skip
 
 
 def _scored_report(database_url: str, challenger: str, cpu_seconds: float) -> None:
@@ -236,7 +253,7 @@ def _scored_report(database_url: str, challenger: str, cpu_seconds: float) -> No
     per = cpu_seconds * 1000 / int(str(decisions)) if decisions else float("nan")
     print(
         f"  shadow half: the filler scored {scored} of its {decisions} decisions, using "
-        f"{cpu_seconds:.2f} CPU s (start-up included): {per:.2f} CPU ms per decision",
+        f"{cpu_seconds:.2f} CPU s in the half: {per:.2f} CPU ms per decision",
         flush=True,
     )
 
