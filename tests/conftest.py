@@ -33,6 +33,7 @@ from scoring.integrators import IssuedKey
 from scoring.outage import Outage
 from scoring.scorer import Scorer
 from tests import factories
+from tests.browser import chromium, live_server_url  # noqa: F401 - the browser tests' fixtures
 
 IN_CI = os.getenv("CI", "").lower() == "true"
 REDIS_URL = os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0"

@@ -3,7 +3,7 @@ ASGI server): claims a case with "c", sees the SHAP walk drawn and the verdict p
 view at the bottom of the page, gets the missing-verdict error beside the field, chooses
 fraud with "f" and lands on the next case with "n" (issue 15, Done-when 1, analyst).
 
-Screenshots: ``tests.cases.test_browser.shot``.
+Screenshots: ``tests.browser.shot``.
 """
 
 from __future__ import annotations
@@ -16,13 +16,7 @@ from cases.models import Case, CaseStatus
 from scoring.lifecycle import model_promote
 from scoring.models import LabelEvent
 from tests import factories
-from tests.cases.test_browser import (  # noqa: F401
-    PASSWORD,
-    chromium,
-    live_server_url,
-    post_decision,
-    shot,
-)
+from tests.browser import PASSWORD, post_decision, shot
 from tests.scoring.test_model import version_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,8 +29,8 @@ def _in_view(page: Any, selector: str) -> bool:
 
 
 def test_an_analyst_claims_decides_by_keyboard_and_lands_on_the_next_case(
-    live_server_url,  # noqa: F811
-    chromium,  # noqa: F811
+    live_server_url,
+    chromium,
     trained_model,
 ):
     base = live_server_url

@@ -1,5 +1,5 @@
 """Entity profiles, the network view and the accessibility check in a real browser (Debian's
-chromium via Playwright, a live ASGI server). Screenshots: ``tests.cases.test_browser.shot``.
+chromium via Playwright, a live ASGI server). Screenshots: ``tests.browser.shot``.
 
 axe-core (static/vendor/axe-core, vendored for the tests only) is injected into each page:
 the queue, a case, an entity profile, the KPIs and the login page have no serious or critical
@@ -14,8 +14,8 @@ import pytest
 from django.conf import settings
 
 from tests import factories
+from tests.browser import PASSWORD, log_in, shot
 from tests.cases.entity_seed import shared_world
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,8 +45,8 @@ def _serious(page: Any) -> list[dict[str, Any]]:
 
 
 def test_an_analyst_opens_a_profile_then_the_network_and_clicks_a_node(
-    live_server_url,  # noqa: F811
-    chromium,  # noqa: F811
+    live_server_url,
+    chromium,
 ):
     case = shared_world()
     factories.user("alice", "analyst", password=PASSWORD)
@@ -79,8 +79,8 @@ def test_an_analyst_opens_a_profile_then_the_network_and_clicks_a_node(
 
 
 def test_axe_finds_no_serious_violation_on_the_queue_case_entity_kpi_and_login_pages(
-    live_server_url,  # noqa: F811
-    chromium,  # noqa: F811
+    live_server_url,
+    chromium,
 ):
     case = shared_world()
     factories.user("ada", "admin", password=PASSWORD)  # works cases and sees the KPIs

@@ -1,6 +1,6 @@
 """A manager's KPI dashboard in a real browser (Debian's chromium via Playwright, a live ASGI
 server): each Plotly figure draws traces with points from the period's data, not an empty
-frame (issue 15, Done-when 1, manager). Screenshots: ``tests.cases.test_browser.shot``.
+frame (issue 15, Done-when 1, manager). Screenshots: ``tests.browser.shot``.
 
 The traffic is placed yesterday and the day before, relative to now: inside the dashboard's
 last 7 days by construction, whatever day the test runs.
@@ -19,14 +19,7 @@ from cases.models import Case
 from scoring.labels import label_add
 from scoring.models import Transaction
 from tests import factories
-from tests.cases.test_browser import (  # noqa: F401 - fixtures
-    PASSWORD,
-    chromium,
-    live_server_url,
-    log_in,
-    post_decision,
-    shot,
-)
+from tests.browser import PASSWORD, log_in, post_decision, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,8 +59,8 @@ def _traffic(base: str) -> None:
 
 
 def test_a_manager_sees_every_kpi_figure_drawn_with_the_periods_data(
-    live_server_url: str,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    live_server_url: str,
+    chromium: Any,
 ) -> None:
     _traffic(live_server_url)
     factories.user("mia", "manager", password=PASSWORD)

@@ -2,7 +2,7 @@
 Playwright) against a live ASGI server: filters, a live row marked as it arrives and one marked
 as it changes (a colleague claims it), a case opened, decided and the next one taken; a
 reassignment refused inline for want of a reason, a bulk verdict confirmed, the filtered cases
-exported. Screenshots: ``tests.cases.test_browser.shot``.
+exported. Screenshots: ``tests.browser.shot``.
 
 The case page of this branch has no keyboard shortcuts: "next case" is taken with its button.
 """
@@ -20,21 +20,13 @@ import pytest
 from cases.models import Case, CaseStatus
 from scoring.models import LabelEvent
 from tests import factories
-from tests.cases.test_browser import (  # noqa: F401 - fixtures
-    LIVE_WITHIN_MS,
-    PASSWORD,
-    chromium,
-    live_server_url,
-    logged_in,
-    post_decision,
-    shot,
-)
+from tests.browser import LIVE_WITHIN_MS, PASSWORD, logged_in, post_decision, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def served(live_server_url):  # noqa: F811
+def served(live_server_url):
     """The live server's URL and a function that posts a transaction to it (every one is
     reviewed) and answers its case."""
     issued = factories.integrator("acme")
@@ -67,7 +59,7 @@ def shown_cases(page: Any) -> set[int]:
 
 def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_the_next(
     served,
-    chromium,  # noqa: F811
+    chromium,
 ):
     base, case_posted = served
     big = case_posted(amount="2400.00", customer_id="c-big")
@@ -133,7 +125,7 @@ def test_an_analyst_filters_the_queue_sees_a_case_arrive_decides_one_and_takes_t
 
 def test_a_lead_is_told_a_reason_is_missing_decides_in_bulk_after_confirming_and_exports(
     served,
-    chromium,  # noqa: F811
+    chromium,
 ):
     base, case_posted = served
     first, second, third = (

@@ -7,8 +7,6 @@ import re
 import pytest
 from django.test import Client
 
-from tests.cases.test_browser import chromium, live_server_url  # noqa: F401 (fixtures)
-
 EXTERNAL_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""")
 DOCS = ["/api/redoc/", "/api/docs/"]
 
@@ -23,8 +21,8 @@ def test_the_docs_page_names_no_url_outside_the_app(path):
 
 @pytest.mark.django_db(transaction=True)
 def test_redoc_renders_in_a_browser_without_a_request_leaving_the_server(
-    live_server_url,  # noqa: F811
-    chromium,  # noqa: F811
+    live_server_url,
+    chromium,
 ):
     page = chromium.new_page()
     sent: list[str] = []  # what went to the network

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from rules.models import DraftStatus, PolicyBacktest, PolicyDraft, Rule
 from scoring.models import Decision
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
+from tests.browser import PASSWORD, log_in, shot
 from tests.rules.test_performance import seed_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,8 +36,8 @@ def _decided(amount: str) -> tuple[str, list[tuple[str, int]]]:
 
 
 def test_a_console_query_saved_as_a_draft_and_published_by_a_lead_decides_the_next_payment(
-    live_server_url: str,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    live_server_url: str,
+    chromium: Any,
     settings: Any,
     eager: None,
 ) -> None:

@@ -6,15 +6,15 @@ import pytest
 
 from rules.models import PolicyDraft, Rule
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
+from tests.browser import PASSWORD, log_in, shot
 from tests.rules.test_performance import seed_history
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_rule_page_draws_its_trend_and_the_console_saves_a_rule_that_does_not_act(
-    live_server_url,  # noqa: F811
-    chromium,  # noqa: F811
+    live_server_url,
+    chromium,
     settings,
 ):
     seed_history(settings)

@@ -3,7 +3,7 @@ server), through the Django admin's rule form, which saves into the admin's draf
 Done-when 1, admin): an expression comparing text with a number, then one with a syntax
 error, are refused beside the field and save nothing; a valid one goes into a draft, and the
 admin backtests the draft and reads what it would change. Screenshots:
-``tests.cases.test_browser.shot``.
+``tests.browser.shot``.
 
 The decisions are made now, so the backtest's last 7 days hold them by construction.
 """
@@ -14,14 +14,7 @@ import pytest
 
 from rules.models import PolicyBacktest, PolicyDraft, Rule
 from tests import factories
-from tests.cases.test_browser import (  # noqa: F401 - fixtures
-    PASSWORD,
-    chromium,
-    live_server_url,
-    log_in,
-    post_decision,
-    shot,
-)
+from tests.browser import PASSWORD, log_in, post_decision, shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,8 +28,8 @@ def _submitted(page: Any, expression: str) -> None:
 
 
 def test_an_admin_is_refused_bad_expressions_in_the_rule_form_then_backtests_a_good_one(
-    live_server_url: str,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    live_server_url: str,
+    chromium: Any,
     eager: None,
 ) -> None:
     issued = factories.integrator("acme")

@@ -6,7 +6,7 @@ import pytest
 
 from scoring.models import ThresholdCosts
 from tests import factories
-from tests.cases.test_browser import PASSWORD, chromium, live_server_url, log_in, shot  # noqa: F401
+from tests.browser import PASSWORD, log_in, shot
 from tests.scoring.compare_seed import champion_and_challenger, labelled_window
 from tests.scoring.test_model_thresholds import _curve
 
@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_trade_off(
-    live_server_url,  # noqa: F811
-    chromium,  # noqa: F811
+    live_server_url,
+    chromium,
 ):
     # One live server for both pages (a live server takes seconds to start and stop).
     champion, challenger = champion_and_challenger()
