@@ -165,7 +165,8 @@ def _features(
 ) -> tuple[Features, float | None, bool, bool]:
     """(features, the cold generation they came from, degraded, observed by this call)."""
     if recorded is not None:
-        return {name: recorded.get(name) for name in FEATURE_NAMES}, None, False, False
+        features = dict(zip(FEATURE_NAMES, map(recorded.get, FEATURE_NAMES), strict=True))
+        return features, None, False, False
     event = txn.event(ref, fingerprint)
     try:
         snapshot = store.observe(event, scope=scope)

@@ -44,6 +44,7 @@ def test_shared_evaluation_gives_the_same_hits_and_errors_as_evaluating_afresh()
             "country": rng.choice(["DE", "XX", None]),
             "customer_amount_mean_30d": rng.choice([None, 5.0, 50.0]),
         }
+        shared.row_begin()  # both policies decide on these facts, as policies_backtest does
         for fresh, sharing in ((published, shared_published), (draft, shared_draft)):
             expected = fresh.rules.evaluate(dict(facts))
             got = sharing.rules.evaluate(dict(facts))
