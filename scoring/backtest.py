@@ -17,7 +17,6 @@ alone and counted in ``unscored``.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,7 +26,6 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-import rule_engine
 from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
@@ -35,10 +33,11 @@ from django.utils import timezone
 
 from rules import draft_changes
 from rules.draft_changes import Changes
-from rules.engine import CompiledExpression, RuleSetResult
+from rules.engine import RuleSetResult
 from rules.loader import policy_load
 from rules.models import BacktestStatus, PolicyBacktest
 from rules.policy import Outcome, Policy
+from scoring.backtest_sharing import SharedMatches, policy_sharing
 from scoring.features.definitions import Features
 from scoring.label_reads import events_label_facts, labels_of_rows
 from scoring.models import Decision, Label, LabelEvent
@@ -245,93 +244,6 @@ class _RecordedScorer:
         return {}  # reasons are not what a backtest weighs
 
 
-class _SharedMatches:
-    """What each expression gave on the values it reads, shared by both policies and across
-        decisions: a rule the draft leaves as it is runs once per decision, not twice, and a rule
-        reading few values (``card_txn_count_1m >= 5``) runs once per distinct value. An
-        expression is a pure function of the facts it names (one naming a ``$`` builtin, such as
-        ``$now``, is not, and always runs). An expression the quick path answers
-    (``CompiledExpression.quick``) is not remembered across decisions (cheaper than the key),
-    only within one: both policies decide a stored decision on the same facts, so the second
-    takes an unchanged rule's answer from the first (``row_begin`` starts a decision)."""
-
-    LIMIT = 200_000  # remembered results, all expressions together; then it starts again
-
-    def __init__(self) -> None:
-        self._names: dict[str, tuple[str, ...] | None] = {}
-        self._results: dict[tuple[Any, ...], bool | rule_engine.errors.EngineError] = {}
-        # This decision's answers, by expression: what the other policy asks again.
-        self.row: dict[str, bool | rule_engine.errors.EngineError] = {}
-
-    def row_begin(self) -> None:
-        """The next answers are for another decision's facts."""
-        self.row = {}
-
-    def names_read(self, text: str) -> tuple[str, ...] | None:
-        if text not in self._names:
-            read: list[str] = []
-
-            def recording(name: str) -> rule_engine.DataType:
-                read.append(name)
-                return RULE_FACTS[name].value
-
-            if "$" in text:
-                self._names[text] = None
-            else:
-                rule_engine.Rule(text, context=rule_engine.Context(type_resolver=recording))
-                self._names[text] = tuple(dict.fromkeys(read))
-        return self._names[text]
-
-    def answer(
-        self, expression: CompiledExpression, names: tuple[str, ...], facts: Mapping[str, Any]
-    ) -> bool | rule_engine.errors.EngineError:
-        quick = expression.quick(facts)
-        if quick is not None:
-            return quick  # cheaper than the key below
-        values = [facts.get(name) for name in names]
-        # The types too: 1, 1.0 and True are equal keys but not the same fact to the engine.
-        key = (expression.text, *values, *map(type, values))
-        found = self._results.get(key)
-        if found is None:
-            try:
-                found = bool(expression.rule.matches(facts))
-            except rule_engine.errors.EngineError as exc:
-                found = exc
-            if len(self._results) >= self.LIMIT:
-                self._results.clear()
-            self._results[key] = found
-        return found
-
-
-class _SharedRule:
-    """A compiled expression that asks :class:`_SharedMatches` (what ``RuleSet.evaluate``
-    calls)."""
-
-    __slots__ = ("_expression", "_names", "_shared", "_text")
-
-    def __init__(self, expression: CompiledExpression, shared: _SharedMatches) -> None:
-        self._expression, self._shared, self._text = expression, shared, expression.text
-        self._names = shared.names_read(expression.text)
-
-    def matches(self, facts: Mapping[str, Any]) -> bool:
-        if self._names is None:  # not a pure function of its facts: always run
-            return self._expression.matches(facts)
-        row = self._shared.row
-        found = row.get(self._text)
-        if found is None:
-            found = row[self._text] = self._shared.answer(self._expression, self._names, facts)
-        if isinstance(found, rule_engine.errors.EngineError):
-            raise found
-        return found
-
-
-def _sharing(policy: Policy, shared: _SharedMatches) -> Policy:
-    """``policy`` with its compiled rules answered through ``shared``; ``RuleSet.evaluate``
-    itself (order, hits, errors) is unchanged."""
-    rules = policy.rules.answered_by(lambda expression: _SharedRule(expression, shared))
-    return dataclasses.replace(policy, rules=rules)
-
-
 class _NoStore:
     """A backtest never reads the feature store: it decides on the recorded features."""
 
@@ -365,8 +277,8 @@ def policies_backtest(
     """Re-decide each of ``rows`` under both policies; ``labels``: transaction pk → label."""
     result = BacktestResult(since=since, until=until)
     scorer = _RecordedScorer()
-    shared = _SharedMatches()
-    published, candidate = _sharing(published, shared), _sharing(candidate, shared)
+    shared = SharedMatches()
+    published, candidate = policy_sharing(published, shared), policy_sharing(candidate, shared)
     for row in rows:
         scorer.probability = row.score
         shared.row_begin()

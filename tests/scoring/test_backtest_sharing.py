@@ -5,7 +5,7 @@ import random
 
 from rules.engine import Action, RuleSet, RuleSpec
 from rules.policy import Lists, Policy, Thresholds
-from scoring.backtest import _SharedMatches, _sharing
+from scoring.backtest_sharing import SharedMatches, policy_sharing
 from scoring.transaction import RULE_FACTS
 
 EXPRESSIONS = [
@@ -32,8 +32,11 @@ def test_shared_evaluation_gives_the_same_hits_and_errors_as_evaluating_afresh()
         [RuleSpec(n, 1, e, a) for n, e, a in EXPRESSIONS if n != "big"]
         + [RuleSpec("big", 0, "amount > 400", Action.REVIEW)]
     )
-    shared = _SharedMatches()
-    shared_published, shared_draft = _sharing(published, shared), _sharing(draft, shared)
+    shared = SharedMatches()
+    shared_published, shared_draft = (
+        policy_sharing(published, shared),
+        policy_sharing(draft, shared),
+    )
     seen_hits = seen_errors = 0
     for _ in range(3000):
         facts = {
