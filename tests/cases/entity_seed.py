@@ -1,6 +1,7 @@
-"""A hand-built world of customers who share devices, IP addresses, cards and e-mails, at fixed
-dates long past (so every label is known as of now, by construction), for the entity profile
-and network tests.
+"""A hand-built world of customers who share devices, IP addresses, cards and e-mails, 60 days
+back from the day the tests run (so every label is known as of now, and the KPI dashboard's
+last 365 days hold them, by construction, on any date), for the entity profile and network
+tests.
 
     alice ──device d-shared── bob ──ip 203.0.113.9── carol ──card k-carol── dave
       └────e-mail erin@──── erin
@@ -11,7 +12,7 @@ From alice's case: bob and erin are one hop away, carol two, dave three (left ou
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +20,9 @@ from cases.models import Case
 from cases.opening import case_open_for_decision
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from scoring.pii import email_hash
+from tests.factories import midnight_utc
 
-DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+DAY = midnight_utc(60) + timedelta(hours=10)
 _seq = itertools.count(1)
 
 

@@ -97,7 +97,7 @@ def test_axe_finds_no_serious_violation_on_the_queue_case_entity_kpi_and_login_p
         ("case", f"/cases/{case.pk}/"),
         ("entity", "/entities/customer/c-alice"),
         ("network", f"/cases/{case.pk}/network"),
-        ("kpis", "/kpis/?days=365"),  # the seed's March days: figures with data
+        ("kpis", "/kpis/?days=365"),  # the seed's days (60 days back): figures with data
     ):
         page.goto(f"{base}{url}")
         page.wait_for_load_state("networkidle")
