@@ -1,8 +1,11 @@
 """Drift checks: how far recent decisions' features and scores moved from a reference week.
 
 A Celery beat task runs ``drift_check`` every 6 hours and stores a ``DriftReport``; the formula
-(PSI) is pure, in ``scoring/psi.py``. A shifted score, or a shifted feature among the ones the
-champion leans on most (its TOP_FEATURES by gain), is an alert (``DriftReport.alerts``): a
+(PSI) is pure, in ``scoring/psi.py``. A feature has shifted at a PSI of SHIFTED (0.2); the score,
+binned by its plateaus, at SCORE_SHIFTED (0.1) once the last day holds MIN_SCORES of the
+champion's scores (fewer, and the lower bar would be noise: 0.2 applies). A shifted score, or a
+shifted feature among the ones the champion leans on most (its TOP_FEATURES by gain), is an
+alert (``DriftReport.alerts``): a
 banner on every staff page, a Prometheus gauge, and, with RETRAIN_ON_DRIFT, an early retrain.
 """
 
@@ -17,7 +20,7 @@ from django.utils import timezone
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import ModelLoadError
 from scoring.models import Decision, DriftReport, ModelStatus, ModelVersion
-from scoring.psi import SHIFTED, psi
+from scoring.psi import SCORE_SHIFTED, SHIFTED, plateau_edges, psi
 from scoring.serving import version_scorer
 
 logger = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ DRIFT_REFERENCE = timedelta(days=7)
 TOP_FEATURES = 10
 # Fewer of the champion's own scores than this in its validation week: the score's reference
 # is its first week of live scores instead (decisions before it carry another model's score).
+# Fewer in the last day: the score's bar is SHIFTED, as a feature's.
 MIN_SCORES = 100
 # The score's PSI bins at this many decimals. A stored score is an isotonic plateau plus a
 # tie-break of at most 1e-6 (``Calibration.TIE_BREAK``) that only keeps the model's ranking;
@@ -56,8 +60,14 @@ def drift_check(*, now: datetime | None = None) -> DriftReport:
         values[name] = round(
             psi([row.get(name) for row in reference], [row.get(name) for row in current]), 4
         )
-    values["score"] = round(psi(*_scores(active, reference_from, reference_until, now)), 4)
-    shifted = sorted((n for n, v in values.items() if v >= SHIFTED), key=lambda n: -values[n])
+    reference_scores, current_scores = _scores(active, reference_from, reference_until, now)
+    values["score"] = round(
+        psi(reference_scores, current_scores, edges=plateau_edges(reference_scores)), 4
+    )
+    bars = {"score": SCORE_SHIFTED if len(current_scores) >= MIN_SCORES else SHIFTED}
+    shifted = sorted(
+        (n for n, v in values.items() if v >= bars.get(n, SHIFTED)), key=lambda n: -values[n]
+    )
     watched = {"score", *(FEATURE_NAMES if active is None else top_features(active))}
     report = DriftReport.objects.create(
         model_version=None if active is None else active.name,
@@ -67,7 +77,7 @@ def drift_check(*, now: datetime | None = None) -> DriftReport:
         psi=values, shifted=shifted, alerts=[n for n in shifted if n in watched],
     )  # fmt: skip
     if shifted:
-        logger.warning("drift: %s shifted (PSI >= %.1f)", ", ".join(shifted), SHIFTED)
+        logger.warning("drift: %s shifted", ", ".join(f"{n} (PSI {values[n]})" for n in shifted))
     return report
 
 

@@ -40,7 +40,8 @@ DEPENDENCY_UP = Gauge(
 # report, so any one's value is the value.
 DRIFT_PSI = Gauge(
     "fraudops_drift_psi",
-    "PSI of each feature and of the score in the latest drift check (0.2 or more: shifted)",
+    "PSI of each feature and of the score in the latest drift check "
+    "(0.2 or more: shifted; 0.1 for the score)",
     ["feature"],
     multiprocess_mode="mostrecent",
 )

@@ -341,7 +341,8 @@ class DriftReport(models.Model):
     # {"feature or 'score'": psi}
     psi: models.JSONField[Any] = models.JSONField(default=dict)
     shifted: models.JSONField[Any] = models.JSONField(
-        default=list, help_text="Names whose PSI is at least 0.2, largest first."
+        default=list,
+        help_text="Names whose PSI reached their bar (0.2; 0.1 for the score), largest first.",
     )
     # What raised the alert: the shifted among the score and the champion's top features
     # (scoring.drift.TOP_FEATURES); the staff pages' banner and fraudops_drift_alert show it.

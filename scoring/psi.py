@@ -14,6 +14,12 @@ import math
 from collections.abc import Sequence
 
 SHIFTED = 0.2
+# The score's bar (``drift.py``): the score is one series, not one of ~50 features (where a bar
+# this low would raise a false alarm most days), and every outcome's volume moves with it; 0.1
+# is the usual "act on it" reading (and Evidently's default PSI threshold).
+SCORE_SHIFTED = 0.1
+# A value holding at least this share of the reference is a bin of its own (``plateau_edges``).
+PLATEAU_SHARE = 0.01
 _FLOOR = 1e-4  # an empty bin counts as this share, so the logarithm stays finite
 
 
@@ -34,13 +40,37 @@ def _shares(values: Sequence[float | None], edges: list[float]) -> list[float]:
     return [max(count / total, _FLOOR) for count in counts]
 
 
+def plateau_edges(values: Sequence[float | None], bins: int = 10) -> list[float]:
+    """The decile edges of ``values``, plus every value that holds at least PLATEAU_SHARE of
+    them. A calibrated score sits on a few isotonic plateaus, and its top decile (where every
+    review and decline lives) holds several: with decile edges alone that tail is one bin, so
+    payments moving from one risky plateau to a riskier one were not seen. With an edge at
+    each plateau, each is a bin."""
+    present = _present(values)
+    counts: dict[float, int] = {}
+    for value in present:
+        counts[value] = counts.get(value, 0) + 1
+    big = {value for value, count in counts.items() if count >= PLATEAU_SHARE * len(present)}
+    return sorted(big.union(_edges(present, bins))) if present else []
+
+
+def _present(values: Sequence[float | None]) -> list[float]:
+    return [v for v in values if v is not None and not math.isnan(v)]
+
+
 def psi(
-    reference: Sequence[float | None], current: Sequence[float | None], bins: int = 10
+    reference: Sequence[float | None],
+    current: Sequence[float | None],
+    bins: int = 10,
+    *,
+    edges: list[float] | None = None,
 ) -> float:
-    """The PSI of ``current`` against ``reference`` (0.0 when either is empty)."""
+    """The PSI of ``current`` against ``reference`` (0.0 when either is empty), over the
+    reference's deciles or the given bin ``edges``."""
     if not reference or not current:
         return 0.0
-    present = [v for v in reference if v is not None and not math.isnan(v)]
-    edges = _edges(present, bins) if present else []
+    if edges is None:
+        present = _present(reference)
+        edges = _edges(present, bins) if present else []
     ref, cur = _shares(reference, edges), _shares(current, edges)
     return sum((c - r) * math.log(c / r) for r, c in zip(ref, cur, strict=True))

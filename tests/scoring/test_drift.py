@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from scoring.drift import drift_check
 from scoring.models import Decision, DriftReport
-from scoring.psi import SHIFTED, psi
+from scoring.psi import SCORE_SHIFTED, SHIFTED, plateau_edges, psi
 from tests import factories
 
 
@@ -36,6 +36,24 @@ def test_a_feature_that_stops_arriving_is_shifted():
 def test_empty_windows_give_no_drift():
     assert psi([], sample(50)) == 0.0
     assert psi(sample(50), []) == 0.0
+
+
+def test_a_score_on_plateaus_gets_a_bin_per_plateau_so_its_risky_tail_is_seen_moving():
+    # A day when payments that sat at 0.7727 (declines) land at 0.1667 (reviews): every one of
+    # them inside the reference's top decile, so to deciles nothing moved.
+    reference = [0.0095] * 300 + [0.0213] * 450 + [0.0455] * 160 + [0.1667] * 13 + [0.7727] * 77
+    current = [0.0095] * 300 + [0.0213] * 450 + [0.0455] * 160 + [0.1667] * 70 + [0.7727] * 20
+
+    assert plateau_edges(reference) == [0.0095, 0.0213, 0.0455, 0.1667, 0.7727]
+    assert psi(reference, current) < 0.001
+    assert psi(reference, current, edges=plateau_edges(reference)) >= SCORE_SHIFTED
+
+
+def test_plateau_edges_of_a_continuous_value_are_its_deciles():
+    values = sample(50)
+
+    assert plateau_edges(values) == sorted(set(plateau_edges(values)))
+    assert len(plateau_edges(values)) == 9
 
 
 @pytest.mark.django_db

@@ -92,8 +92,10 @@ def test_drift_is_flagged_and_the_retrained_challenger_beats_the_stale_champion(
 
     # The pattern's own features moved (the wave is ~20% of a day's payments)...
     assert {"local_hour", "channel_wallet", "amount"} <= set(loop.report.shifted)
-    # ...and some of them are among the champion's top features: an alert.
+    # ...and some of them are among the champion's top features: an alert. The stale
+    # champion's scores moved too, from plateau to plateau (PSI 0.16 with a bin per plateau).
     assert loop.report.alerts
+    assert "score" in loop.report.alerts
     challenger = loop.challenger
     assert challenger.status == ModelStatus.SHADOW
     assert challenger.parent == loop.champion
