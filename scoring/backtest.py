@@ -27,10 +27,10 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db.models import QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from fraudops.json_text import as_text
 from rules import draft_changes
 from rules.draft_changes import Changes
 from rules.engine import RuleSetResult
@@ -66,8 +66,7 @@ class StoredDecision:
     case_id: int | None
 
 
-# The features as their JSON text, parsed with orjson: Django's JSON field parses with
-# json.loads, a third of reading a stored decision.
+# The features as their JSON text, parsed with orjson (fraudops/json_text.py).
 _DECISION_COLUMNS = ("pk", "transaction_id", "outcome", "score", "features_text", "case__id")
 _TXN_COLUMNS = tuple(f"transaction__{column}" for column in ROW_COLUMNS)
 
@@ -75,7 +74,7 @@ _TXN_COLUMNS = tuple(f"transaction__{column}" for column in ROW_COLUMNS)
 def decision_rows(decisions: QuerySet[Decision]) -> Iterator[StoredDecision]:
     """The decisions of ``decisions``, in its order, each with its transaction."""
     rows = (
-        decisions.annotate(features_text=Cast("features", TextField()))
+        decisions.annotate(**as_text("features"))
         .values_list(*_DECISION_COLUMNS, *_TXN_COLUMNS)
         .iterator(chunk_size=5000)
     )

@@ -37,10 +37,10 @@ import orjson
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, TextField
-from django.db.models.functions import Cast
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from fraudops.json_text import as_text
 from rules.engine import Action, RuleHit, RuleSetResult
 from rules.policy import ListHit, ListType, Thresholds
 from scoring import in_process, serving
@@ -164,7 +164,7 @@ def _fill_for(version: ModelVersion, *, since: datetime, batch: int) -> tuple[in
         .exclude(model_version=version.name)
         .exclude(Exists(ShadowScore.objects.filter(decision=OuterRef("pk"), model_version=version)))
         .order_by("created_at", "pk")
-        .annotate(**{f"{name}_text": Cast(name, TextField()) for name in _JSON_FIELDS})
+        .annotate(**as_text(*_JSON_FIELDS))
         .values_list("id", "rules_outcome", *(f"{name}_text" for name in _JSON_FIELDS))[:batch]
     ]
     if not pending:
