@@ -43,7 +43,8 @@ from scoring.features.store import ColdOverlay  # noqa: E402
 from scoring.pipeline import decide  # noqa: E402
 from scoring.scorer import NoModelScorer  # noqa: E402
 from scoring.simulation.history import HistoricalTransaction, HistorySimulator, cold_history_of  # noqa: E402
-from scoring.training.train import Dataset, _fit, split_by_time  # noqa: E402
+from scoring.training.dataset import Dataset, split_by_time  # noqa: E402
+from scoring.training.train import _fit  # noqa: E402
 from scoring.transaction import RULE_FACTS, TransactionFacts  # noqa: E402
 
 FAMILIES: dict[str, tuple[str, ...]] = {

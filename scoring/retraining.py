@@ -46,7 +46,8 @@ from scoring.models import (
 )
 from scoring.serving import version_scorer
 from scoring.shadow_reads import shadow_pairs
-from scoring.training.train import Dataset, Progress, model_train, scores_of
+from scoring.training.dataset import Dataset, Progress
+from scoring.training.train import model_train, scores_of
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def model_retrain(
     RETRAIN_WINDOW_DAYS) before ``now``, measure the champion on the challenger's validation
     window, and put the challenger in shadow.
 
-    Raises ``training.train.NotEnoughLabels`` when the window is too thin to train on.
+    Raises ``training.dataset.NotEnoughLabels`` when the window is too thin to train on.
     """
     days = settings.RETRAIN_WINDOW_DAYS if window_days is None else window_days
     since = now - timedelta(days=days)

@@ -15,7 +15,7 @@ from scoring.decisions import decisions_explain_pending
 from scoring.drift import drift_check
 from scoring.retraining import model_retrain, retrain_due, shadow_evaluate
 from scoring.shadow import shadow_scores_drain
-from scoring.training.train import NotEnoughLabels
+from scoring.training.dataset import NotEnoughLabels
 
 logger = logging.getLogger(__name__)
 

@@ -28,7 +28,8 @@ from scoring.pipeline import DecisionResult, decide
 from scoring.scorer import NoModelScorer, Scorer
 from scoring.serializers import TransactionInSerializer
 from scoring.simulation.history import HistoricalTransaction, HistorySimulator, cold_history_of
-from scoring.training.train import Dataset, _fit, calibrate, split_by_time
+from scoring.training.dataset import Dataset, split_by_time
+from scoring.training.train import _fit, calibrate
 from scoring.transaction import RULE_FACTS, TransactionFacts, decision_request_from
 
 

@@ -16,7 +16,7 @@ from scoring.models import (
     ShadowScore,
 )
 from scoring.retraining import retrain_due, shadow_evaluate
-from scoring.training.train import NotEnoughLabels
+from scoring.training.dataset import NotEnoughLabels
 from tests import factories
 
 pytestmark = pytest.mark.django_db

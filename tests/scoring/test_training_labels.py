@@ -12,7 +12,8 @@ from scoring.features.definitions import FEATURE_SET_VERSION
 from scoring.models import Decision, Integrator, LabelEvent, Transaction
 from scoring.simulation.history import HistorySimulator
 from scoring.simulation.load import history_load
-from scoring.training.train import Dataset, _fit, data_hash, dataset_build, split_by_time
+from scoring.training.dataset import Dataset, dataset_build, split_by_time
+from scoring.training.train import _fit, data_hash
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from scoring.lifecycle import ModelNotPromotable, model_promote
-from scoring.training.train import Metrics, NotEnoughLabels, model_train
+from scoring.training.dataset import NotEnoughLabels
+from scoring.training.train import Metrics, model_train
 
 
 def _moment(text: str) -> datetime:
