@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,16 +53,15 @@ FILTER_SETS: dict[str, dict[str, str]] = {
 def cases_create(count: int) -> tuple[Any, int]:
     """``count`` active cases over three queues (a tenth claimed); the analyst who sees them
     and the id of the Transfers queue."""
-    from datetime import timedelta
     from decimal import Decimal
 
     from django.contrib.auth.models import Group, User
+    from django.db import connection
     from django.utils import timezone
 
-    from cases.models import Case, CaseStatus, Queue
-    from cases.opening import case_priority, default_queue_ensure
-    from scoring.models import Decision, Integrator, Transaction
-    from scoring.pii import email_hash
+    from cases.models import Queue
+    from cases.opening import default_queue_ensure
+    from rules.models import Rule
 
     analyst = User.objects.create_user("bench-analyst")  # logged in with force_login
     analyst.groups.add(Group.objects.get(name="analyst"))
@@ -70,10 +70,30 @@ def cases_create(count: int) -> tuple[Any, int]:
         Queue.objects.create(name="High value", position=1, min_amount=Decimal(1000)),
         Queue.objects.create(name="Transfers", position=2, match_channel="transfer"),
     ]
-    integrator = Integrator.objects.create(name="bench")
     now = timezone.now()
+    txns = _transactions(count, now)
+    _cases(_decisions(txns), txns, queues, analyst, now)
+    # The queue's rule filter offers the rules that exist now.
+    Rule.objects.bulk_create(
+        [
+            Rule(name="review_all", expression="amount >= 0", action="review"),
+            Rule(name="big_amount", expression="amount >= 1000", action="review"),
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return analyst, queues[2].pk
+
+
+def _transactions(count: int, now: datetime) -> list[Any]:
+    from decimal import Decimal
+
+    from scoring.models import Integrator, Transaction
+    from scoring.pii import email_hash
+
+    integrator = Integrator.objects.create(name="bench")
     channels = ("ecom", "pos", "wallet", "transfer")
-    txns = Transaction.objects.bulk_create(
+    return Transaction.objects.bulk_create(
         (
             Transaction(
                 integrator=integrator, transaction_id=f"q-{i}",
@@ -88,26 +108,37 @@ def cases_create(count: int) -> tuple[Any, int]:
         batch_size=2000,
     )  # fmt: skip
 
-    def rules_of(amount: Decimal) -> list[Any]:
-        fired = [{"rule": "review_all", "version": 1, "action": "review", "expression": "x"}]
-        if amount >= 1000:
-            fired.append(
-                {"rule": "big_amount", "version": 1, "action": "review", "expression": "y"}
-            )
-        return fired
 
-    decisions = Decision.objects.bulk_create(
+def _rules_of(amount: Any) -> list[Any]:
+    fired = [{"rule": "review_all", "version": 1, "action": "review", "expression": "x"}]
+    if amount >= 1000:
+        fired.append({"rule": "big_amount", "version": 1, "action": "review", "expression": "y"})
+    return fired
+
+
+def _decisions(txns: list[Any]) -> list[Any]:
+    from scoring.models import Decision
+
+    return Decision.objects.bulk_create(
         (
             Decision(
                 transaction=txn, outcome="review" if i % 5 else "decline",
                 score=(i % 100) / 100, policy_revision=1, latency_ms=1.0,
-                features={"amount": float(txn.amount)}, rules=rules_of(txn.amount),
+                features={"amount": float(txn.amount)}, rules=_rules_of(txn.amount),
                 reasons=[{"code": "rule.review_all", "text": "Review all", "contribution": None}],
             )
             for i, txn in enumerate(txns)
         ),
         batch_size=2000,
     )  # fmt: skip
+
+
+def _cases(
+    decisions: list[Any], txns: list[Any], queues: list[Any], analyst: Any, now: datetime
+) -> None:
+    from cases.models import Case, CaseStatus
+    from cases.opening import case_priority
+
     Case.objects.bulk_create(
         (
             Case(
@@ -122,20 +153,6 @@ def cases_create(count: int) -> tuple[Any, int]:
         ),
         batch_size=2000,
     )
-    # Rules are filtered by the rules that exist now.
-    from rules.models import Rule
-
-    Rule.objects.bulk_create(
-        [
-            Rule(name="review_all", expression="amount >= 0", action="review"),
-            Rule(name="big_amount", expression="amount >= 1000", action="review"),
-        ]
-    )
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return analyst, queues[2].pk
 
 
 def measure(
