@@ -20,8 +20,11 @@ import os
 import pstats
 import sys
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,17 +62,78 @@ def measure(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
+    from scoring.tasks import shadow_scores_fill_task
+
+    champion, challenger, ids = _clean_start()
+    # Warm the filler up (Django, both model files) on a first small batch, measured apart.
+    arrive(ids[:20], champion, challenger, args)
+    shadow_scores_fill_task()
+    startup_cpu = time.process_time() - started_cpu
+    backend = _backend_pid()
+    print(
+        f"start-up (Django, both models, a first fill of 20): {startup_cpu:.2f} CPU s; "
+        f"{args.fills} fills of {args.arrivals} arrivals every {args.every} s, "
+        f"{args.canary:.0%} canary, {args.settled:.0%} settled by the rules",
+        flush=True,
+    )
+    totals = Fill()
+    offset = 20
+    profiler = cProfile.Profile() if args.profile else None
+    for n in range(args.fills):
+        arrive(ids[offset : offset + args.arrivals], champion, challenger, args)
+        offset += args.arrivals
+        fill = _fill_measured(backend, profiler)
+        totals.add(fill)
+        if n % 5 == 0 or n == args.fills - 1:
+            fill.print(n + 1, verbose=args.verbose)
+        time.sleep(max(0.0, args.every - fill.wall))
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    _summary(totals, args.arrivals * args.fills, ids[:offset], challenger, args.fills)
+
+
+@dataclass
+class Fill:
+    """One fill's (or the run's) scores stored, CPU (filler, postgres), queries and wall time."""
+
+    filled: int = 0
+    cpu: float = 0.0
+    db: float = 0.0
+    wall: float = 0.0
+    queries: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: Fill) -> None:
+        self.filled += other.filled
+        self.cpu += other.cpu
+        self.db += other.db
+        self.wall += other.wall
+        self.queries += other.queries
+
+    def print(self, n: int, *, verbose: bool) -> None:
+        print(
+            f"  fill {n:>3}: {self.filled:>4} scores, {self.cpu * 1000:7.1f} CPU ms filler, "
+            f"{self.db * 1000:6.1f} CPU ms postgres, {len(self.queries)} queries, "
+            f"{self.wall * 1000:7.1f} ms wall (under load)",
+            flush=True,
+        )
+        if verbose:
+            for query in self.queries:
+                print(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:150]}")
+
+
+def _clean_start() -> tuple[str, str, list[uuid.UUID]]:
+    """All history, nothing scored, the challenger in shadow from now: the champion's and the
+    challenger's names, and the decisions' ids in a random order."""
+    from django.core.cache import cache
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
-    from scoring.tasks import shadow_scores_fill_task
+    from scoring.models import Decision, ModelStatus, ModelVersion
 
     versions = list(ModelVersion.objects.order_by("pk"))
     champion = next(v for v in versions if v.status == ModelStatus.CHAMPION)
     challenger = next(v for v in versions if v.status != ModelStatus.CHAMPION)
-    with connection.cursor() as cursor:  # a clean start: all history, nothing scored
+    with connection.cursor() as cursor:
         cursor.execute("DELETE FROM scoring_shadowscore")
         cursor.execute(
             "UPDATE scoring_decision SET created_at = now() - interval '1 day', "
@@ -78,76 +142,60 @@ def measure(args: argparse.Namespace) -> None:
         # As if the history had been inserted, not updated: no dead rows, fresh statistics.
         cursor.execute("VACUUM ANALYZE scoring_decision")
     ModelVersion.objects.filter(pk=challenger.pk).update(status=ModelStatus.SHADOW)
-    from django.core.cache import cache
-
     cache.clear()
     ModelVersion.objects.filter(pk=challenger.pk).update(status_changed_at=timezone.now())
     ids = list(Decision.objects.order_by("?").values_list("pk", flat=True))
-    # Warm the filler up (Django, both model files) on a first small batch, measured apart.
-    arrive(ids[:20], champion.name, challenger.name, args)
-    shadow_scores_fill_task()
-    startup_cpu = time.process_time() - started_cpu
+    return champion.name, challenger.name, ids
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
-        backend = int(cursor.fetchone()[0])
-    print(
-        f"start-up (Django, both models, a first fill of 20): {startup_cpu:.2f} CPU s; "
-        f"{args.fills} fills of {args.arrivals} arrivals every {args.every} s, "
-        f"{args.canary:.0%} canary, {args.settled:.0%} settled by the rules",
-        flush=True,
-    )
-    totals = {"filled": 0, "cpu": 0.0, "db": 0.0, "queries": 0, "wall": 0.0}
-    offset = 20
-    profiler = cProfile.Profile() if args.profile else None
-    for n in range(args.fills):
-        batch = ids[offset : offset + args.arrivals]
-        offset += args.arrivals
-        arrive(batch, champion.name, challenger.name, args)
-        connection.close()  # back to the pool: the task takes its own, as a worker would
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        db0 = _proc_cpu(backend)
-        with CaptureQueriesContext(connection) as queries:
-            if profiler is not None:
-                profiler.enable()
-            filled = shadow_scores_fill_task()
-            if profiler is not None:
-                profiler.disable()
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        db = _proc_cpu(backend) - db0
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            if int(cursor.fetchone()[0]) != backend:
-                raise SystemExit("the filler changed backends: its database CPU is not read")
-        totals["filled"] += filled
-        totals["cpu"] += cpu
-        totals["db"] += db
-        totals["queries"] += len(queries)
-        totals["wall"] += wall
-        if n % 5 == 0 or n == args.fills - 1:
-            print(
-                f"  fill {n + 1:>3}: {filled:>4} scores, {cpu * 1000:7.1f} CPU ms filler, "
-                f"{db * 1000:6.1f} CPU ms postgres, {len(queries)} queries, "
-                f"{wall * 1000:7.1f} ms wall (under load)",
-                flush=True,
-            )
-            if args.verbose:
-                for query in queries.captured_queries:
-                    print(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:150]}")
-        time.sleep(max(0.0, args.every - wall))
-    decisions = args.arrivals * args.fills
-    if profiler is not None:
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        return int(cursor.fetchone()[0])
+
+
+def _fill_measured(backend: int, profiler: cProfile.Profile | None) -> Fill:
+    """The filler's task once, as beat runs it, with what it cost."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scoring.tasks import shadow_scores_fill_task
+
+    connection.close()  # back to the pool: the task takes its own, as a worker would
+    cpu0, wall0, db0 = time.process_time(), time.perf_counter(), _proc_cpu(backend)
+    with CaptureQueriesContext(connection) as queries:
+        if profiler is not None:
+            profiler.enable()
+        filled = shadow_scores_fill_task()
+        if profiler is not None:
+            profiler.disable()
+    fill = Fill(
+        filled, time.process_time() - cpu0, _proc_cpu(backend) - db0,
+        time.perf_counter() - wall0, list(queries.captured_queries),
+    )  # fmt: skip
+    if _backend_pid() != backend:
+        raise SystemExit("the filler changed backends: its database CPU is not read")
+    return fill
+
+
+def _summary(
+    totals: Fill, decisions: int, ids: Sequence[uuid.UUID], challenger: str, fills: int
+) -> None:
+    from scoring.models import Decision, ShadowScore
+
     missing = (
-        Decision.objects.filter(pk__in=ids[:offset])
-        .exclude(model_version=challenger.name)
-        .exclude(shadow_scores__model_version=challenger)
+        Decision.objects.filter(pk__in=ids)
+        .exclude(model_version=challenger)
+        .exclude(shadow_scores__model_version__name=challenger)
         .count()
     )
     print(
-        f"per decision: {totals['cpu'] * 1000 / decisions:.3f} CPU ms filler + "
-        f"{totals['db'] * 1000 / decisions:.3f} CPU ms postgres "
-        f"({totals['filled']} scores stored for {decisions} decisions); "
-        f"{totals['queries'] / args.fills:.1f} queries per fill; "
+        f"per decision: {totals.cpu * 1000 / decisions:.3f} CPU ms filler + "
+        f"{totals.db * 1000 / decisions:.3f} CPU ms postgres "
+        f"({totals.filled} scores stored for {decisions} decisions); "
+        f"{len(totals.queries) / fills:.1f} queries per fill; "
         f"{missing} decisions without the challenger's score; "
         f"{ShadowScore.objects.count()} shadow scores in all"
     )
