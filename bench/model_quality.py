@@ -316,7 +316,12 @@ def product_run(
         nonlocal clock
         run.phases[name], clock = time.perf_counter() - clock, time.perf_counter()
 
-    env = app_env(services, MODEL_DIR=str(tmp / "models"))
+    # The product counts a payment as mature (legit without a chargeback) at the baselines'
+    # age: by default both 30 days; with --quick 14, else its 30 days of history hold no
+    # mature payment and it never trains.
+    env = app_env(
+        services, MODEL_DIR=str(tmp / "models"), LABEL_MATURITY_DAYS=str(args.maturity_days)
+    )
     print("== the product: migrate, first cold generation, integrator, gunicorn", flush=True)
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "refresh_cold_features")
@@ -535,7 +540,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--maturity-days",
         type=int,
         default=30,
-        help="the baselines count an unlabelled payment this old as legit",
+        help="the baselines and the product count an unlabelled payment this old as legit",
     )
     parser.add_argument("--concurrency", type=int, default=4, help="clients during back-fill")
     parser.add_argument("--live-concurrency", type=int, default=1, help="clients, live weeks")
