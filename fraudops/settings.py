@@ -233,7 +233,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "fraudops.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": _redis_timeouts,
         }
