@@ -141,11 +141,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, authentication and messages middlewares, skipped on /api/v1/ (API-key
+    # authentication, no session): fraudops/middleware.py.
+    "fraudops.middleware.ApiSkippingSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "fraudops.middleware.ApiSkippingAuthenticationMiddleware",
+    "fraudops.middleware.ApiSkippingMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: it turns a lockout raised during authentication into the 429 page.
     "axes.middleware.AxesMiddleware",
@@ -231,7 +233,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "fraudops.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": _redis_timeouts,
         }

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from scoring import decisions, labels, metrics
 from scoring.models import Integrator
+from scoring.responses import decision_out
 from scoring.selectors import decision_get, drift_report_latest
 from scoring.serializers import (
     DecisionOutSerializer,
@@ -104,7 +105,7 @@ class DecisionCreateApi(APIView):
             request=decision_request_from(serializer.validated_data),
             started=self.started,
         )
-        body = DecisionOutSerializer(created.decision).data
+        body = decision_out(created.decision)
         if created.replayed:
             return Response(
                 body, status=status.HTTP_200_OK, headers={"Idempotent-Replayed": "true"}

@@ -25,7 +25,7 @@ def cache_redis(tmp_path, settings) -> Iterator[PrivateRedis]:
     with private_redis(PORT, tmp_path / "redis.log") as server:
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "fraudops.cache.RedisCache",
                 "LOCATION": server.url,
                 "OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25},
             }
