@@ -7,21 +7,28 @@ database 3 (flushed at the start and the end), migrates, creates an integrator a
 simulates 45 days of history, trains and promotes a model and publishes the cold features
 (``--no-model``: rules and lists only), then starts the server as recommended for production
 (gunicorn ``fraudops.wsgi``, sync workers, two per core; ``--server`` and ``--workers`` choose
-others) and, from this process,
-sends requests to three endpoints, sequentially and then concurrently:
+others), creates the lean floor's two tables, and, from this process, sends requests to five
+phases, sequentially and then concurrently (``--concurrency``, 8):
 
-- ``/api/v1/decisions``        the real decision;
-- ``/bench/floor/validate``    authentication and request validation only;
-- ``/bench/floor/write``       the same plus one transaction writing the two rows a decision writes.
+- ``lean``       ``/bench/floor/lean``      the least a Django decision endpoint can cost: no
+  authentication, eight fields validated by a DRF serializer, two rows inserted with plain SQL
+  in one transaction (``bench/floor.py``); every figure is printed as a ratio to it;
+- ``validate``   ``/bench/floor/validate``  our authentication and request validation only;
+- ``write``      ``/bench/floor/write``     the same plus the two rows a decision writes (ORM);
+- ``realistic``  ``/api/v1/decisions``      known customers of the simulated history, ~1-3%
+  challenged (reviewed or declined);
+- ``stress``     ``/api/v1/decisions``      new customers, cards and devices, ~40% challenged,
+  each challenged decision explained (SHAP) in the request (``bench/mixes.py``).
 
-The floors say what a request costs before any deciding, so the decision's cost above them is
-the deciding itself. Targets: a sequential decision's p50 at most 3x the two-row floor's, and at
-least 300 decisions/s at concurrency 8 with p99 at most 25 ms.
-
-It prints latency percentiles and throughput per endpoint and mode, the CPU each request cost
-(server, PostgreSQL + Redis, this client, other processes: a phase where other processes took
-a noticeable share is flagged as disturbed), PASS/MISS per target, and where a sequential
-decision's time went (from the timings each decision records).
+It prints latency percentiles and throughput per phase and mode with their ratios to the lean
+floor's, the challenged share each mix actually saw, the CPU each request cost (server,
+PostgreSQL + Redis, this client, other processes: a phase where other processes took a
+noticeable share is flagged as disturbed), PASS/MISS against issue 14's targets (realistic:
+sequential p50 at most 2x the lean floor's; at concurrency at least 50% of its rate with p99 at
+most 30 ms; stress: at least 35% of its rate at concurrency), then sends ``--rss-decisions``
+(10,000) more decisions, the mixes alternating, and reports each worker's RSS (PASS at most
+250 MB), and where a sequential decision of each mix spent its time (from the timings each
+decision records).
 
 ``--server all`` runs every candidate server setup (each on a fresh database) and compares them.
 ``--shadow`` measures the decision endpoint without and with a challenger in shadow instead
@@ -38,6 +45,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -45,16 +53,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is a package of the project
     sys.path.insert(0, str(ROOT))
 
-from bench.load import LoadPlan, load_run  # noqa: E402
+from bench.load import MIXES, LoadPlan, PhaseResult, Target, decisions_run, load_run  # noqa: E402
 from bench.measure import BenchError  # noqa: E402
-from bench.prepare import app_prepare  # noqa: E402
-from bench.report import Verdict, report, stage_report  # noqa: E402
+from bench.prepare import app_prepare, lean_tables_create  # noqa: E402
+from bench.report import Verdict, memory_report, report, stage_report  # noqa: E402
 from bench.servers import (  # noqa: E402
     DEFAULT_SERVER,
     DEFAULT_WORKERS,
     SERVERS,
     Server,
     server_details,
+    worker_memory,
 )
 from bench.services import Services, app_env, bench_services, services_from_env  # noqa: E402
 
@@ -72,33 +81,55 @@ def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdic
     with bench_services(services), tempfile.TemporaryDirectory(prefix="fraudops-bench-") as tmp:
         env = app_env(services, BENCH_FLOOR_ENDPOINTS="1")
         key = app_prepare(env, model=args.model)
+        lean_tables_create(services.database_url)
         log_path = Path(tempfile.gettempdir()) / f"fraudops-bench-{name}.log"
         command = setup.command(port=args.port, workers=args.workers, threads=args.threads)
         # As deployed: every worker's metrics merged through a shared directory.
         server = Server(command, {**env, "PROMETHEUS_MULTIPROC_DIR": tmp}, log_path)
+        run_tag = f"b{uuid.uuid4().hex[:8]}"
         try:
             server.wait_ready(args.port, timeout=60)
-            run_tag = f"b{uuid.uuid4().hex[:8]}"
-            plan = LoadPlan(
-                requests=args.requests,
-                warmup=args.warmup,
-                concurrency=args.concurrency,
-                deadline=time.monotonic() + args.max_seconds,
-            )
-            results = load_run(
-                port=args.port,
-                key=key,
-                run_tag=run_tag,
-                plan=plan,
-                server_pgid=server.process.pid,
-                redis_url=services.redis_url,
-            )
+            target = Target(args.port, key, server.process.pid)
+            results, verdict = _measure(target, server, run_tag, services, args, described)
         finally:
             server.stop()
-        verdict = report(results, setup=server_details(described), concurrency=args.concurrency)
         print()
-        stage_report(services.database_url, run_tag, results)
+        for mix in MIXES:
+            stage_report(services.database_url, run_tag, results, mix)
     return verdict
+
+
+def _measure(
+    target: Target,
+    server: Server,
+    run_tag: str,
+    services: Services,
+    args: argparse.Namespace,
+    described: str,
+) -> tuple[list[PhaseResult], Verdict]:
+    """The phases, their report, then (``--rss-decisions``) the workers' memory after more
+    decisions; the verdict on every target."""
+    plan = LoadPlan(
+        requests=args.requests,
+        warmup=args.warmup,
+        concurrency=args.concurrency,
+        deadline=time.monotonic() + args.max_seconds,
+    )
+    results = load_run(target=target, run_tag=run_tag, plan=plan, redis_url=services.redis_url)
+    verdict = report(results, setup=server_details(described), concurrency=args.concurrency)
+    if not args.rss_decisions:
+        return results, verdict
+    print()
+    mixed = decisions_run(
+        target=target,
+        run_tag=run_tag,
+        count=args.rss_decisions,
+        concurrency=args.concurrency,
+        deadline=time.monotonic() + args.max_seconds,
+    )
+    before = sum(r.n for r in results if r.endpoint in MIXES)
+    ok = memory_report(worker_memory(server), mixed, before)
+    return results, replace(verdict, checks={**verdict.checks, "worker RSS": ok})
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -111,6 +142,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="measured, per endpoint/mode")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--rss-decisions",
+        type=int,
+        default=10_000,
+        help="after the phases, send this many more decisions (the two mixes alternating) and "
+        "report each worker's memory (0: skip)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--redis-db", type=int, default=3)
     parser.add_argument(
@@ -145,6 +183,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--rounds must be 1..20")
     if not (0 < args.requests <= 100_000 and 0 <= args.warmup <= 10_000):
         parser.error("--requests must be 1..100000 and --warmup 0..10000")
+    if not 0 <= args.rss_decisions <= 1_000_000:
+        parser.error("--rss-decisions must be 0..1000000")
     if not 1 <= args.concurrency <= 64:
         parser.error("--concurrency must be 1..64")
     return args
@@ -176,12 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(verdicts) > 1:
         print("== summary (decision endpoint)")
         for name, v in verdicts.items():
-            print(
-                f"{name:<17} sequential p50 {v.decision_seq_p50:6.2f} ms "
-                f"({v.ratio_write:.2f}x two-row floor); c{args.concurrency}: "
-                f"{v.decision_conc_rps:6.1f}/s, p99 {v.decision_conc_p99:6.2f} ms; "
-                f"{'PASS' if v.passed else 'MISS'}"
-            )
+            print(f"{name:<17} {v.summary}; {'PASS' if v.passed else 'MISS'}")
     errors = sum(v.errors for v in verdicts.values())
     if errors or (args.strict and not all(v.passed for v in verdicts.values())):
         return 1

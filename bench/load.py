@@ -4,23 +4,41 @@ kind of process spent."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import redis
 
 from bench.measure import DISTURBED_SHARE, BenchError, Connection, CpuSample
-from bench.mixes import requests_build
+from bench.mixes import PayloadMaker, RealisticMix, StressMix, payload, requests_build
 
+DECISIONS = "/api/v1/decisions"
+# What each phase sends where: the three floors (bench/floor.py), then the two traffic mixes of
+# the decision endpoint (bench/mixes.py). "lean" is the floor every figure is compared with.
 ENDPOINTS: dict[str, str] = {
-    "decision": "/api/v1/decisions",
+    "lean": "/bench/floor/lean",
     "validate": "/bench/floor/validate",
     "write": "/bench/floor/write",
+    "realistic": DECISIONS,
+    "stress": DECISIONS,
 }
+MIXES = ("realistic", "stress")
+
+
+def payload_makers() -> dict[str, PayloadMaker]:
+    """A fresh payload maker per phase name (the mixes keep state: one per run)."""
+    return {
+        "lean": payload,
+        "validate": payload,
+        "write": payload,
+        "realistic": RealisticMix(),
+        "stress": StressMix(),
+    }
 
 
 @dataclass
@@ -35,6 +53,14 @@ class PhaseResult:
     connects: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by kind, see CpuSample
     lua_usec: float | None = None  # Redis's own time per feature-store script call
+    outcomes: dict[str, int] = field(default_factory=dict)  # of the 201 decisions' responses
+
+    @property
+    def challenged_share(self) -> float:
+        """The share of decisions answered other than approve (review, decline)."""
+        total = sum(self.outcomes.values())
+        challenged = total - self.outcomes.get("approve", 0)
+        return challenged / total if total else math.nan
 
     @property
     def disturbed(self) -> bool:
@@ -82,6 +108,13 @@ class _Tally:
     errors: list[str] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
     connects: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count_outcome(self, body: bytes) -> None:
+        """Count a decision's outcome (other endpoints' bodies have none)."""
+        if b'"outcome"' in body:
+            outcome = str(json.loads(body).get("outcome"))
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def merge_into(self, result: PhaseResult) -> None:
         result.latencies_ms += self.latencies_ms
@@ -90,6 +123,8 @@ class _Tally:
         result.errors += self.errors
         result.samples += self.samples[: 3 - len(result.samples)]
         result.connects += self.connects
+        for outcome, n in self.outcomes.items():
+            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + n
 
 
 def _drive(
@@ -116,7 +151,9 @@ def _drive(
                 continue
             tally.latencies_ms.append((time.perf_counter() - started) * 1000)
             tally.statuses[status] = tally.statuses.get(status, 0) + 1
-            if status != 201 and len(tally.samples) < 3:
+            if status == 201:
+                tally.count_outcome(body)
+            elif len(tally.samples) < 3:
                 tally.samples.append(f"HTTP {status}: {body[:200].decode(errors='replace')}")
     finally:
         conn.close()
@@ -180,47 +217,93 @@ def lua_stats(client: redis.Redis) -> tuple[int, int]:
     return calls, usec
 
 
-def load_run(
-    *, port: int, key: str, run_tag: str, plan: LoadPlan, server_pgid: int, redis_url: str
-) -> list[PhaseResult]:
+@dataclass(frozen=True)
+class Target:
+    """Where a run's phases send: the server's port and the integrator's API key."""
+
+    port: int
+    key: str
+    server_pgid: int
+
+
+def load_run(*, target: Target, run_tag: str, plan: LoadPlan, redis_url: str) -> list[PhaseResult]:
+    """Every phase of ``ENDPOINTS``, sequentially and then at ``plan.concurrency``, each after
+    its own warm-up; each phase's line printed as it ends."""
     results = []
     rng = random.Random(20261124)
+    makers = payload_makers()
     client = redis.Redis.from_url(redis_url)
     try:
         for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
-            for endpoint, path in ENDPOINTS.items():
-                tag = f"{run_tag}-{endpoint}-{mode}"
-                warm = requests_build(
-                    path=path, key=key, port=port, tag=f"{tag}-w", count=plan.warmup, rng=rng
-                )
-                measured = requests_build(
-                    path=path, key=key, port=port, tag=tag, count=plan.requests, rng=rng
-                )
-                warm_result = run_phase(
-                    warm,
-                    port=port,
+            for name, path in ENDPOINTS.items():
+                build = _builder(target, path, makers[name], rng)
+                tag = f"{run_tag}-{name}-{mode}"
+                warm = run_phase(
+                    build(f"{tag}-w", plan.warmup),
+                    port=target.port,
                     concurrency=concurrency,
-                    result=PhaseResult(endpoint, f"{mode}-warmup"),
+                    result=PhaseResult(name, f"{mode}-warmup"),
                     deadline=plan.deadline,
-                    server_pgid=server_pgid,
+                    server_pgid=target.server_pgid,
                 )
-                if warm_result.failures:
-                    problems = warm_result.errors[:3] + warm_result.samples
-                    raise BenchError(f"warm-up of {path} failed: {problems}")
+                if warm.failures:
+                    raise BenchError(f"warm-up of {path} failed: {warm.errors[:3] + warm.samples}")
                 calls, usec = lua_stats(client)
                 result = run_phase(
-                    measured,
-                    port=port,
+                    build(tag, plan.requests),
+                    port=target.port,
                     concurrency=concurrency,
-                    result=PhaseResult(endpoint, mode),
+                    result=PhaseResult(name, mode),
                     deadline=plan.deadline,
-                    server_pgid=server_pgid,
+                    server_pgid=target.server_pgid,
                 )
                 calls_after, usec_after = lua_stats(client)
                 if calls_after > calls:
                     result.lua_usec = (usec_after - usec) / (calls_after - calls)
-                print(f"  {path:<24} {mode:<4} {result_line(result)}", flush=True)
+                print(f"  {name:<9} {path:<22} {mode:<4} {result_line(result)}", flush=True)
                 results.append(result)
     finally:
         client.close()
     return results
+
+
+def _builder(
+    target: Target, path: str, make: PayloadMaker, rng: random.Random
+) -> Callable[[str, int], list[bytes]]:
+    def build(tag: str, count: int) -> list[bytes]:
+        return requests_build(
+            path=path, key=target.key, port=target.port, tag=tag, count=count, rng=rng, make=make
+        )
+
+    return build
+
+
+def decisions_run(
+    *, target: Target, run_tag: str, count: int, concurrency: int, deadline: float
+) -> PhaseResult:
+    """``count`` decisions, the two mixes alternating, at ``concurrency``; built a thousand at
+    a time, so that a payment's time stays close to when it is sent."""
+    makers = payload_makers()
+    rng = random.Random(20261203)
+    result = PhaseResult("mixed", f"c{concurrency}")
+    seconds = 0.0
+    for start in range(0, count, 1000):
+        size = min(1000, count - start)
+        realistic, stress = (
+            _builder(target, DECISIONS, makers[name], rng)(
+                f"{run_tag}-rss-{name}-{start}", (size + 1) // 2
+            )
+            for name in MIXES
+        )
+        alternating = [r for pair in zip(realistic, stress, strict=True) for r in pair]
+        run_phase(
+            alternating[:size],
+            port=target.port,
+            concurrency=concurrency,
+            result=result,
+            deadline=deadline,
+            server_pgid=target.server_pgid,
+        )
+        seconds += result.seconds
+    result.seconds = seconds
+    return result

@@ -3,12 +3,20 @@ simulated history, a trained and promoted model, the cold features, an integrato
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from bench.lean_sql import LEAN_TABLES
 from bench.measure import BenchError
 from bench.services import manage
 
 # Only payments older than LABEL_MATURITY_DAYS (30) are labelled: 21 days, as before that
 # default, left nothing to train on. 45, as the demo: 15 labelled days.
 HISTORY_DAYS = 45
+# The simulated population the history is drawn from; the realistic mix pays as its customers.
+HISTORY_SEED = 7
+HISTORY_CUSTOMERS = 400
 
 # The policy the benchmark decides under: ten rules (decline, review and allow), a few list
 # entries and thresholds, saved through the services so every worker loads and evaluates them.
@@ -52,7 +60,10 @@ def app_prepare(env: dict[str, str], *, model: bool) -> str:
             flush=True,
         )
         days = str(HISTORY_DAYS)
-        manage(env, "simulate", "--days", days, "--customers", "400", "--seed", "7", timeout=900)
+        customers, seed = str(HISTORY_CUSTOMERS), str(HISTORY_SEED)
+        manage(
+            env, "simulate", "--days", days, "--customers", customers, "--seed", seed, timeout=900
+        )
         trained = manage(env, "train_model", "--promote", timeout=900).stdout
         print("   " + next(line for line in trained.splitlines() if line.startswith("Model ")))
         manage(env, "refresh_cold_features", timeout=900)
@@ -61,3 +72,10 @@ def app_prepare(env: dict[str, str], *, model: bool) -> str:
     if not keys:
         raise BenchError(f"no API key in create_integrator's output: {out}")
     return keys[-1]
+
+
+def lean_tables_create(database_url: str) -> None:
+    """The lean floor's two tables (``bench.lean_sql.LEAN_TABLES``) in the bench database."""
+    url = urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(LEAN_TABLES)

@@ -128,3 +128,38 @@ def server_details(described: str) -> str:
         f"Python {platform.python_version()}; "
         f"{os.cpu_count()} CPUs; PostgreSQL and Redis on this machine; client in this process"
     )
+
+
+@dataclass(frozen=True)
+class WorkerMemory:
+    pid: int
+    rss_mb: float  # resident set: what the worker holds in RAM, shared pages included
+    pss_mb: float  # its proportional share: pages shared with the other workers split
+
+
+def worker_memory(server: Server) -> list[WorkerMemory]:
+    """The memory of every process of the server's group but its master (Linux /proc)."""
+    out = []
+    master = server.process.pid
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+            fields = raw[raw.rfind(")") + 2 :].split()
+            pid = int(stat.parent.name)
+            if int(fields[2]) != master or pid == master:
+                continue
+            rollup = _kilobytes(stat.parent / "smaps_rollup")
+        except (OSError, ValueError):
+            continue  # exited meanwhile
+        out.append(WorkerMemory(pid, rollup.get("Rss", 0) / 1024, rollup.get("Pss", 0) / 1024))
+    return sorted(out, key=lambda w: w.pid)
+
+
+def _kilobytes(path: Path) -> dict[str, int]:
+    out = {}
+    for line in path.read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        value = rest.split()
+        if value and value[-1] == "kB":
+            out[name] = int(value[0])
+    return out
