@@ -154,7 +154,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--database", default=BENCH_DB, help="the throwaway database (dropped first and after)"
     )
-    parser.add_argument("--max-seconds", type=float, default=600, help="per server setup")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=1200,
+        help="per server setup: for the phases, and again for the --rss-decisions",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--no-model",

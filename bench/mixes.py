@@ -2,9 +2,9 @@
 
 - ``payload``: a small population of its own (60 customers), the shadow bench's and the floors'.
 - ``RealisticMix``: the known customers of the bench's simulated history, on their cards and
-  devices, at their merchants, for about their usual amounts, with the demo's share of fraud
-  (the history's times ``DEFAULT_FRAUD_BOOST``): few are challenged (reviewed or declined),
-  about 1-3%.
+  devices, at their merchants, for about their usual amounts, with the history's share of
+  fraud (about 3%; the demo's threefold boost had 5-9% challenged): few are challenged
+  (reviewed or declined), about 1-3%.
 - ``StressMix``: every payment a new customer on a new card and device, from a new address:
   cold features; ``STRESS_RISKY`` (40%) of them big payments at the history's cash-out
   merchants, which the policy's ``new_device_big_amount`` rule reviews (or the model declines):
@@ -24,7 +24,7 @@ from typing import Any
 from bench.measure import HOST
 from bench.prepare import HISTORY_CUSTOMERS, HISTORY_SEED
 from scoring.simulation.population import Population
-from scoring.simulation.traffic import DEFAULT_FRAUD_BOOST, SimulatedTransaction, TrafficSimulator
+from scoring.simulation.traffic import SimulatedTransaction, TrafficSimulator
 
 # A payload for a transaction id, drawn with the given generator.
 PayloadMaker = Callable[[random.Random, str], dict[str, Any]]
@@ -78,7 +78,7 @@ class RealisticMix:
 
     def __init__(self, run: str = "bench") -> None:
         simulator = TrafficSimulator(
-            seed=HISTORY_SEED, customers=HISTORY_CUSTOMERS, run=run, fraud_boost=DEFAULT_FRAUD_BOOST
+            seed=HISTORY_SEED, customers=HISTORY_CUSTOMERS, run=run, fraud_boost=1.0
         )
         self._stream: Iterator[SimulatedTransaction] = simulator.stream(
             datetime.now(UTC), rate=100.0
