@@ -77,10 +77,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: bench/ is a package of the project
     sys.path.insert(0, str(ROOT))
 
-from bench.decisions import DEFAULT_WORKERS, Server  # noqa: E402
 from bench.measure import DISTURBED_SHARE, HOST, BenchError, Connection, CpuSample  # noqa: E402
 from bench.quality_baselines import TOP_K, Baselines, baselines_fit, quality, raw_arrays  # noqa: E402
 from bench.quality_data import Scenario, scenario_build  # noqa: E402
+from bench.servers import DEFAULT_WORKERS, Server  # noqa: E402
 from bench.services import (  # noqa: E402
     Ran,
     Services,

@@ -42,7 +42,7 @@ def _proc_cpu(pid: int) -> float:
 def prepare(database: str, redis_db: int) -> None:
     import psycopg
 
-    from bench.decisions import app_prepare
+    from bench.prepare import app_prepare
     from bench.shadow_latency import challenger_train
 
     services = services_from_env(database, redis_db)

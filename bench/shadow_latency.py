@@ -35,18 +35,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from bench.decisions import (
-    ROOT,
-    SERVERS,
-    LoadPlan,
-    PhaseResult,
-    Server,
-    app_prepare,
-    requests_build,
-    run_phase,
-    server_details,
-)
+from bench.load import LoadPlan, PhaseResult, run_phase
 from bench.measure import BenchError
+from bench.mixes import requests_build
+from bench.prepare import app_prepare
+from bench.servers import ROOT, SERVERS, Server, server_details
 from bench.services import Services, app_env, bench_services, manage
 
 TARGET_RATIO = 1.05
