@@ -141,13 +141,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's session, authentication and messages middlewares, skipped on /api/v1/ (API-key
-    # authentication, no session): fraudops/middleware.py.
-    "fraudops.middleware.ApiSkippingSessionMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "fraudops.middleware.ApiSkippingAuthenticationMiddleware",
-    "fraudops.middleware.ApiSkippingMessageMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: it turns a lockout raised during authentication into the 429 page.
     "axes.middleware.AxesMiddleware",
