@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import lightgbm
 import numpy as np
 
 from scoring.features.definitions import FeatureValue
+from scoring.lightgbm_lean import lightgbm
 from scoring.model_files import sha256_hex
 from scoring.scorer import Explanation, Score, ScorerError
 

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 CALIBRATION_BINS = 10
 
@@ -42,6 +41,10 @@ def calibration_error(scores: np.ndarray, y: np.ndarray, bins: int = CALIBRATION
 
 def score_metrics(scores: np.ndarray, y: np.ndarray) -> ScoreMetrics:
     """``scores`` (probabilities) against ``y`` (1 fraud, 0 legit), row for row."""
+    # Imported here: scikit-learn (with scipy and pandas, ~140 MB) loads in the process that
+    # compares models, not in every web worker that imports this module at start-up.
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
     if len(y) == 0:
         return ScoreMetrics(None, None, None, None)
     fraud = int(y.sum())

@@ -32,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import lightgbm
 import numpy as np
 from django.conf import settings
 from django.db import transaction
@@ -44,6 +43,7 @@ from scoring.compare_metrics import recall_at_rate
 from scoring.features.definitions import FEATURE_NAMES, FEATURE_SET_VERSION
 from scoring.label_reads import LabelCoverage
 from scoring.lgbm import Calibration, LightGBMScorer
+from scoring.lightgbm_lean import lightgbm
 from scoring.model_files import sha256_hex, write_atomic
 from scoring.models import ModelStatus, ModelVersion
 from scoring.threshold_choice import ThresholdCurve, threshold_curve
