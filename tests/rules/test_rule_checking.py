@@ -75,6 +75,14 @@ REFUSED = [
     # syntax errors, with where
     ("amount > > 5", "Syntax error at line 1, column 10: unexpected '>'."),
     ("amount >", "Syntax error at line 1, column 9: the expression ends too soon."),
+    # bitwise operators, which read like and / or but compute integers
+    ("amount > 1 & country == 'FR'", "The operator '&' is not allowed"),
+    ("amount >> 2 > 1", "The operator '>>' is not allowed"),
+    ("~amount > 1", "The operator '~' is not allowed"),
+    # not a condition: it would "match" whenever the value is not zero or empty
+    ("amount", "Not a condition: 'amount' is a number, not true or false."),
+    ("amount + 1", "Not a condition: 'amount + 1' is a number"),
+    ("'FR'", "Not a condition: \"'FR'\" is text"),
 ]
 
 
