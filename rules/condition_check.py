@@ -9,12 +9,14 @@ functions say which, and :func:`rules.engine.compile_expression` refuses the exp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from typing import Any
 
 import rule_engine
+import rule_engine.parser
 from rule_engine import ast
 
-_BITWISE = {"bwand": "&", "bwor": "|", "bwxor": "^", "bwlsh": "<<", "bwrsh": ">>"}
+_BITWISE_TOKENS = {"BWAND", "BWOR", "BWXOR", "BWLSH", "BWRSH"}
 # rule-engine's lexer refuses ``~`` itself (a syntax error); its message is ours too.
 BITWISE_NOT = "~"
 
@@ -35,12 +37,25 @@ def bitwise_message(operator: str) -> str:
     )
 
 
-def bitwise_problem(nodes: Iterable[ast.ExpressionBase]) -> str | None:
-    """The refusal of the first bitwise operator among ``nodes``, or None if there is none."""
-    for node in nodes:
-        if isinstance(node, ast.BitwiseExpression | ast.BitwiseShiftExpression):
-            return bitwise_message(_BITWISE.get(node.type, node.type))
+def bitwise_problem(expression: str) -> str | None:
+    """The refusal of the first bitwise operator in ``expression`` (an expression that
+    parses), or None if there is none.
+
+    Read from its tokens, not its tree: rule-engine folds constants while parsing, so
+    ``amount > 400 | 1`` leaves no bitwise node (it becomes ``amount > 401``).
+    """
+    lexer = _lexer().clone()
+    lexer.input(expression)
+    for token in iter(lexer.token, None):
+        if token.type in _BITWISE_TOKENS:
+            return bitwise_message(str(token.value))
     return None
+
+
+@functools.cache
+def _lexer() -> Any:
+    # rule-engine's own lexer (a private attribute: it has no public tokenizer), built once.
+    return rule_engine.parser.Parser()._lexer
 
 
 def condition_problem(expression: ast.ExpressionBase, text: str) -> str | None:

@@ -164,6 +164,8 @@ def compile_expression(expression: str, schema: Mapping[str, FactType]) -> rule_
     if not expression.strip():
         raise InvalidRule("The expression is empty.")
     untyped = _parse(expression, rule_engine.Context(), schema)
+    if (bitwise := bitwise_problem(expression)) is not None:
+        raise InvalidRule(bitwise)
     _check_tree(untyped, schema)
     typed = _parse(expression, _context(schema), schema)
     _check_tree(typed, schema)
@@ -182,9 +184,6 @@ def _check_condition(rule: rule_engine.Rule, expression: str) -> None:
 
 def _check_tree(rule: rule_engine.Rule, schema: Mapping[str, FactType]) -> None:
     try:
-        problem = bitwise_problem(_nodes(rule.statement.expression))
-        if problem is not None:
-            raise InvalidRule(problem)
         _check_types(rule.statement.expression, schema)
     except RecursionError as exc:
         raise InvalidRule("Invalid expression: it is nested too deeply.") from exc
