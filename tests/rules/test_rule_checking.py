@@ -124,6 +124,7 @@ def test_the_syntax_error_shows_a_caret_under_the_expression_in_a_fixed_width_fo
     message = response.context["adminform"].form.errors["expression"][0]
     assert message.splitlines()[1:] == ["amount > > 5", "         ^"]
     assert "css/rule_expression.css" in response.text  # white-space: pre for the caret
+    assert "js/form_error_focus.js" in response.text  # the cursor goes to the field in error
 
 
 def test_the_service_refuses_an_ill_typed_rule_whoever_calls_it():
