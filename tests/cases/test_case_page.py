@@ -36,7 +36,7 @@ def test_the_case_page_shows_features_grouped_with_labels_and_units(reviewing, a
     amount = next(line for line in groups["transaction"].lines if line.label == "Amount")
     assert (amount.value, amount.usual) == ("480.00 EUR", "13.00 EUR")
     channel = next(line for g in view.standing_out for line in g.lines if line.label == "Channel")
-    assert (channel.value, channel.usual) == ("wallet", "ecom")
+    assert (channel.value, channel.usual) == ("mobile wallet", "online")  # words, not codes
     html = page.text
     assert "<caption>Transaction</caption>" in html
     assert (
@@ -44,6 +44,7 @@ def test_the_case_page_shows_features_grouped_with_labels_and_units(reviewing, a
         in html
     )
     assert "its last 2 decisions" in html
+    assert "<dt>Channel</dt><dd>mobile wallet</dd>" in html  # the summary, in words too
     assert "channel_pos" not in html.split('id="features"')[1]  # no raw one-hot features
     assert "median of last 0" not in html
 
