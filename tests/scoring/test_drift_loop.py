@@ -66,7 +66,7 @@ def test_a_drift_alert_shows_a_banner_on_every_page_and_is_exported(settings):
     metrics = client.get("/metrics").content.decode()
 
     assert 'id="drift-alert"' in page
-    assert "score, amount shifted" in page
+    assert "score · Amount shifted" in page  # the catalogue's labels, not feature names
     assert 'fraudops_drift_psi{feature="score"} 0.41' in metrics
     assert "fraudops_drift_alert 1.0" in metrics
     DriftReport.objects.create(
