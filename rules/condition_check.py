@@ -20,6 +20,8 @@ _BITWISE_TOKENS = {"BWAND", "BWOR", "BWXOR", "BWLSH", "BWRSH"}
 # rule-engine's lexer refuses ``~`` itself (a syntax error); its message is ours too.
 BITWISE_NOT = "~"
 
+_SHOWN_CHARACTERS = 60  # of the expression, quoted in a "not a condition" message
+
 _RESULT_WORDS = {
     rule_engine.DataType.FLOAT: "a number",
     rule_engine.DataType.STRING: "text",
@@ -62,7 +64,9 @@ def condition_problem(expression: ast.ExpressionBase, text: str) -> str | None:
     """Why the typed ``expression`` (whose source is ``text``), or an operand of its ``and`` /
     ``or`` / ``not``, is not a condition; None when it is one (true or false) or when its type
     is only known at run time."""
-    return _operand_problem(expression, shown=repr(text.strip()))
+    text = text.strip()
+    shown = text if len(text) <= _SHOWN_CHARACTERS else text[: _SHOWN_CHARACTERS - 1] + "…"
+    return _operand_problem(expression, shown=repr(shown))
 
 
 def _operand_problem(node: ast.ExpressionBase, *, shown: str) -> str | None:

@@ -378,6 +378,15 @@ def test_an_expression_that_is_not_a_condition_is_refused_saying_what_it_is(expr
     assert says in str(refused.value)
 
 
+def test_a_long_expression_that_is_not_a_condition_is_quoted_cut_short():
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression("amount + " * 40 + "1", SCHEMA)
+
+    assert "'amount + amount + " in str(refused.value)
+    assert "…' is a number" in str(refused.value)
+    assert len(str(refused.value)) < 200
+
+
 @pytest.mark.parametrize(
     "expression",
     [
