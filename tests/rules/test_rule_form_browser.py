@@ -66,6 +66,14 @@ def test_an_admin_is_refused_bad_expressions_in_the_rule_form_then_backtests_a_g
     _submitted(page, "amount")
     assert "Not a condition: 'amount' is a number" in page.inner_text(EXPRESSION_ERROR)
     assert page.evaluate("document.activeElement.id") == "id_name"
+    # A long error wraps inside a narrow page (static/css/rule_expression.css), never widens it.
+    size = page.viewport_size
+    page.set_viewport_size({"width": 640, "height": 800})
+    _submitted(page, "country == 1")
+    assert "Type mismatch" in page.inner_text(EXPRESSION_ERROR)
+    error = page.locator(f"{EXPRESSION_ERROR} li").first
+    assert error.evaluate("li => li.scrollWidth - li.clientWidth") <= 0  # it does not spill out
+    page.set_viewport_size(size)
     assert (Rule.objects.count(), PolicyDraft.objects.count()) == (0, 0)
     page.fill("#id_name", "big_amounts")
 
