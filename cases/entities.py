@@ -202,7 +202,7 @@ def _timeline_rows(page: list[Transaction], *, user: Any, now: datetime) -> list
                 occurred_at=txn.occurred_at,
                 amount=txn.amount,
                 currency=txn.currency,
-                channel=txn.channel,
+                channel=txn.get_channel_display(),  # in words
                 outcome=decision.outcome if decision is not None else "",
                 score=decision.score if decision is not None else None,
                 label=str(labels.get(txn.pk, "")),

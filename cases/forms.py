@@ -12,6 +12,9 @@ from cases.queue_reads import AMOUNT_BANDS, DEFAULT_SORT, SORTS, QueueFilters
 from cases.roles import workers
 from scoring.models import Channel
 
+# What the verdict form's block boxes say: the entity in words ("ip" is an IP address).
+BLOCK_WORDS = {"card": "card", "device": "device", "ip": "IP address", "email": "e-mail address"}
+
 
 class VerdictForm(forms.Form):
     # No verdict is chosen for the analyst: an empty choice first, refused if sent.
@@ -19,7 +22,9 @@ class VerdictForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     block = forms.MultipleChoiceField(
         required=False,
-        choices=[(entity, f"block the {entity}") for entity in BLOCKABLE],
+        choices=[
+            (entity, f"block the {BLOCK_WORDS.get(str(entity), entity)}") for entity in BLOCKABLE
+        ],
         widget=forms.CheckboxSelectMultiple,
     )
 

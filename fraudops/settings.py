@@ -205,7 +205,15 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.getenv("SQLITE_PATH", str(BASE_DIR / "var" / "fraudops.sqlite3")),
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # WAL: readers (the pages) do not wait for the writer (the live traffic's
+            # decisions) nor block it, so the demo's server and traffic do not meet
+            # "database is locked"; IMMEDIATE takes the write lock at BEGIN, so a writer waits
+            # (up to timeout seconds) instead of failing when it upgrades.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("start", views.start, name="start"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),
     path("decisions/live", scoring_views.decisions_live, name="decisions-live"),
     path("decisions/live/rows", scoring_views.decisions_live_rows, name="decisions-live-rows"),

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from cases.roles import can_see_kpis, can_work
 from scoring import serving
@@ -55,3 +56,9 @@ def start(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff:
         return redirect("admin:index")
     return redirect("home")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for on pages that name no icon (the admin, the API
+    docs): the static icon, so no page logs a 404."""
+    return redirect(static("img/favicon.svg"), permanent=True)

@@ -45,6 +45,8 @@ def _expression_clean(expression: str) -> str:
 
 # Keeps an expression error's lines, so a syntax error's caret stands under its column.
 _EXPRESSION_CSS = {"all": ["css/rule_expression.css"]}
+# Puts the cursor in the first field in error, so the error is where the user looks.
+FORM_ERROR_FOCUS_JS = "js/form_error_focus.js"
 
 
 def rule_facts_help() -> SafeString:
@@ -70,6 +72,7 @@ def rule_facts_help() -> SafeString:
 class RuleForm(forms.ModelForm[Rule]):
     class Media:
         css = _EXPRESSION_CSS
+        js = [FORM_ERROR_FOCUS_JS]
 
     class Meta:
         model = Rule

@@ -32,6 +32,7 @@ from typing import Any, Protocol, cast
 import rule_engine
 from rule_engine import ast
 
+from rules.condition_check import BITWISE_NOT, bitwise_message, bitwise_problem, condition_problem
 from rules.fast_match import Unsure, fast_matcher
 from scoring.canary import canary_bucket
 
@@ -156,15 +157,29 @@ def compile_expression(expression: str, schema: Mapping[str, FactType]) -> rule_
     walk over its tree can name the fact and both types of a mismatch (rule-engine only says
     "data type mismatch", and accepts ``==`` between a string and a number); then it is parsed
     again with the facts' types, which also refuses names not in ``schema``, and walked again
-    (the typed tree knows the types of attributes such as ``country.length`` too).
+    (the typed tree knows the types of attributes such as ``country.length`` too). Bitwise
+    operators and an expression that is not a condition (``amount``, ``amount + 1``, ``"x"``)
+    are refused too (:mod:`rules.condition_check`).
     """
     if not expression.strip():
         raise InvalidRule("The expression is empty.")
     untyped = _parse(expression, rule_engine.Context(), schema)
+    if (bitwise := bitwise_problem(expression)) is not None:
+        raise InvalidRule(bitwise)
     _check_tree(untyped, schema)
     typed = _parse(expression, _context(schema), schema)
     _check_tree(typed, schema)
+    _check_condition(typed, expression)
     return typed
+
+
+def _check_condition(rule: rule_engine.Rule, expression: str) -> None:
+    try:
+        problem = condition_problem(rule.statement.expression, expression)
+    except RecursionError as exc:
+        raise InvalidRule("Invalid expression: it is nested too deeply.") from exc
+    if problem is not None:
+        raise InvalidRule(problem)
 
 
 def _check_tree(rule: rule_engine.Rule, schema: Mapping[str, FactType]) -> None:
@@ -214,6 +229,8 @@ def _syntax_message(expression: str, exc: rule_engine.errors.RuleSyntaxError) ->
     line, column = expression.count("\n", 0, offset) + 1, offset - line_start + 1
     if token is None:
         what = "the expression ends too soon"
+    elif "illegal character" in exc.message and str(token.value).startswith(BITWISE_NOT):
+        return bitwise_message(BITWISE_NOT)
     elif "illegal character" in exc.message:
         what = f"{str(token.value)[:1]!r} is not allowed here"
     else:

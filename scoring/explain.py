@@ -150,6 +150,11 @@ def _circular_std_hours(concentration: float) -> float:
 
 
 def _duration(seconds: float) -> str:
+    """A duration in words: "less than a second", "1 second", "45 seconds", "5 minutes"..."""
+    if seconds < 0.5:
+        return "less than a second"
+    if seconds < 1.5:
+        return "1 second"
     if seconds < 120:
         return f"{seconds:.0f} seconds"
     if seconds < 7200:

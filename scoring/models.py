@@ -10,6 +10,7 @@ from django.db import models
 
 from rules import policy as core
 from scoring import threshold_choice
+from scoring.features.catalogue import CHANNEL_WORDS
 from scoring.records import (
     FeaturesRecord,
     ListHitRecord,
@@ -59,11 +60,13 @@ class ApiKey(models.Model):
 
 
 class Channel(models.TextChoices):
-    POS = "pos"
-    ECOM = "ecom"
-    WALLET = "wallet"
-    TRANSFER = "transfer"
-    ATM = "atm"
+    """The code is stored and sent; the label is the channel in words (the catalogue's)."""
+
+    POS = "pos", CHANNEL_WORDS["pos"]
+    ECOM = "ecom", CHANNEL_WORDS["ecom"]
+    WALLET = "wallet", CHANNEL_WORDS["wallet"]
+    TRANSFER = "transfer", CHANNEL_WORDS["transfer"]
+    ATM = "atm", CHANNEL_WORDS["atm"]
 
 
 class Outcome(models.TextChoices):

@@ -8,8 +8,9 @@ families below are spelled out from their own tables, not from the definitions, 
 entity or a window to the definitions needs an entry here too.
 
 One-hot features (``channel_pos``, ``channel_wallet``, …) carry ``one_hot`` (the group's
-label, "Channel") and ``one_hot_value`` ("wallet"): they are shown as one value,
-"Channel: wallet", never as five 0/1 numbers.
+label, "Channel") and ``one_hot_value`` ("mobile wallet", the channel in words,
+:data:`CHANNEL_WORDS`): they are shown as one value, "Channel: mobile wallet", never as five
+0/1 numbers nor as a code such as ``channel_wallet``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,15 @@ _ENTITY_GROUPS: Mapping[str, Group] = {
     "ip": Group.DEVICE,
 }
 _HOT_WINDOWS: Mapping[str, str] = {"1m": "minute", "1h": "hour", "24h": "24 hours"}
-_CHANNELS: tuple[str, ...] = ("pos", "ecom", "wallet", "transfer", "atm")
+# A channel's code (what integrators send and rules compare) and the words a person reads.
+CHANNEL_WORDS: Mapping[str, str] = {
+    "pos": "in store",
+    "ecom": "online",
+    "wallet": "mobile wallet",
+    "transfer": "bank transfer",
+    "atm": "cash machine",
+}
+_CHANNELS: tuple[str, ...] = tuple(CHANNEL_WORDS)
 _MERCHANT_WINDOWS: Mapping[str, str] = {"1d": "day", "7d": "7 days", "30d": "30 days"}
 _COLD_WINDOWS: Mapping[str, str] = {"7d": "7 days", "30d": "30 days"}
 WINDOW_WORDS: Mapping[str, str] = {**_HOT_WINDOWS, **_MERCHANT_WINDOWS, **_COLD_WINDOWS}
@@ -104,12 +113,12 @@ def _channels() -> Iterable[FeatureInfo]:
     for channel in _CHANNELS:
         yield FeatureInfo(
             f"channel_{channel}",
-            f"Channel: {channel}",
+            f"Channel: {CHANNEL_WORDS[channel]}",
             Unit.FLAG,
             Group.TRANSACTION,
-            f"1 when the payment came through the {channel} channel (one-hot).",
+            f"1 when the payment came {CHANNEL_WORDS[channel]} ({channel}; one-hot).",
             one_hot="Channel",
-            one_hot_value=channel,
+            one_hot_value=CHANNEL_WORDS[channel],
         )
 
 
@@ -202,7 +211,8 @@ _LISTED: tuple[tuple[str, str, Unit, Group, str], ...] = (
     ("hour_of_day", "Hour of day (UTC offset as sent)", _U.HOUR, _T,
      "The whole hour of the payment's time as the integrator sent it."),
     ("currency", "Currency", _U.TEXT, _T, "ISO 4217 code of the payment's currency."),
-    ("channel", "Channel", _U.TEXT, _T, "pos, ecom, wallet, transfer or atm."),
+    ("channel", "Channel", _U.TEXT, _T,
+     "Its code: " + ", ".join(f"{c} ({w})" for c, w in CHANNEL_WORDS.items()) + "."),
     ("country", "Country", _U.TEXT, _T, "ISO 3166 code of the country the payment came from."),
     ("merchant_id", "Merchant", _U.TEXT, _M, "The merchant's id."),
     ("merchant_category", "Merchant category", _U.TEXT, _M, "The merchant's category code."),

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from cases.forms import VerdictForm
 from cases.models import Case, CaseComment, CaseStatus
 from scoring.models import LabelEvent
 from scoring.waterfall import sigmoid
@@ -36,7 +37,7 @@ def test_the_case_page_shows_features_grouped_with_labels_and_units(reviewing, a
     amount = next(line for line in groups["transaction"].lines if line.label == "Amount")
     assert (amount.value, amount.usual) == ("480.00 EUR", "13.00 EUR")
     channel = next(line for g in view.standing_out for line in g.lines if line.label == "Channel")
-    assert (channel.value, channel.usual) == ("wallet", "ecom")
+    assert (channel.value, channel.usual) == ("mobile wallet", "online")  # words, not codes
     html = page.text
     assert "<caption>Transaction</caption>" in html
     assert (
@@ -44,8 +45,17 @@ def test_the_case_page_shows_features_grouped_with_labels_and_units(reviewing, a
         in html
     )
     assert "its last 2 decisions" in html
+    assert "<dt>Channel</dt><dd>mobile wallet</dd>" in html  # the summary, in words too
     assert "channel_pos" not in html.split('id="features"')[1]  # no raw one-hot features
     assert "median of last 0" not in html
+
+
+def test_the_block_boxes_name_what_they_block_in_words():
+    choices = dict(VerdictForm().fields["block"].choices)  # type: ignore[attr-defined]
+
+    assert list(choices.values()) == [
+        "block the card", "block the device", "block the IP address", "block the e-mail address",
+    ]  # fmt: skip
 
 
 def test_a_first_payment_reads_no_history_yet(reviewing, analyst):

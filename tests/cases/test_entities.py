@@ -42,6 +42,7 @@ def test_a_customers_profile_counts_what_the_fixture_holds(analyst):
         ("decline", "legit"), ("review", "fraud"), ("approve", "legit"),
     ]  # fmt: skip
     assert [r.case_id is not None for r in profile.rows] == [False, True, False]
+    assert {r.channel for r in profile.rows} == {"online"}  # in words, not "ecom"
     assert [c.pk for c in profile.cases] == [profile.rows[1].case_id]
     linked = {
         kind: [(x.value, x.transactions) for x in values] for kind, values in profile.linked.items()

@@ -41,8 +41,8 @@ def test_features_far_from_the_usual_or_pushing_hard_stand_out_grouped():
     assert standing["New device for the customer"][0] == "device and network"
     assert standing["New device for the customer"][1].value == "yes"
     assert standing["Local time"][1].why == "pushes the score down"
-    assert standing["Channel"][1].value == "wallet"
-    assert standing["Channel"][1].usual == "ecom"
+    assert standing["Channel"][1].value == "mobile wallet"
+    assert standing["Channel"][1].usual == "online"
     others = _lines(view.others)
     assert others["Payments on this card, last hour"][1].usual == "1"
     assert view.history == 2

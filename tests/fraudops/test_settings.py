@@ -128,3 +128,25 @@ def test_over_https_cookies_are_secure_hsts_is_sent_and_plain_http_is_redirected
         "session_cookie_secure": True,
         "plain": [301, "https://testserver/accounts/login/"],
     }
+
+
+SQLITE_PROBE = """
+import json, django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+print(json.dumps({"vendor": connection.vendor, "journal": journal, "synchronous": synchronous}))
+"""
+
+
+def test_the_embedded_sqlite_database_runs_in_wal_mode(tmp_path):
+    env = {"DEBUG": "1", "DJANGO_SETTINGS_MODULE": "fraudops.settings"}
+
+    result = run(["-c", SQLITE_PROBE], tmp_path, **env)
+
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    # synchronous 1 is NORMAL: with WAL, safe against corruption, fsync at checkpoints only.
+    assert seen == {"vendor": "sqlite", "journal": "wal", "synchronous": 1}

@@ -188,6 +188,18 @@ def test_an_unknown_name_is_named_in_the_error(history):
     assert "amout" in response.context["form"].errors["expression"][0]
 
 
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [("amount", "Not a condition: 'amount' is a number"), ("amount | 1 > 0", "'|' is not allowed")],
+)
+def test_a_bitwise_operator_or_a_bare_value_is_a_form_error_naming_it(history, expression, says):
+    response = get(browser(factories.user("alice", "analyst")), expression)
+
+    assert response.status_code == 200
+    assert response.context["result"] is None
+    assert says in response.context["form"].errors["expression"][0]
+
+
 def test_a_bad_period_is_a_form_error(history):
     response = get(browser(factories.user("alice", "analyst")), "amount > 1", since="someday")
 
@@ -239,6 +251,7 @@ def test_saving_as_draft_proposes_the_rule_in_its_authors_draft_and_nothing_acts
     [
         ({"expression": "label == 'fraud'"}, "expression"),  # a console-only fact
         ({"expression": "amount >"}, "expression"),
+        ({"expression": "amount + 1"}, "expression"),  # not a condition
         ({"name": "Not A Name"}, "name"),
         ({"action": "explode"}, "action"),
     ],

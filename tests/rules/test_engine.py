@@ -331,3 +331,71 @@ def test_without_a_transaction_a_rollout_acts_on_nothing():
 
     assert result.hits == ()
     assert [h.name for h in result.shadow_hits] == ["new_rule"]
+
+
+# --- only conditions, and no bitwise operators ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "operator"),
+    [
+        ("amount & 1 == 0", "&"),
+        ("amount | 2 > 0", "|"),
+        ("amount ^ 1 > 0", "^"),
+        ("~amount > 0", "~"),
+        ("amount << 1 > 0", "<<"),
+        ("amount >> 1 > 0", ">>"),
+        ("card_txn_count_1m > 1 and (amount & 1) == 0", "&"),
+        ("amount > 400 | 1", "|"),  # rule-engine folds 400 | 1 into 401 while parsing
+    ],
+)
+def test_a_bitwise_operator_is_refused_naming_it(expression, operator):
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression(expression, SCHEMA)
+
+    assert str(refused.value).startswith(f"The operator {operator!r} is not allowed")
+    assert "'and', 'or' and 'not'" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ("amount", "'amount' is a number"),
+        ("amount + 1", "'amount + 1' is a number"),
+        ('"big"', "'\"big\"' is text"),
+        ("country", "'country' is text"),
+        ("amount > 1 ? 1 : 0", "is a number"),
+        ("amount > 500 and amount", "'amount' is a number"),
+        ("not country", "'country' is text"),
+        ("amount > 1 or amount * 2", "the value given to 'or' is a number"),
+    ],
+)
+def test_an_expression_that_is_not_a_condition_is_refused_saying_what_it_is(expression, says):
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression(expression, SCHEMA)
+
+    assert str(refused.value).startswith("Not a condition: ")
+    assert says in str(refused.value)
+
+
+def test_a_long_expression_that_is_not_a_condition_is_quoted_cut_short():
+    with pytest.raises(InvalidRule) as refused:
+        compile_expression("amount + " * 40 + "1", SCHEMA)
+
+    assert "'amount + amount + " in str(refused.value)
+    assert "…' is a number" in str(refused.value)
+    assert len(str(refused.value)) < 200
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "amount > 1 ? true : false",
+        "country.length > 2",
+        "not (amount > 1)",
+        "true",
+        "country =~ 'FR|DE'",  # a | inside text is not an operator
+    ],
+)
+def test_conditions_of_any_shape_are_still_accepted(expression):
+    compile_expression(expression, SCHEMA)

@@ -75,6 +75,14 @@ REFUSED = [
     # syntax errors, with where
     ("amount > > 5", "Syntax error at line 1, column 10: unexpected '>'."),
     ("amount >", "Syntax error at line 1, column 9: the expression ends too soon."),
+    # bitwise operators, which read like and / or but compute integers
+    ("amount > 1 & country == 'FR'", "The operator '&' is not allowed"),
+    ("amount >> 2 > 1", "The operator '>>' is not allowed"),
+    ("~amount > 1", "The operator '~' is not allowed"),
+    # not a condition: it would "match" whenever the value is not zero or empty
+    ("amount", "Not a condition: 'amount' is a number, not true or false."),
+    ("amount + 1", "Not a condition: 'amount + 1' is a number"),
+    ("'FR'", "Not a condition: \"'FR'\" is text"),
 ]
 
 
@@ -116,6 +124,7 @@ def test_the_syntax_error_shows_a_caret_under_the_expression_in_a_fixed_width_fo
     message = response.context["adminform"].form.errors["expression"][0]
     assert message.splitlines()[1:] == ["amount > > 5", "         ^"]
     assert "css/rule_expression.css" in response.text  # white-space: pre for the caret
+    assert "js/form_error_focus.js" in response.text  # the cursor goes to the field in error
 
 
 def test_the_service_refuses_an_ill_typed_rule_whoever_calls_it():

@@ -47,6 +47,8 @@ def test_an_admin_is_refused_bad_expressions_in_the_rule_form_then_backtests_a_g
     assert page.is_visible(EXPRESSION_ERROR)
     assert "Type mismatch: 'country' is text but 1 is a number" in page.inner_text(EXPRESSION_ERROR)
     assert page.input_value("#id_expression") == "country == 1"  # kept, to be corrected
+    # The cursor is in the field in error (static/js/form_error_focus.js), not at the top.
+    assert page.evaluate("document.activeElement.id") == "id_expression"
     assert (Rule.objects.count(), PolicyDraft.objects.count()) == (0, 0)
     shot(page, "1-admin-type-mismatch")
 
@@ -57,6 +59,23 @@ def test_an_admin_is_refused_bad_expressions_in_the_rule_form_then_backtests_a_g
     assert "amount >\n        ^" in error
     assert (Rule.objects.count(), PolicyDraft.objects.count()) == (0, 0)
     shot(page, "2-admin-syntax-error")
+
+    _submitted(page, "amount > 400 | 1")
+    assert "The operator '|' is not allowed" in page.inner_text(EXPRESSION_ERROR)
+    page.fill("#id_name", "Not A Name")  # now two fields in error: the first one has the cursor
+    _submitted(page, "amount")
+    assert "Not a condition: 'amount' is a number" in page.inner_text(EXPRESSION_ERROR)
+    assert page.evaluate("document.activeElement.id") == "id_name"
+    # A long error wraps inside a narrow page (static/css/rule_expression.css), never widens it.
+    size = page.viewport_size
+    page.set_viewport_size({"width": 640, "height": 800})
+    _submitted(page, "country == 1")
+    assert "Type mismatch" in page.inner_text(EXPRESSION_ERROR)
+    error = page.locator(f"{EXPRESSION_ERROR} li").first
+    assert error.evaluate("li => li.scrollWidth - li.clientWidth") <= 0  # it does not spill out
+    page.set_viewport_size(size)
+    assert (Rule.objects.count(), PolicyDraft.objects.count()) == (0, 0)
+    page.fill("#id_name", "big_amounts")
 
     _submitted(page, "amount > 400")
     draft = PolicyDraft.objects.get()

@@ -9,6 +9,7 @@ from rules.admin import rule_facts_help
 from scoring.features import catalogue
 from scoring.features.catalogue import (
     CATALOGUE,
+    CHANNEL_WORDS,
     FeatureInfo,
     Group,
     Unit,
@@ -18,6 +19,7 @@ from scoring.features.catalogue import (
 )
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.management.commands.features_doc import DOCS_PATH, features_doc_text
+from scoring.models import Channel
 from scoring.transaction import RULE_FACTS
 
 
@@ -56,8 +58,14 @@ def test_each_entry_speaks_in_words(name):
 def test_one_hot_channels_are_one_group_shown_as_channel_and_value():
     channels = [CATALOGUE[n] for n in FEATURE_NAMES if n.startswith("channel_")]
     assert {info.one_hot for info in channels} == {"Channel"}
-    assert CATALOGUE["channel_wallet"].label == "Channel: wallet"
-    assert CATALOGUE["channel_wallet"].one_hot_value == "wallet"
+    assert CATALOGUE["channel_wallet"].label == "Channel: mobile wallet"
+    assert CATALOGUE["channel_wallet"].one_hot_value == "mobile wallet"
+
+
+def test_every_channel_has_its_words_and_they_are_the_stored_choices_labels():
+    assert set(CHANNEL_WORDS) == set(Channel.values)
+    assert dict(Channel.choices) == CHANNEL_WORDS
+    assert Channel.ECOM.label == "online"
 
 
 def test_the_docs_list_every_feature_and_are_up_to_date():

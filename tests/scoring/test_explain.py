@@ -166,6 +166,18 @@ def test_a_device_first_seen_minutes_ago_is_named_with_its_age():
     assert [text for _, text, _ in reasons] == ["This device was first seen 5 minutes ago."]
 
 
+@pytest.mark.parametrize(
+    ("age", "says"),
+    [(0.3, "less than a second"), (1.0, "1 second"), (2.0, "2 seconds"), (90.0, "90 seconds")],
+)
+def test_a_device_first_seen_seconds_ago_reads_in_good_english(age, says):
+    reasons = top_reasons(
+        {"device_seconds_since_first": 0.4}, busy(device_seconds_since_first=age), "EUR"
+    )
+
+    assert [text for _, text, _ in reasons] == [f"This device was first seen {says} ago."]
+
+
 def test_a_merchant_stands_out_only_against_the_fraud_rate_of_all_merchants():
     stands_out = top_reasons(
         {"merchant_fraud_rate_7d": 0.5, "merchant_fraud_lift_7d": 0.2},

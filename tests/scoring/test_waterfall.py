@@ -55,7 +55,7 @@ def test_a_one_hot_group_is_one_step_named_by_this_payments_value():
     walk = waterfall(base=-4.0, contributions=CONTRIBUTIONS, features=FEATURES, score=0.2, top=8)
 
     channel = [s for s in walk.steps if s.label.startswith("Channel")]
-    assert [s.label for s in channel] == ["Channel: ecom"]
+    assert [s.label for s in channel] == ["Channel: online"]
     assert channel[0].delta == pytest.approx(0.21)
 
 

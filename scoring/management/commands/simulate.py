@@ -132,9 +132,7 @@ class Command(BaseCommand):
         for sent, txn in enumerate(stream, start=1):
             # Sent now: the stream's own clock only orders a burst.
             txn.stamp(datetime.now(tz=UTC))
-            status, body = sender.post(txn.payload)
-            outcome = body.get("outcome", f"HTTP {status}") if isinstance(body, dict) else "?"
-            tally[(txn.pattern, outcome)] += 1
+            tally[(txn.pattern, self._sent(sender, txn.payload))] += 1
             now = time.monotonic()
             if now - last_report >= 5:
                 self.stdout.write(_summary(tally, sent, now - started))
@@ -143,6 +141,17 @@ class Command(BaseCommand):
                 break
             time.sleep(max(0.0, started + sent / rate - time.monotonic()))
         self.stdout.write(_summary(tally, sum(tally.values()), time.monotonic() - started))
+
+    def _sent(self, sender: _Sender, payload: dict[str, Any]) -> str:
+        """Send one payload: the outcome it got, ``HTTP <status>`` without one, or
+        :data:`TIMED_OUT` (said on its own line: a busy server, and the traffic goes on)."""
+        try:
+            status, body = sender.post(payload)
+        except SendTimedOut:
+            sent_id = payload.get("transaction_id")
+            self.stdout.write(f"  {sent_id}: {TIMED_OUT} after {sender.timeout:g} s")
+            return TIMED_OUT
+        return str(body.get("outcome", f"HTTP {status}")) if isinstance(body, dict) else "?"
 
 
 def _drift_date(value: str) -> datetime:
@@ -162,18 +171,32 @@ def _summary(tally: Counter[tuple[str, str]], sent: int, elapsed: float) -> str:
     return f"[{elapsed:6.0f}s] {sent} sent | " + " | ".join(parts)
 
 
+class SendTimedOut(Exception):
+    """The server did not answer a decision within the sender's timeout."""
+
+
+TIMED_OUT = "timed out"  # the outcome a timed-out send is counted under
+
+
 class _Sender:
     """A keep-alive HTTP client for the decision endpoint."""
 
-    def __init__(self, url: str, key: str) -> None:
+    def __init__(self, url: str, key: str, *, timeout: float = 10) -> None:
         parts = urlsplit(url)
         if parts.hostname is None:
             raise CommandError(f"Bad --url {url!r}")
         self._host, self._port = parts.hostname, parts.port or 80
         self._headers = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
-        self._conn = http.client.HTTPConnection(self._host, self._port, timeout=10)
+        self.timeout = timeout
+        self._conn = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
 
     def post(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        """POST one decision: its status and JSON body. Raises :class:`SendTimedOut` when the
+        server does not answer in time (not retried: it is busy), and the connection error
+        when a retry on a fresh connection fails too."""
         body = json.dumps(payload)
         for attempt in range(2):
             try:
@@ -181,10 +204,14 @@ class _Sender:
                 response = self._conn.getresponse()
                 data = response.read()
                 return response.status, json.loads(data) if data else None
+            except TimeoutError as exc:
+                self._conn.close()
+                self._conn = self._connect()
+                raise SendTimedOut from exc
             except (ConnectionError, http.client.HTTPException, OSError):
                 # Idempotency makes a retry of the same transaction safe.
                 self._conn.close()
-                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=10)
+                self._conn = self._connect()
                 if attempt:
                     raise
         raise AssertionError("unreachable")
