@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -18,14 +17,25 @@ from scoring.comparison import Comparison, comparison_build
 from scoring.selectors import decisions_recent, outcome_counts_since
 
 
-@staff_member_required
+def _staff_only(request: HttpRequest) -> None:
+    # Signed in without staff rights: the friendly 403 page that says which role is needed,
+    # not the admin's login page (which reads as "you are not signed in").
+    if not request.user.is_staff:
+        raise PermissionDenied(
+            "The live decision feed is for staff accounts (in the demo: leads and managers)."
+        )
+
+
+@login_required
 def decisions_live(request: HttpRequest) -> HttpResponse:
+    _staff_only(request)
     return render(request, "scoring/decisions_live.html")
 
 
-@staff_member_required
+@login_required
 def decisions_live_rows(request: HttpRequest) -> HttpResponse:
     """The feed's rows; the page polls this (a firehose is cheaper polled than pushed)."""
+    _staff_only(request)
     context = {
         "decisions": decisions_recent(limit=50),
         "counts": outcome_counts_since(since=timezone.now() - timedelta(minutes=1)),

@@ -32,6 +32,10 @@ def test_the_feed_is_not_for_anonymous_users_or_non_staff():
     client = Client(SERVER_NAME="localhost")
 
     assert client.get("/decisions/live/rows").status_code == 302
+    assert client.get("/decisions/live")["Location"].startswith("/accounts/login/")
     client.force_login(outsider)
-    assert client.get("/decisions/live/rows").status_code == 302
-    assert client.get("/decisions/live/rows")["Location"].startswith("/admin/login/")
+    # Signed in without staff rights: the friendly 403 page, not a login page.
+    refused = client.get("/decisions/live")
+    assert refused.status_code == 403
+    assert "for staff" in refused.content.decode()
+    assert client.get("/decisions/live/rows").status_code == 403
