@@ -17,16 +17,23 @@ BLOCK_WORDS = {"card": "card", "device": "device", "ip": "IP address", "email": 
 
 
 class VerdictForm(forms.Form):
+    """A verdict, a note, and what to block: only what the case's transaction has (no box to
+    block a device a payment came without; a forged one is refused as not a choice)."""
+
     # No verdict is chosen for the analyst: an empty choice first, refused if sent.
     verdict = forms.ChoiceField(choices=[("", "– choose –"), *Verdict.choices])
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    block = forms.MultipleChoiceField(
-        required=False,
-        choices=[
-            (entity, f"block the {BLOCK_WORDS.get(str(entity), entity)}") for entity in BLOCKABLE
-        ],
-        widget=forms.CheckboxSelectMultiple,
-    )
+    block = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args: Any, transaction: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["block"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [
+            (entity, f"block the {BLOCK_WORDS.get(str(entity), entity)}")
+            for entity, column in BLOCKABLE.items()
+            if getattr(transaction, column)
+        ]
 
 
 class ReassignForm(forms.Form):

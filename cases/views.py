@@ -205,6 +205,7 @@ def _detail(request: HttpRequest, case: Case, *, status: int = 200, **forms: Any
     walk = evidence.walk.walk if evidence.walk else None
     is_lead, mine = can_lead(request.user), case.assignee_id == request.user.pk
     open_to_decide = case.status != CaseStatus.DECIDED
+    txn = case.decision.transaction
     context = {
         "ev": evidence,
         "case": case,
@@ -216,7 +217,7 @@ def _detail(request: HttpRequest, case: Case, *, status: int = 200, **forms: Any
         # The verdict panel is for whoever may decide: the holder, or a lead.
         "can_decide": open_to_decide and (is_lead or (mine and case.status == CaseStatus.CLAIMED)),
         "held_by_other": open_to_decide and case.assignee_id is not None and not mine,
-        "verdict_form": forms.get("verdict_form") or VerdictForm(),
+        "verdict_form": forms.get("verdict_form") or VerdictForm(transaction=txn),
         "reassign_form": forms.get("reassign_form") or ReassignForm(),
         "escalate_form": forms.get("escalate_form") or ReasonForm(),
         "comment_form": forms.get("comment_form") or CommentForm(),
@@ -246,7 +247,7 @@ def _act(
 @analyst_required
 def case_verdict(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    form = VerdictForm(request.POST)
+    form = VerdictForm(request.POST, transaction=case.decision.transaction)
 
     def act() -> object:
         given = services.case_verdict(

@@ -3,6 +3,7 @@ for whoever may decide, errors beside their field, "decide and next", and a SHAP
 ends on the decision's score (issue 15)."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -50,12 +51,30 @@ def test_the_case_page_shows_features_grouped_with_labels_and_units(reviewing, a
     assert "median of last 0" not in html
 
 
+def _payment(**columns: str | None) -> SimpleNamespace:
+    return SimpleNamespace(
+        **{"card_id": "k-1", "device_id": "d-1", "ip": "203.0.113.9", "email_hash": "h"} | columns
+    )
+
+
 def test_the_block_boxes_name_what_they_block_in_words():
-    choices = dict(VerdictForm().fields["block"].choices)  # type: ignore[attr-defined]
+    form = VerdictForm(transaction=_payment())
+    choices = dict(form.fields["block"].choices)  # type: ignore[attr-defined]
 
     assert list(choices.values()) == [
         "block the card", "block the device", "block the IP address", "block the e-mail address",
     ]  # fmt: skip
+
+
+def test_the_block_boxes_offer_only_what_the_payment_has_and_refuse_a_forged_one():
+    no_device = _payment(device_id="", ip=None)
+
+    offered = dict(VerdictForm(transaction=no_device).fields["block"].choices)  # type: ignore[attr-defined]
+    forged = VerdictForm({"verdict": "fraud", "block": ["device"]}, transaction=no_device)
+
+    assert list(offered) == ["card", "email"]
+    assert not forged.is_valid()
+    assert "block" in forged.errors
 
 
 def test_a_first_payment_reads_no_history_yet(reviewing, analyst):
