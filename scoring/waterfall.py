@@ -58,12 +58,17 @@ def grouped_contributions(
     contributions: Mapping[str, float], features: Mapping[str, FeatureValue]
 ) -> dict[str, float]:
     """Contributions under their labels; a one-hot group's members added into one, named by
-    the value this transaction has ("Channel: wallet", or "Channel: none sent")."""
+    the value this transaction has ("Channel: wallet", or "Channel: none sent"). A feature
+    with no value (a payment sent without a device has no device age) says so: the model
+    still scores a missing value, often strongly, and the bar must not read as a measured one.
+    """
     grouped: dict[str, float] = {}
     for name, value in contributions.items():
         info = feature_info(name)
         if info is not None and info.one_hot is not None:
             label = _one_hot_label(info.one_hot, features)
+        elif name in features and features[name] is None:
+            label = f"{feature_label(name)}: no value"
         else:
             label = feature_label(name)
         grouped[label] = grouped.get(label, 0.0) + value

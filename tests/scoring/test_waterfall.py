@@ -59,6 +59,17 @@ def test_a_one_hot_group_is_one_step_named_by_this_payments_value():
     assert channel[0].delta == pytest.approx(0.21)
 
 
+def test_a_feature_with_no_value_says_so_in_its_step():
+    # A payment sent without a device: the model still scores the missing device age.
+    features = {**FEATURES, "device_new_for_customer": None}
+
+    walk = waterfall(base=-4.0, contributions=CONTRIBUTIONS, features=features, score=0.2, top=8)
+
+    labels = [s.label for s in walk.steps]
+    assert "New device for the customer: no value" in labels
+    assert "Amount" in labels  # a feature with a value keeps its plain label
+
+
 def test_an_uncalibrated_score_needs_no_calibration_step():
     score = sigmoid(-4.0 + sum(CONTRIBUTIONS.values()))
     walk = waterfall(base=-4.0, contributions=CONTRIBUTIONS, features=FEATURES, score=score)
