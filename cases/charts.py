@@ -142,4 +142,11 @@ def grouped_bars(groups: dict[str, dict[str, int]], *, title: str, colors: dict[
             for name in names
         ]
     )
+    if not groups:  # say so, rather than draw empty axes from -1 to 6
+        figure.add_annotation(
+            text="Nothing in this period", showarrow=False, font={"size": 14},
+            xref="paper", yref="paper", x=0.5, y=0.5,
+        )  # fmt: skip
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
     return _layout(figure, title=title, barmode="group")

@@ -1,12 +1,13 @@
 """Managers' KPIs: counts per day, fraud caught or missed, the case backlog; managers only."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from cases import kpis, services
+from cases import charts, kpis, services
 from cases.models import Case
 from scoring.labels import label_add
 from scoring.models import Decision, Transaction
@@ -95,3 +96,15 @@ def test_a_bad_period_is_refused_with_400(manager):
         response = browser(manager).get(f"/kpis/?days={days}")
         assert response.status_code == 400
         assert b"days" in response.content
+
+
+def test_a_chart_with_nothing_in_the_period_says_so_instead_of_drawing_empty_axes():
+    empty = json.loads(charts.grouped_bars({}, title="Verdicts per analyst", colors={}))
+    full = json.loads(
+        charts.grouped_bars({"alice": {"fraud": 2}}, title="Verdicts per analyst", colors={})
+    )
+
+    assert [a["text"] for a in empty["layout"]["annotations"]] == ["Nothing in this period"]
+    assert empty["layout"]["xaxis"]["visible"] is False
+    assert "annotations" not in full["layout"]
+    assert full["data"][0]["y"] == [2]
