@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from fraudops.audit.models import AuditEntry
 from rules.policy import Outcome
 from scoring.compare_metrics import ModelMeasures, model_measures
 from scoring.models import Label, ModelStatus, ModelVersion
@@ -52,6 +53,31 @@ def _no_labels_yet(pairs: int) -> str:
     )
 
 
+# What ended the last shadow: the audit log's word for it.
+_ENDED_BY = {
+    "model.promote": "promoted",
+    "model.reject": "rejected",
+    "model.rollback": "rolled back to",
+}
+
+
+def _last_decided() -> str:
+    """The last promotion, rejection or rollback, with its reason (for a promotion made on
+    the figures this page showed, the figures): where the page's last comparison went."""
+    entry = (
+        AuditEntry.objects.filter(action__in=_ENDED_BY, target_type="scoring.modelversion")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if entry is None:
+        return ""
+    reason = f": {entry.reason}" if entry.reason else ""
+    return (
+        f" Last change: {entry.actor} {_ENDED_BY[entry.action]} {entry.target_repr} on "
+        f"{entry.created_at:%Y-%m-%d %H:%M}{reason}"
+    )
+
+
 def comparison_build(*, moment: datetime) -> Comparison:
     """The champion against the challenger in shadow, on labels as of ``moment``."""
     champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
@@ -60,8 +86,9 @@ def comparison_build(*, moment: datetime) -> Comparison:
         return Comparison(champion, challenger, "No champion: no model decides yet.")
     if challenger is None:
         return Comparison(
-            champion, None, "No challenger is in shadow: there is nothing to compare with."
-        )
+            champion, None,
+            "No challenger is in shadow: there is nothing to compare with." + _last_decided(),
+        )  # fmt: skip
     pairs = shadow_pairs(champion=champion, challenger=challenger, moment=moment)
     if not pairs:
         return Comparison(

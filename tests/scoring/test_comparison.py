@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from scoring.comparison import comparison_build
+from scoring.lifecycle import model_reject
 from scoring.shadow_reads import shadow_pairs
 from tests import factories
 from tests.scoring.compare_seed import (
@@ -136,3 +137,15 @@ def test_the_page_says_why_it_has_no_figures(models):
     assert response.status_code == 200
     assert "has not scored a live decision yet" in response.content.decode()
     assert "compare-figure-1" not in response.content.decode()
+
+
+def test_after_a_shadow_ends_the_page_says_how_and_why(models):
+    _, challenger = models
+    lead = factories.user("lena", "lead")
+
+    model_reject(version=challenger, actor=lead, reason="AP 0.61 against the champion's 0.74")
+
+    empty = str(comparison_build(moment=WEEK_LATER).empty)
+    assert empty.startswith("No challenger is in shadow")
+    assert f"Last change: lena rejected {challenger.name} on " in empty
+    assert empty.endswith("AP 0.61 against the champion's 0.74")
