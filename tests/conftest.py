@@ -37,6 +37,13 @@ from tests.browser import chromium, live_server_url  # noqa: F401 - the browser 
 
 IN_CI = os.getenv("CI", "").lower() == "true"
 REDIS_URL = os.getenv("REDIS_URL") or "redis://127.0.0.1:6379/0"
+# Under libfaketime (``faketime -f +30d pytest``, the check that no test depends on the date) a
+# thread's timed wait never times out: its pthread_cond_timedwait is intercepted (even
+# ``Future().result(timeout=1)`` hangs). A test of such a bound is skipped there, never in CI.
+TIMED_WAITS_FAKED = pytest.mark.skipif(
+    "FAKETIME" in os.environ and not IN_CI,
+    reason="under libfaketime a thread's timed wait never times out",
+)
 
 
 def service_missing(reason: str) -> None:

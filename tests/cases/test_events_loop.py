@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from cases import events
+from tests.conftest import TIMED_WAITS_FAKED
 
 
 def _loop_thread() -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
@@ -47,6 +48,7 @@ def test_what_the_send_raises_is_raised_to_the_sender():
     assert _loop_thread()[0].is_running()  # and the loop goes on
 
 
+@TIMED_WAITS_FAKED
 def test_a_send_that_outlives_its_bound_raises_a_timeout(settings):
     settings.CHANNEL_SEND_TIMEOUT_SECONDS = 0.0
 

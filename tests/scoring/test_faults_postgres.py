@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, service_missing
+from tests.conftest import TIMED_WAITS_FAKED, service_missing
 from tests.servers import real_clock_env
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -315,10 +315,7 @@ def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Token {key}"}
 
 
-@pytest.mark.skipif(
-    "FAKETIME" in os.environ and not IN_CI,
-    reason="under libfaketime the server's timed waits for a pooled connection never time out",
-)
+@TIMED_WAITS_FAKED  # the server's timed waits for a pooled connection
 def test_a_postgresql_outage_answers_fast_503s_that_leave_no_count_and_retry_fine(
     served: Served, postgres_cluster: Postgres
 ):
