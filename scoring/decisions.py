@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,19 +25,19 @@ from rules.loader import current_policy
 from scoring import metrics, serving
 from scoring.cold_lookup import PointInTimeCold
 from scoring.errors import IdempotencyConflict
+from scoring.explain_later import PendingExplanation, approvals_explain, explain_later
 from scoring.features.definitions import FEATURE_SET_VERSION
 from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
 from scoring.models import Decision, Integrator, Transaction
-from scoring.pipeline import DecisionResult, Reason, decide, model_reasons
+from scoring.pipeline import DecisionResult, decide
 from scoring.records import (
     ListHitRecord,
-    ReasonRecord,
     RuleFiredRecord,
     ShadowRuleRecord,
     ThresholdsRecord,
+    reason_records,
 )
-from scoring.scorer import ScorerError
 from scoring.selectors import decision_for_transaction
 from scoring.serializers import MAX_FUTURE
 from scoring.transaction import DecisionRequest
@@ -111,10 +111,14 @@ def decision_create(
             return _replay(winner, fingerprint)
     metrics.decision_observed(decision.outcome, latency_ms, degraded=decision.degraded)
     if decision.reasons_pending:
-        decision_id = decision.pk
-        transaction.on_commit(
-            lambda: serving.after_response(lambda: decision_explain(decision_id=decision_id))
+        pending = PendingExplanation(
+            decision_id=decision.pk,
+            model_version=decision.model_version,
+            features=result.features,
+            facts=request.facts,
+            reasons=decision.reasons,
         )
+        transaction.on_commit(lambda: explain_later(pending))
     return DecisionCreated(decision, replayed=False)
 
 
@@ -167,7 +171,7 @@ def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) ->
         transaction=txn,
         outcome=result.outcome,
         score=result.score,
-        reasons=_reason_records(result.reasons),
+        reasons=reason_records(result.reasons),
         rules=[
             RuleFiredRecord(
                 rule=h.name, version=h.version, action=str(h.action), expression=h.expression
@@ -197,16 +201,10 @@ def decision_row(txn: Transaction, result: DecisionResult, latency_ms: float) ->
     )
 
 
-def _reason_records(reasons: Iterable[Reason]) -> list[ReasonRecord]:
-    # The record's keys are the dataclass's fields (tests/scoring/test_records.py).
-    return [cast(ReasonRecord, asdict(reason)) for reason in reasons]
-
-
 def decision_explain(*, decision_id: uuid.UUID) -> bool:
-    """Add the model's reasons to a decision stored without them (an approval).
-
-    Returns whether this call explained it (False: already explained, or no such decision).
-    """
+    """Add the model's reasons to a decision stored without them (an approval), read back
+    from the database. Returns whether this call explained it (False: already explained, or
+    no such decision)."""
     decision = (
         Decision.objects.select_related("transaction")
         .filter(pk=decision_id, reasons_pending=True)
@@ -214,21 +212,17 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
     )
     if decision is None:
         return False
-    scorer = serving.scorer_for(decision.model_version)
-    try:
-        reasons = model_reasons(
-            scorer, decision.features, facts_from_transaction(decision.transaction)
-        )
-    except ScorerError:
-        logger.exception(
-            "decision %s: model %s cannot explain", decision.pk, decision.model_version
-        )
-        reasons = []
-    explained = Decision.objects.filter(pk=decision.pk, reasons_pending=True).update(
-        reasons=[*decision.reasons, *_reason_records(reasons)],
-        reasons_pending=False,
+    return approvals_explain([_pending_from_row(decision)]) == 1
+
+
+def _pending_from_row(decision: Decision) -> PendingExplanation:
+    return PendingExplanation(
+        decision_id=decision.pk,
+        model_version=decision.model_version,
+        features=decision.features,
+        facts=facts_from_transaction(decision.transaction),
+        reasons=decision.reasons,
     )
-    return explained == 1
 
 
 def decisions_explain_pending(*, older_than_seconds: float = 30.0, limit: int = 1000) -> int:

@@ -7,7 +7,11 @@ are the stored JSON's: renaming one is a data migration, not a refactor.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from scoring.pipeline import Reason
 
 
 class ReasonRecord(TypedDict):
@@ -17,6 +21,12 @@ class ReasonRecord(TypedDict):
     text: str
     # How much the model's score owes to it (SHAP); None for a list or rule reason.
     contribution: float | None
+
+
+def reason_records(reasons: Iterable[Reason]) -> list[ReasonRecord]:
+    """Reasons as stored; the record's keys are the dataclass's fields
+    (tests/scoring/test_records.py)."""
+    return [ReasonRecord(code=r.code, text=r.text, contribution=r.contribution) for r in reasons]
 
 
 class RuleFiredRecord(TypedDict):

@@ -21,15 +21,13 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypedDict
 
 from django.conf import settings
-from django.db import connection
 
 from scoring.canary import decided_by_challenger
 from scoring.cold_lookup import StoredCold
@@ -166,43 +164,6 @@ def _warm_up_late() -> None:
 def stored_cold() -> StoredCold:
     """Where back-filled transactions read their cold values (``scoring.cold_lookup``)."""
     return _serving.stored_cold
-
-
-_background: ThreadPoolExecutor | None = None
-_background_lock = threading.Lock()
-# At most this many tasks wait; beyond that a task is dropped and the sweeping beat task does
-# it later (a burst must not grow an unbounded queue in a worker's memory).
-BACKGROUND_QUEUE_LIMIT = 1000
-_background_slots = threading.BoundedSemaphore(BACKGROUND_QUEUE_LIMIT)
-
-
-def after_response(task: Callable[[], object]) -> None:
-    """Run ``task`` on this process's background thread (or inline, when configured so).
-
-    For work a response must not wait for, such as explaining an approval. A task lost with
-    its process is picked up by a sweeping beat task.
-    """
-    global _background
-    if not settings.EXPLAIN_APPROVALS_IN_BACKGROUND:
-        task()
-        return
-    with _background_lock:
-        if _background is None:
-            _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-response")
-    if not _background_slots.acquire(blocking=False):
-        logger.warning("background queue full: a task is left for the sweep")
-        return
-    _background.submit(_run_closing_connection, task)
-
-
-def _run_closing_connection(task: Callable[[], object]) -> None:
-    try:
-        task()
-    except Exception:
-        logger.exception("background task failed")
-    finally:
-        _background_slots.release()
-        connection.close()
 
 
 class BrokenModelScorer:

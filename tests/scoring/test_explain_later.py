@@ -1,0 +1,85 @@
+"""Approvals explained after the response, in batches (scoring/explain_later.py)."""
+
+import time
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from scoring.explain_later import PendingExplanation, approvals_explain
+from scoring.models import Decision
+from scoring.transaction_rows import facts_from_transaction
+from tests import factories
+from tests.scoring.test_cold_refresh import model_active, model_reason_codes
+
+__all__ = ["model_active"]
+
+
+def _pending(decision: Decision) -> PendingExplanation:
+    return PendingExplanation(
+        decision_id=decision.pk,
+        model_version=decision.model_version,
+        features=decision.features,
+        facts=facts_from_transaction(decision.transaction),
+        reasons=decision.reasons,
+    )
+
+
+def _approvals(api, count: int) -> list[Decision]:
+    for _ in range(count):
+        response = api.post("/api/v1/decisions", factories.payload(), format="json")
+        assert response.json()["outcome"] == "approve"
+    decisions = list(Decision.objects.select_related("transaction").order_by("created_at"))
+    assert all(d.reasons_pending for d in decisions)
+    return decisions
+
+
+@pytest.mark.django_db
+def test_a_batch_of_approvals_is_explained_in_one_update_without_reading_them_back(
+    api, model_active
+):
+    # No on-commit callbacks run in this test: the approvals wait, as if still queued.
+    pending = [_pending(d) for d in _approvals(api, 5)]
+
+    with CaptureQueriesContext(connection) as queries:
+        explained = approvals_explain(pending)
+
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert explained == 5
+    assert statements.count("UPDATE") == 1
+    assert "SELECT" not in statements
+    for decision in Decision.objects.all():
+        assert not decision.reasons_pending
+        assert 1 <= len(model_reason_codes(decision)) <= 3
+
+
+@pytest.mark.django_db
+def test_an_approval_already_explained_is_left_as_it_is(api, model_active):
+    first, second = _approvals(api, 2)
+    Decision.objects.filter(pk=first.pk).update(reasons=[], reasons_pending=False)
+
+    explained = approvals_explain([_pending(first), _pending(second)])
+
+    assert explained == 1
+    assert Decision.objects.get(pk=first.pk).reasons == []
+    assert model_reason_codes(Decision.objects.get(pk=second.pk))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_approvals_sent_in_a_burst_are_all_explained_by_the_background_thread(
+    api, model_active, settings
+):
+    settings.EXPLAIN_APPROVALS_IN_BACKGROUND = True
+    for i in range(20):
+        body = factories.payload(
+            customer_id=f"cust-{i}", card_id=f"card-{i}", device_id=f"dev-{i}", ip=f"203.0.113.{i}"
+        )
+        assert api.post("/api/v1/decisions", body, format="json").json()["outcome"] == "approve"
+
+    deadline = time.monotonic() + 5.0
+    while Decision.objects.filter(reasons_pending=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    assert Decision.objects.count() == 20
+    assert not Decision.objects.filter(reasons_pending=True).exists()
+    assert all(model_reason_codes(d) for d in Decision.objects.all())
