@@ -24,6 +24,7 @@ from cases import opening as case_opening
 from rules.loader import current_policy
 from scoring import metrics, serving
 from scoring.cold_lookup import PointInTimeCold
+from scoring.decision_insert import decision_rows_insert
 from scoring.errors import IdempotencyConflict
 from scoring.explain_later import PendingExplanation, approvals_explain, explain_later
 from scoring.features.definitions import FEATURE_SET_VERSION
@@ -157,9 +158,8 @@ def _store(
     latency_ms: float,
 ) -> Decision:
     txn = transaction_row(integrator, request, fingerprint)
-    txn.save()
     decision = decision_row(txn, result, latency_ms)
-    decision.save()
+    decision_rows_insert(txn, decision)
     if result.needs_case:
         case_opening.case_open_for_decision(decision=decision)
     return decision

@@ -79,7 +79,7 @@ def approvals_explain(pending: Sequence[PendingExplanation]) -> int:
     # than explaining them. psycopg sends executemany's statements in one round trip.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(_EXPLAINED, rows)
-        return max(cursor.rowcount, 0)
+        return max(int(cursor.rowcount), 0)
 
 
 _EXPLAINED = (
