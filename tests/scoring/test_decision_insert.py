@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from scoring.decision_insert import decision_rows_insert
 from scoring.models import Decision, Integrator, Transaction
+from scoring.records import ThresholdsRecord
 from tests import factories
 
 
@@ -36,7 +37,7 @@ def _rows(integrator: Integrator, transaction_id: str) -> tuple[Transaction, Dec
         score=0.71,
         reasons=[{"code": "rule.r", "text": "Rule r", "contribution": None}],
         features={"amount": 12.345, "ip_txn_count_1h": None},
-        thresholds={"review": 0.6, "decline": 0.9},
+        thresholds=ThresholdsRecord(review=0.6, decline=0.9),
         policy_revision=3,
         model_version="m-1",
         latency_ms=1.5,
