@@ -70,15 +70,17 @@ def approvals_explain(pending: Sequence[PendingExplanation]) -> int:
         reasons = [*item.reasons, *_model_records(scorers[item.model_version], item)]
         rows.append(
             (
-                reasons_field.get_db_prep_value(reasons, connection),
-                False,
                 id_field.get_db_prep_value(item.decision_id, connection),
+                reasons_field.get_db_prep_value(reasons, connection),
             )
         )
     # Plain SQL: Django's bulk_update builds a CASE expression per row, which cost more CPU
-    # than explaining them. psycopg sends executemany's statements in one round trip.
+    # than explaining them.
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(_EXPLAINED, rows)
+        if connection.vendor == "postgresql":
+            cursor.execute(_explained_postgresql(len(rows)), [v for row in rows for v in row])
+        else:
+            cursor.executemany(_EXPLAINED, [(reasons, False, pk) for pk, reasons in rows])
         return max(int(cursor.rowcount), 0)
 
 
@@ -86,6 +88,15 @@ _EXPLAINED = (
     "UPDATE scoring_decision SET reasons = %s, reasons_pending = %s"
     " WHERE id = %s AND reasons_pending"
 )
+
+
+def _explained_postgresql(count: int) -> str:
+    """One statement for ``count`` rows: (id, reasons) pairs as parameters."""
+    values = ", ".join(["(CAST(%s AS uuid), CAST(%s AS jsonb))"] * count)
+    return (
+        "UPDATE scoring_decision AS d SET reasons = v.column2, reasons_pending = false"  # noqa: S608
+        f" FROM (VALUES {values}) AS v WHERE d.id = v.column1 AND d.reasons_pending"
+    )
 
 
 def _model_records(scorer: Scorer, item: PendingExplanation) -> list[ReasonRecord]:

@@ -46,10 +46,7 @@ def test_a_batch_of_approvals_is_explained_in_one_update_without_reading_them_ba
 
     statements = [q["sql"].upper() for q in queries.captured_queries]
     assert explained == 5
-    # One statement sent for the five rows (executemany: Django logs it as "5 times: ...").
-    assert [s for s in statements if "UPDATE" in s] == [
-        s for s in statements if s.startswith("5 TIMES: UPDATE")
-    ]
+    # One statement sent for the five rows (on SQLite an executemany, logged "5 times: ...").
     assert len([s for s in statements if "UPDATE" in s]) == 1
     assert not any("SELECT" in s for s in statements)
     for decision in Decision.objects.all():
