@@ -85,6 +85,7 @@ class LocalKeys:
     ) -> None:
         self._ttl, self._size, self._clock, self._outage = ttl, size, clock, outage
         self._heartbeat, self._trust = heartbeat, trust
+        self._stopped = threading.Event()
         self._reset()
         os.register_at_fork(after_in_child=self._reset)
 
@@ -170,13 +171,21 @@ class LocalKeys:
             )
             self._listener.start()
 
+    def stop(self) -> None:
+        """Stop listening, for good (a test's own cache; a process's listens until it exits)."""
+        self._stopped.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5 * self._heartbeat + 1)
+
     def _run(self, location: str) -> None:
-        while True:
+        while not self._stopped.is_set():
             try:
                 self._subscribed(location)
             except Exception as exc:  # down, restarted or hung: empty, then subscribe again
                 self._deaf(exc)
-            time.sleep(self._heartbeat)
+            time.sleep(self._heartbeat)  # not Event.wait: libfaketime never ends a timed wait
+        self.clear()
+        self._live = False
 
     def _subscribed(self, location: str) -> None:
         client = _client(location)
@@ -184,7 +193,7 @@ class LocalKeys:
         try:
             pubsub.subscribe(REVOKED_CHANNEL)
             heard = pinged = self._clock()
-            while True:
+            while not self._stopped.is_set():
                 message = pubsub.get_message(timeout=self._heartbeat)
                 now = self._clock()
                 if message is not None:
