@@ -311,7 +311,8 @@ print(f"refused {time.monotonic() - started:.4f} {accepted}", flush=True)
 def database_url() -> str:
     """The test database (committed rows are visible to another process)."""
     db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    user = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+    return f"postgres://{user}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -319,7 +320,12 @@ def test_a_revoked_key_is_refused_by_the_next_request_of_another_process(
     postgres, redis_cache, settings
 ):
     issued = factories.integrator("acme")
-    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": str(cache_location())}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "fraudops.settings",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": str(cache_location()),
+    }
     other = subprocess.Popen(
         [sys.executable, "-c", OTHER_PROCESS, issued.api_key.key_hash],
         cwd=ROOT,
