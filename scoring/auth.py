@@ -95,9 +95,23 @@ def _api_key_loaded(hashed: str, *, cache_usable: bool) -> ApiKey | None:
     return api_key
 
 
+def _held(hashed: str) -> ApiKey | None:
+    """The key if this process holds it and may trust it."""
+    if KEY_CACHE_OUTAGE.down:
+        # Not while this process finds the cache down: requests must go on trying it (the
+        # probe), or the outage would never be found over (logged, and the gauge put back).
+        return None
+    return LOCAL_KEYS.get(hashed)
+
+
+def _hold(hashed: str, api_key: ApiKey, generation: int) -> None:
+    if not KEY_CACHE_OUTAGE.down:
+        LOCAL_KEYS.store(hashed, api_key, generation)
+
+
 def api_key_active(hashed: str) -> ApiKey | None:
     """The unrevoked key with this hash (its integrator loaded), from a cache if there."""
-    local = LOCAL_KEYS.get(hashed)
+    local = _held(hashed)
     if local is not None:
         return local
     generation = LOCAL_KEYS.generation()
@@ -109,7 +123,7 @@ def api_key_active(hashed: str) -> ApiKey | None:
         else _api_key_loaded(hashed, cache_usable=found is not None)
     )
     if api_key is not None:
-        LOCAL_KEYS.store(hashed, api_key, generation)
+        _hold(hashed, api_key, generation)
     return api_key
 
 
@@ -216,13 +230,13 @@ def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:
     A key this process holds (:data:`LOCAL_KEYS`) costs no round trip at all; one found in
     Redis or the database is kept there, unless a revocation arrived while it was read.
     """
-    local = LOCAL_KEYS.get(hashed)
+    local = _held(hashed)
     if local is not None:
         return local
     generation = LOCAL_KEYS.generation()
     cached = _cached(hashed, address)
     if cached.api_key is not None:
-        LOCAL_KEYS.store(hashed, cached.api_key, generation)
+        _hold(hashed, cached.api_key, generation)
         return cached.api_key
     if cached.failures >= settings.API_KEY_FAILURE_LIMIT:
         raise exceptions.Throttled(
@@ -232,7 +246,7 @@ def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:
     if not cached.known_invalid:
         api_key = _api_key_loaded(hashed, cache_usable=cached.usable)
         if api_key is not None:
-            LOCAL_KEYS.store(hashed, api_key, generation)
+            _hold(hashed, api_key, generation)
             return api_key
     _failure_recorded(hashed, address)
     raise exceptions.AuthenticationFailed("Invalid or revoked API key.")

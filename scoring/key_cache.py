@@ -192,18 +192,23 @@ class LocalKeys:
         pubsub = client.pubsub()  # type: ignore[no-untyped-call]
         try:
             pubsub.subscribe(REVOKED_CHANNEL)
-            heard = pinged = self._clock()
+            # Since when Redis owes an answer (the subscription's, then a ping's): only an
+            # answer it owes for ``trust`` seconds means it is hung. A gap in which this
+            # thread did not run (another held the GIL) sent no ping, so owes nothing.
+            owed_since: float | None = self._clock()
+            pinged = 0.0
             while not self._stopped.is_set():
                 message = pubsub.get_message(timeout=self._heartbeat)
                 now = self._clock()
                 if message is not None:
-                    heard = now
+                    owed_since = None
                     self._heard_message(message, location, now)
-                elif now - heard > self._trust:
-                    raise Deaf(f"no answer from Redis for {now - heard:.1f} s")
+                elif owed_since is not None and now - owed_since > self._trust:
+                    raise Deaf(f"no answer from Redis for {now - owed_since:.1f} s")
                 if now - pinged >= self._heartbeat:
                     pubsub.ping()
                     pinged = now
+                    owed_since = now if owed_since is None else owed_since
         finally:
             pubsub.close()
             client.close()
