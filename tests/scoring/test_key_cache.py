@@ -118,6 +118,21 @@ def test_a_kept_key_is_authenticated_without_asking_redis_or_the_database(
 
 
 @pytest.mark.django_db
+def test_kept_keys_wait_while_the_cache_is_found_down_so_a_request_finds_it_back(
+    redis_cache, local, issued, monkeypatch
+):
+    kept(local, issued)
+    tracker = Outage("API-key cache", consequence="requests authenticated from the database")
+    tracker.failed(TimeoutError())
+    monkeypatch.setattr(auth, "KEY_CACHE_OUTAGE", tracker)
+
+    assert authenticate(issued) == issued.api_key  # from Redis, which answers again
+
+    assert not tracker.down
+    assert held(local, issued)
+
+
+@pytest.mark.django_db
 def test_a_key_read_while_a_revocation_arrives_is_not_kept(redis_cache, local, issued, monkeypatch):
     # The message is published (as by another process) after the database was read and
     # before the key is stored: what was read may predate the revocation.
