@@ -15,6 +15,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from fraudops.client_ip import client_ip
+from scoring.key_cache import LocalKeys, revocation_publish
 from scoring.models import ApiKey, Integrator
 from scoring.outage import Outage
 
@@ -32,9 +33,25 @@ def key_generate() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-# A valid key is remembered in the cache (Redis in production) for this long, which saves a
-# database query on every decision. Revoking through the service forgets it at once.
+# A valid key is remembered in the cache (Redis in production) and in each process that used
+# it (while that process hears revocations, see scoring/key_cache.py) for this long, which
+# saves a database query (and, in the process, the Redis round trip) on every decision.
+# Revoking through the service forgets it at once, in Redis and in every process.
 API_KEY_CACHE_SECONDS = 60
+# The most keys one process keeps (each is an ApiKey and its Integrator, about 3 kB).
+API_KEY_LOCAL_CACHE_SIZE = 10_000
+# Each process pings the revocation channel this often, and stops trusting its copies when
+# Redis has not answered for API_KEY_LOCAL_TRUST_SECONDS: the longest a revocation that could
+# not be published (Redis hung) is still accepted by another process.
+API_KEY_LOCAL_HEARTBEAT_SECONDS = 0.5
+API_KEY_LOCAL_TRUST_SECONDS = 1.5
+
+LOCAL_KEYS = LocalKeys(
+    ttl=API_KEY_CACHE_SECONDS,
+    size=API_KEY_LOCAL_CACHE_SIZE,
+    heartbeat=API_KEY_LOCAL_HEARTBEAT_SECONDS,
+    trust=API_KEY_LOCAL_TRUST_SECONDS,
+)
 
 
 # While the cache is down, requests skip it and ask the database, and one every 5 s tries it
@@ -78,24 +95,60 @@ def _api_key_loaded(hashed: str, *, cache_usable: bool) -> ApiKey | None:
     return api_key
 
 
+def _held(hashed: str) -> ApiKey | None:
+    """The key if this process holds it and may trust it."""
+    if KEY_CACHE_OUTAGE.down:
+        # Not while this process finds the cache down: requests must go on trying it (the
+        # probe), or the outage would never be found over (logged, and the gauge put back).
+        return None
+    return LOCAL_KEYS.get(hashed)
+
+
+def _hold(hashed: str, api_key: ApiKey, generation: int) -> None:
+    if not KEY_CACHE_OUTAGE.down:
+        LOCAL_KEYS.store(hashed, api_key, generation)
+
+
 def api_key_active(hashed: str) -> ApiKey | None:
-    """The unrevoked key with this hash (its integrator loaded), from the cache if there."""
+    """The unrevoked key with this hash (its integrator loaded), from a cache if there."""
+    local = _held(hashed)
+    if local is not None:
+        return local
+    generation = LOCAL_KEYS.generation()
     found = _cache_read([_cache_key(hashed)])
-    cached = None if found is None else found.get(_cache_key(hashed))
-    if isinstance(cached, ApiKey):
-        return cached
-    return _api_key_loaded(hashed, cache_usable=found is not None)
+    cached = found.get(_cache_key(hashed)) if found is not None else None
+    api_key = (
+        cached
+        if isinstance(cached, ApiKey)
+        else _api_key_loaded(hashed, cache_usable=found is not None)
+    )
+    if api_key is not None:
+        _hold(hashed, api_key, generation)
+    return api_key
 
 
 def api_key_forget(hashed: str) -> None:
-    """Drop a key from the cache (it was revoked): the next request asks the database."""
+    """Drop a key from the caches (it was revoked): this process's, Redis's, and every other
+    process's (told on the revocation channel). The next request asks the database."""
+    LOCAL_KEYS.drop(hashed)
     try:
         cache.delete(_cache_key(hashed))
     except Exception:
         # The revocation is committed; only a copy cached before it can still be accepted.
+        # Redis is out of reach, so the other processes stop trusting their own copies
+        # within API_KEY_LOCAL_TRUST_SECONDS; the one in Redis may outlive the outage.
         logger.exception(
             "revoked API key not dropped from the cache: accepted for up to %d s more",
             API_KEY_CACHE_SECONDS,
+        )
+        return
+    try:
+        revocation_publish(hashed)
+    except Exception:
+        logger.exception(
+            "revoked API key not announced to the other processes: accepted there for up to "
+            "%.1f s more",
+            API_KEY_LOCAL_TRUST_SECONDS,
         )
 
 
@@ -173,9 +226,17 @@ def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:
     (429 with Retry-After) once ``API_KEY_FAILURE_LIMIT`` failures came from the address
     within ``API_KEY_FAILURE_WINDOW_SECONDS``: then only keys already in the cache pass, and
     nothing reaches the database until the window ends.
+
+    A key this process holds (:data:`LOCAL_KEYS`) costs no round trip at all; one found in
+    Redis or the database is kept there, unless a revocation arrived while it was read.
     """
+    local = _held(hashed)
+    if local is not None:
+        return local
+    generation = LOCAL_KEYS.generation()
     cached = _cached(hashed, address)
     if cached.api_key is not None:
+        _hold(hashed, cached.api_key, generation)
         return cached.api_key
     if cached.failures >= settings.API_KEY_FAILURE_LIMIT:
         raise exceptions.Throttled(
@@ -185,6 +246,7 @@ def api_key_authenticate(*, hashed: str, address: str) -> ApiKey:
     if not cached.known_invalid:
         api_key = _api_key_loaded(hashed, cache_usable=cached.usable)
         if api_key is not None:
+            _hold(hashed, api_key, generation)
             return api_key
     _failure_recorded(hashed, address)
     raise exceptions.AuthenticationFailed("Invalid or revoked API key.")

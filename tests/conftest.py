@@ -162,6 +162,8 @@ def _fresh_serving(
     # Failed-key counters live in the cache, which on Redis outlives a run: only the tests
     # of the throttle (tests/scoring/test_auth.py) lower the limit.
     settings.API_KEY_FAILURE_LIMIT = 1_000_000
+    # Keys an earlier test's requests kept in this process are not this test's.
+    auth.LOCAL_KEYS.clear()
     policy_cache_clear()
     # Kept shadow scorers are keyed by version pk, which SQLite reuses after a flush.
     serving.version_scorers_clear()
