@@ -2,14 +2,16 @@
 
 redis-py's command layer costs more client CPU than the round trip itself: ``Script.__call__``
 goes through ``execute_command`` (the pool's checkout and release with their observability
-hooks, argument encoding one by one, response callbacks), ~170 us per call on the bench machine
-against ~55 us for the same bytes sent and read on a connection held (bench/feature_store.py,
-``time.process_time``). :class:`LeanScript` keeps what a call needs and nothing else:
+hooks, argument encoding one by one, response callbacks). On the bench machine, a script
+with 15 arguments cost ~170 us of client CPU per call that way, ~100 us with the pool's
+checkout and our own packing, ~55 us on a connection held (``time.process_time``, 4000 calls).
+:class:`LeanScript` keeps what a call needs and nothing else:
 
 - the connections are redis-py's own :class:`redis.Connection` (the client pool's class and
-  settings: host, db, timeouts, protocol, retry policy), kept in a list of idle ones: a call
-  takes one (or makes one) and puts it back; ``list.pop`` and ``append`` are atomic, so
-  threads share it without a lock, and no two threads hold the same connection;
+  settings: host, db, timeouts, protocol, retry policy), kept in a list of idle ones that the
+  scripts of one store share (:class:`Connections`): a call takes one (or makes one) and puts
+  it back; ``list.pop`` and ``append`` are atomic, so threads share the list without a lock,
+  and no two threads hold the same connection;
 - the command is packed in one ``bytes.join`` from ``str`` arguments;
 - errors behave as through the client: the connection's retry policy retries connection
   errors and timeouts, disconnecting first (the script is idempotent by ref: a retry after a
@@ -32,21 +34,43 @@ from redis.exceptions import NoScriptError
 Connection = Any
 
 
+class Connections:
+    """Idle connections of a client's settings, shared by the scripts of one store: a thread
+    holds one connection at a time, whichever script it runs."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        pool = client.connection_pool
+        self._connection_class = pool.connection_class
+        self._connection_kwargs = dict(pool.connection_kwargs)
+        self._idle: list[Connection] = []
+        self._pid = os.getpid()
+
+    def take(self) -> Connection:
+        if self._pid != os.getpid():
+            self._idle = []
+            self._pid = os.getpid()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self._connection_class(**self._connection_kwargs)
+
+    def give_back(self, connection: Connection) -> None:
+        self._idle.append(connection)
+
+
 class LeanScript:
     """``script(args)``: the script's reply to EVALSHA with no keys and ``args``."""
 
-    def __init__(self, client: redis.Redis, text: str) -> None:
+    def __init__(
+        self, client: redis.Redis, text: str, connections: Connections | None = None
+    ) -> None:
         self._client = client
         self._text = text
         # The name Redis gives a script (not a security use).
         self._sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-        pool = client.connection_pool
-        self._connection_class = pool.connection_class
-        self._connection_kwargs = dict(pool.connection_kwargs)
+        self._connections = connections or Connections(client)
         # EVALSHA <sha> 0: the head every call starts with.
         self._head = _bulk(b"EVALSHA") + _bulk(self._sha.encode()) + _bulk(b"0")
-        self._idle: list[Connection] = []
-        self._pid = os.getpid()
 
     @property
     def sha(self) -> str:
@@ -54,7 +78,7 @@ class LeanScript:
 
     def __call__(self, args: list[str]) -> Any:
         packed = self._packed(args)
-        connection = self._take()
+        connection = self._connections.take()
         try:
             try:
                 return self._run(connection, packed)
@@ -65,22 +89,13 @@ class LeanScript:
             connection.disconnect()
             raise
         finally:
-            self._idle.append(connection)
+            self._connections.give_back(connection)
 
     def _packed(self, args: list[str]) -> bytes:
         encoded = [arg.encode() for arg in args]
         parts = [b"*%d\r\n" % (len(encoded) + 3), self._head]
         parts += [b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in encoded]
         return b"".join(parts)
-
-    def _take(self) -> Connection:
-        if self._pid != os.getpid():
-            self._idle = []
-            self._pid = os.getpid()
-        try:
-            return self._idle.pop()
-        except IndexError:
-            return self._connection_class(**self._connection_kwargs)
 
     @staticmethod
     def _run(connection: Connection, packed: bytes) -> Any:

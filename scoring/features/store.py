@@ -38,7 +38,7 @@ from scoring.features.definitions import (
     WindowStats,
 )
 from scoring.features.event import Event
-from scoring.features.lean_script import LeanScript
+from scoring.features.lean_script import Connections, LeanScript
 
 LATE_MARGIN = 3600
 TRIM_HORIZON = LONGEST_WINDOW + LATE_MARGIN
@@ -213,8 +213,9 @@ class RedisFeatureStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "fo:f") -> None:
         self._client = client
         self._prefix = prefix
-        self._script = LeanScript(client, lua_script("observe.lua"))
-        self._forget = LeanScript(client, lua_script("forget.lua"))
+        connections = Connections(client)
+        self._script = LeanScript(client, lua_script("observe.lua"), connections)
+        self._forget = LeanScript(client, lua_script("forget.lua"), connections)
         # The current cold generation's as_of; the generation is the hash "<pointer>:<as_of>".
         self._cold_pointer = f"{prefix}:cold"
 

@@ -8,6 +8,8 @@ import pytest
 import redis
 
 from scoring.features.lean_script import LeanScript
+from scoring.features.store import RedisFeatureStore
+from tests import factories
 
 ECHO = "return ARGV[1] .. '|' .. ARGV[2]"
 
@@ -90,3 +92,14 @@ def test_a_forked_child_and_its_parent_each_read_their_own_answers(redis_client)
 
     assert answers == [f"parent|{i}".encode() for i in range(300)]
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_store_observes_and_forgets_on_one_connection(
+    redis_client: redis.Redis, redis_store: RedisFeatureStore
+) -> None:
+    store = redis_store  # new: it has not connected yet
+    before = db_clients(redis_client)
+    store.observe(factories.event("a", 1_800_000_000.0), scope="s")
+    assert store.forget(factories.event("a", 1_800_000_000.0), scope="s")
+
+    assert len(db_clients(redis_client) - before) == 1
