@@ -12,7 +12,8 @@ checkout and our own packing, ~55 us on a connection held (``time.process_time``
   scripts of one store share (:class:`Connections`): a call takes one (or makes one) and puts
   it back; ``list.pop`` and ``append`` are atomic, so threads share the list without a lock,
   and no two threads hold the same connection;
-- the command is packed in one ``bytes.join`` from ``str`` arguments;
+- the command is packed in one ``bytes.join`` from ``str`` arguments, and sent as redis-py
+  sends a packed command (its health check included, when the client has one);
 - errors behave as through the client: the connection's retry policy retries connection
   errors and timeouts, disconnecting first (the script is idempotent by ref: a retry after a
   lost reply gets the first answer back); a ``NOSCRIPT`` (a restarted or flushed Redis) loads
@@ -100,7 +101,7 @@ class LeanScript:
     @staticmethod
     def _run(connection: Connection, packed: bytes) -> Any:
         def call() -> Any:
-            connection.send_packed_command([packed], check_health=False)
+            connection.send_packed_command([packed])
             return connection.read_response()
 
         return connection.retry.call_with_retry(call, lambda _error: connection.disconnect())
