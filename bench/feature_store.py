@@ -126,7 +126,7 @@ def measure(store: RedisFeatureStore, client: redis.Redis, events: Sequence[Even
         a = time.process_time()
         args = store._args(event, SCOPE)
         b = time.process_time()
-        answer = raw(args=args)
+        answer = raw(args)
         c = time.process_time()
         payload_to_snapshot(answer.decode()[1:], event, replayed=False)
         d = time.process_time()

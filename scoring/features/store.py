@@ -38,6 +38,7 @@ from scoring.features.definitions import (
     WindowStats,
 )
 from scoring.features.event import Event
+from scoring.features.lean_script import Connections, LeanScript
 
 LATE_MARGIN = 3600
 TRIM_HORIZON = LONGEST_WINDOW + LATE_MARGIN
@@ -212,8 +213,9 @@ class RedisFeatureStore:
     def __init__(self, client: redis.Redis, *, prefix: str = "fo:f") -> None:
         self._client = client
         self._prefix = prefix
-        self._script = client.register_script(lua_script("observe.lua"))
-        self._forget = client.register_script(lua_script("forget.lua"))
+        connections = Connections(client)
+        self._script = LeanScript(client, lua_script("observe.lua"), connections)
+        self._forget = LeanScript(client, lua_script("forget.lua"), connections)
         # The current cold generation's as_of; the generation is the hash "<pointer>:<as_of>".
         self._cold_pointer = f"{prefix}:cold"
 
@@ -271,7 +273,7 @@ class RedisFeatureStore:
 
     def observe(self, event: Event, *, scope: str) -> Snapshot:
         try:
-            answer: bytes = self._script(args=self._args(event, scope))
+            answer: bytes = self._script(self._args(event, scope))
         except redis.RedisError as exc:
             raise FeatureStoreUnavailable(str(exc)) from exc
         # '1' then the seen marker (a retry), or '0' then the payload.
@@ -282,7 +284,7 @@ class RedisFeatureStore:
 
     def forget(self, event: Event, *, scope: str) -> bool:
         try:
-            done = self._forget(args=self._args(event, scope))
+            done = self._forget(self._args(event, scope))
         except redis.RedisError as exc:
             raise FeatureStoreUnavailable(str(exc)) from exc
         return bool(done)
