@@ -42,7 +42,7 @@ from scoring.records import (
 from scoring.selectors import decision_for_transaction
 from scoring.serializers import MAX_FUTURE
 from scoring.transaction import DecisionRequest
-from scoring.transaction_rows import facts_from_transaction, transaction_row
+from scoring.transaction_rows import transaction_row
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +112,20 @@ def decision_create(
             return _replay(winner, fingerprint)
     metrics.decision_observed(decision.outcome, latency_ms, degraded=decision.degraded)
     if decision.reasons_pending:
-        pending = PendingExplanation(
-            decision_id=decision.pk,
-            model_version=decision.model_version,
-            features=result.features,
-            facts=request.facts,
-            reasons=decision.reasons,
-        )
-        transaction.on_commit(lambda: explain_later(pending))
+        _explain_after_commit(decision, request)
     return DecisionCreated(decision, replayed=False)
+
+
+def _explain_after_commit(decision: Decision, request: DecisionRequest) -> None:
+    """Queue an approval's explanation once it is committed, from what it decided on."""
+    pending = PendingExplanation(
+        decision_id=decision.pk,
+        model_version=decision.model_version,
+        features=decision.features,
+        facts=request.facts,
+        reasons=decision.reasons,
+    )
+    transaction.on_commit(lambda: explain_later(pending))
 
 
 @contextmanager
@@ -212,17 +217,7 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
     )
     if decision is None:
         return False
-    return approvals_explain([_pending_from_row(decision)]) == 1
-
-
-def _pending_from_row(decision: Decision) -> PendingExplanation:
-    return PendingExplanation(
-        decision_id=decision.pk,
-        model_version=decision.model_version,
-        features=decision.features,
-        facts=facts_from_transaction(decision.transaction),
-        reasons=decision.reasons,
-    )
+    return approvals_explain([PendingExplanation.of_stored(decision)]) == 1
 
 
 def decisions_explain_pending(*, older_than_seconds: float = 30.0, limit: int = 1000) -> int:

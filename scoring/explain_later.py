@@ -32,6 +32,7 @@ from scoring.pipeline import model_reasons
 from scoring.records import ReasonRecord, reason_records
 from scoring.scorer import Scorer, ScorerError
 from scoring.transaction import TransactionFacts
+from scoring.transaction_rows import facts_from_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,17 @@ class PendingExplanation:
     facts: TransactionFacts
     # The reasons it was stored with (lists and rules): the model's are appended.
     reasons: list[ReasonRecord] = field(default_factory=list)
+
+    @classmethod
+    def of_stored(cls, decision: Decision) -> PendingExplanation:
+        """What a stored decision (its transaction loaded) needs explaining, read back."""
+        return cls(
+            decision_id=decision.pk,
+            model_version=decision.model_version,
+            features=decision.features,
+            facts=facts_from_transaction(decision.transaction),
+            reasons=decision.reasons,
+        )
 
 
 def approvals_explain(pending: Sequence[PendingExplanation]) -> int:

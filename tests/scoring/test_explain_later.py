@@ -8,21 +8,10 @@ from django.test.utils import CaptureQueriesContext
 
 from scoring.explain_later import PendingExplanation, approvals_explain
 from scoring.models import Decision
-from scoring.transaction_rows import facts_from_transaction
 from tests import factories
 from tests.scoring.test_cold_refresh import model_active, model_reason_codes
 
 __all__ = ["model_active"]
-
-
-def _pending(decision: Decision) -> PendingExplanation:
-    return PendingExplanation(
-        decision_id=decision.pk,
-        model_version=decision.model_version,
-        features=decision.features,
-        facts=facts_from_transaction(decision.transaction),
-        reasons=decision.reasons,
-    )
 
 
 def _approvals(api, count: int) -> list[Decision]:
@@ -39,7 +28,7 @@ def test_a_batch_of_approvals_is_explained_in_one_update_without_reading_them_ba
     api, model_active
 ):
     # No on-commit callbacks run in this test: the approvals wait, as if still queued.
-    pending = [_pending(d) for d in _approvals(api, 5)]
+    pending = [PendingExplanation.of_stored(d) for d in _approvals(api, 5)]
 
     with CaptureQueriesContext(connection) as queries:
         explained = approvals_explain(pending)
@@ -59,7 +48,9 @@ def test_an_approval_already_explained_is_left_as_it_is(api, model_active):
     first, second = _approvals(api, 2)
     Decision.objects.filter(pk=first.pk).update(reasons=[], reasons_pending=False)
 
-    explained = approvals_explain([_pending(first), _pending(second)])
+    explained = approvals_explain(
+        [PendingExplanation.of_stored(first), PendingExplanation.of_stored(second)]
+    )
 
     assert explained == 1
     assert Decision.objects.get(pk=first.pk).reasons == []
