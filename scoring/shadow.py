@@ -16,10 +16,17 @@ side.
 Idempotent: a batch is inserted whole or not at all and a score stored twice is ignored
 (one per decision and version), so a worker killed mid-batch loses nothing and duplicates
 nothing. On PostgreSQL one worker fills at a time (an advisory lock): two would score the
-same oldest batch twice. A fill that left nothing to score stores a cursor in the cache (its
-start, less ``LATE_COMMIT_MARGIN``), so a week-long window is not scanned whole every few
-seconds; only a fill that scored everything moves it, and without the cache the fill scans
-from the window's start.
+same oldest batch twice.
+
+A fill that left nothing to score stores two cursors in the cache, so a week-long window is
+not scanned whole every few seconds (:class:`Cursors`): *forward*, its start less
+``IN_FLIGHT_MARGIN``, where the next fill starts; and, when it scanned from there, *complete*,
+its start less ``LATE_COMMIT_MARGIN``. A fill starts from *complete* again (a sweep) once that
+is ``SWEEP_EVERY`` older than a sweep would leave it: a decision whose transaction committed
+later than ``IN_FLIGHT_MARGIN`` after it was made is scored by the next sweep, within a minute,
+and the fills in between scan seconds of decisions, not minutes (each scanned decision is a
+probe for its score). Only a fill that scored everything moves a cursor, and without the cache
+the fill scans from the window's start.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +68,11 @@ _FILL_LOCK = zlib.crc32(b"fraudops.shadow_scores_fill") & 0x7FFFFFFF
 # at most 0.5 s for a connection. So a complete fill may skip, next time, what is older than
 # its start minus this margin.
 LATE_COMMIT_MARGIN = timedelta(minutes=2)
+# Nearly every request commits within milliseconds of making its decision: a fill between two
+# sweeps looks back this far for the few that committed after the previous fill began.
+IN_FLIGHT_MARGIN = timedelta(seconds=5)
+# How often a fill sweeps the whole LATE_COMMIT_MARGIN for the decisions committed later.
+SWEEP_EVERY = timedelta(minutes=1)
 CURSOR_SECONDS = 7 * 24 * 3600
 # How long one drain goes on at most (about 300 000 decisions at ~50 ms a batch of 500).
 DRAIN_SECONDS = 30.0
@@ -81,7 +94,9 @@ def shadow_scores_fill(*, batch: int = 500) -> int:
         return 0
     started = timezone.now()
     key = _cursor_key(shadow, champion, shadow.status_changed_at)
-    since = max(shadow.status_changed_at, _cursor(key) or shadow.status_changed_at)
+    cursors = _cursors(key) or Cursors(shadow.status_changed_at, shadow.status_changed_at)
+    since, sweep = cursors.since(started)
+    since = max(shadow.status_changed_at, since)
     with transaction.atomic():
         if not _fill_lock_taken():
             return 0
@@ -96,7 +111,7 @@ def shadow_scores_fill(*, batch: int = 500) -> int:
     if done:
         # Committed: every decision made before this fill began is scored (allowing for
         # requests still in flight then), so the next fill need not look further back.
-        _cursor_set(key, started - LATE_COMMIT_MARGIN)
+        _cursors_set(key, cursors.after(started, swept=sweep))
     return scored
 
 
@@ -207,26 +222,51 @@ def _pending(row: tuple[Any, ...]) -> _Pending:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Cursors:
+    """Where complete fills of a window left off. Before ``complete`` every decision is
+    scored; before ``forward`` every one is, but for those committed more than
+    ``IN_FLIGHT_MARGIN`` after they were made."""
+
+    complete: datetime
+    forward: datetime
+
+    def since(self, now: datetime) -> tuple[datetime, bool]:
+        """Where a fill starting at ``now`` scans from, and whether that is a sweep."""
+        if now - self.complete >= LATE_COMMIT_MARGIN + SWEEP_EVERY:
+            return self.complete, True
+        return max(self.complete, self.forward), False
+
+    def after(self, started: datetime, *, swept: bool) -> Cursors:
+        """The cursors once a fill that began at ``started`` left nothing to score."""
+        complete = started - LATE_COMMIT_MARGIN if swept else self.complete
+        return Cursors(complete, max(complete, started - IN_FLIGHT_MARGIN))
+
+
 def _cursor_key(shadow: ModelVersion, champion: ModelVersion | None, since: datetime) -> str:
     # A new shadow, champion or shadow start is a new window, scanned from its start.
     champion_pk = 0 if champion is None else champion.pk
-    return f"shadow-fill-cursor:{shadow.pk}:{champion_pk}:{since.timestamp()}"
+    return f"shadow-fill-cursors:{shadow.pk}:{champion_pk}:{since.timestamp()}"
 
 
-def _cursor(key: str) -> datetime | None:
-    """Where the previous complete fill of this window left off, if the cache still has it.
+def _cursors(key: str) -> Cursors | None:
+    """Where the previous complete fills of this window left off, if the cache still has it.
     Only a shortcut: without it the fill scans the window from its start, as correct."""
     try:
         value = cache.get(key)
     except Exception:  # the cache is down: scan it all, do not stop the worker
         logger.warning("shadow fill: cursor not read, scanning the whole window", exc_info=True)
         return None
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, float) else None
+    if not (isinstance(value, tuple) and len(value) == 2):
+        return None
+    complete, forward = (datetime.fromtimestamp(at, UTC) for at in value)
+    return Cursors(complete, forward)
 
 
-def _cursor_set(key: str, at: datetime) -> None:
+def _cursors_set(key: str, cursors: Cursors) -> None:
     try:
-        cache.set(key, at.timestamp(), timeout=CURSOR_SECONDS)
+        value = (cursors.complete.timestamp(), cursors.forward.timestamp())
+        cache.set(key, value, timeout=CURSOR_SECONDS)
     except Exception:  # the next fill scans more, that is all
         logger.warning("shadow fill: cursor not stored", exc_info=True)
 

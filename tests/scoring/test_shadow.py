@@ -12,11 +12,19 @@ from django.utils import timezone
 
 from rules.policy import Thresholds
 from rules.services import thresholds_set
+from scoring import shadow
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import LightGBMScorer
 from scoring.lifecycle import model_promote
 from scoring.models import Decision, ModelStatus, ModelVersion, ShadowScore
-from scoring.shadow import shadow_scores_drain, shadow_scores_fill
+from scoring.shadow import (
+    IN_FLIGHT_MARGIN,
+    LATE_COMMIT_MARGIN,
+    SWEEP_EVERY,
+    Cursors,
+    shadow_scores_drain,
+    shadow_scores_fill,
+)
 from scoring.shadow_reads import shadow_pairs
 from scoring.tasks import shadow_scores_fill_task
 from tests import factories
@@ -239,6 +247,41 @@ def test_a_complete_fill_leaves_a_cursor_the_next_one_starts_from(api, champion,
     cache.clear()  # the cursor is only a shortcut: without it the whole window is scanned
     assert shadow_scores_fill() == 1
     assert backdated.pk in scores_of(challenger)
+
+
+@pytest.mark.django_db
+def test_a_decision_committed_late_is_left_by_the_next_fill_and_scored_by_the_sweep(
+    api, champion, challenger, monkeypatch
+):
+    shadow_start(challenger)
+    ModelVersion.objects.filter(pk=challenger.pk).update(
+        status_changed_at=timezone.now() - timedelta(hours=2)
+    )
+    decide_many(api, AMOUNTS[:2])
+    assert shadow_scores_fill() == 2  # from the window's start: a sweep
+    # Made 30 s ago but committed only now: before the forward cursor, within the late margin.
+    late = decide(api, amount="70.00")
+    Decision.objects.filter(pk=late.pk).update(created_at=timezone.now() - timedelta(seconds=30))
+    fresh = decide(api, amount="60.00")
+
+    assert shadow_scores_fill() == 1  # between sweeps: the last seconds only
+    assert fresh.pk in scores_of(challenger)
+    assert late.pk not in scores_of(challenger)
+    monkeypatch.setattr(shadow, "SWEEP_EVERY", timedelta(0))  # the minute has passed
+    assert shadow_scores_fill() == 1
+    assert late.pk in scores_of(challenger)
+
+
+def test_the_cursors_sweep_once_the_complete_one_is_a_minute_older_than_a_sweep_leaves_it():
+    start = timezone.now()
+    cursors = Cursors(start, start).after(start, swept=True)
+    assert cursors == Cursors(start - LATE_COMMIT_MARGIN, start - IN_FLIGHT_MARGIN)
+
+    later = start + SWEEP_EVERY - timedelta(seconds=1)
+    assert cursors.since(later) == (start - IN_FLIGHT_MARGIN, False)
+    cursors = cursors.after(later, swept=False)
+    assert cursors == Cursors(start - LATE_COMMIT_MARGIN, later - IN_FLIGHT_MARGIN)
+    assert cursors.since(start + SWEEP_EVERY) == (start - LATE_COMMIT_MARGIN, True)
 
 
 @pytest.mark.django_db
