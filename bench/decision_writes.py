@@ -10,14 +10,17 @@ is left around the database write is the rules' small cost, the same before and 
 Per decision it reports the statements Django ran (``CaptureQueriesContext``), the round trips
 to PostgreSQL (libpq's trace of the connection: each Query or Sync message is one; an
 implicit BEGIN and the COMMIT count, which Django does not log) and the process CPU
-(``time.process_time``: robust to a loaded machine, unlike wall-clock time). ``--profile``
-prints cProfile's top functions of the review loop.
+(``time.process_time``: robust to a loaded machine, unlike wall-clock time) and the CPU of the
+PostgreSQL backend serving the connection (from ``/proc``, when the server runs on this
+machine, as it must: loopback only). ``--profile`` prints cProfile's top functions of the
+review loop.
 """
 
 from __future__ import annotations
 
 import cProfile
 import io
+import math
 import os
 import pstats
 import sys
@@ -58,7 +61,23 @@ def _round_trips(run: Callable[[], None]) -> int:
     )
 
 
-def measure(outcome: str, n: int, profile: bool) -> tuple[float, float, float]:
+def _backend_cpu_seconds() -> float:
+    """CPU used so far by the PostgreSQL backend of the default connection (NaN if its process
+    is not on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        row = cursor.fetchone()
+    try:
+        stat = Path(f"/proc/{row[0]}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(outcome: str, n: int, profile: bool) -> tuple[float, float, float, float]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -86,6 +105,7 @@ def measure(outcome: str, n: int, profile: bool) -> tuple[float, float, float]:
         one()
     trips = _round_trips(one)
     profiler = cProfile.Profile() if profile else None
+    backend_before = _backend_cpu_seconds()
     started = time.process_time()
     if profiler:
         profiler.enable()
@@ -97,7 +117,8 @@ def measure(outcome: str, n: int, profile: bool) -> tuple[float, float, float]:
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
         print(out.getvalue())
     cpu_ms = (time.process_time() - started) * 1000 / n
-    return float(len(queries)), float(trips), cpu_ms
+    backend_ms = (_backend_cpu_seconds() - backend_before) * 1000 / n
+    return float(len(queries)), float(trips), cpu_ms, backend_ms
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,9 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         connections.close_all()
     print(f"decision_create x{args.decisions} per outcome, PostgreSQL {args.database}")
-    print(f"  {'outcome':<8} {'statements':>10} {'round trips':>11} {'CPU ms/decision':>16}")
-    for outcome, statements, trips, cpu in rows:
-        print(f"  {outcome:<8} {statements:>10.0f} {trips:>11.0f} {cpu:>16.3f}")
+    print(
+        f"  {'outcome':<8} {'statements':>10} {'round trips':>11} {'CPU ms/decision':>16} "
+        f"{'PostgreSQL CPU ms':>18}"
+    )
+    for outcome, statements, trips, cpu, backend in rows:
+        print(f"  {outcome:<8} {statements:>10.0f} {trips:>11.0f} {cpu:>16.3f} {backend:>18.3f}")
     return 0
 
 

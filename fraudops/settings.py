@@ -194,6 +194,11 @@ if DATABASE_URL:
             # libpq's limit on one connection attempt (2 s is its minimum): an unreachable
             # host does not hold a pool worker for the operating system's TCP timeout.
             "connect_timeout": envint("DB_CONNECT_TIMEOUT", 2),
+            # A statement run with server-side binding (a decision's insert,
+            # scoring/decision_insert.py) is prepared on its connection from its fifth run.
+            # Django turns that off for poolers that share a backend between clients
+            # (PgBouncer in transaction mode): set DB_PREPARED_STATEMENTS=0 behind one.
+            "prepare_threshold": 5 if envbool("DB_PREPARED_STATEMENTS", "1") else None,
         }
         _db["CONN_MAX_AGE"] = 0
         # Django then gives the pool psycopg's check_connection.

@@ -100,3 +100,24 @@ def test_on_postgresql_both_rows_are_one_statement():
     inserts = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
     assert len(inserts) == 1
     assert Decision.objects.get().transaction.transaction_id == "t-1"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side binding on PostgreSQL")
+@pytest.mark.django_db
+def test_on_postgresql_the_insert_becomes_a_prepared_statement_of_its_connection():
+    integrator = factories.integrator().api_key.integrator
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["WITH t AS (INSERT INTO %"],
+            )
+            return cursor.fetchone()[0]
+
+    for i in range(6):  # psycopg prepares a statement on its fifth run on a connection
+        with transaction.atomic():
+            decision_rows_insert(*_rows(integrator, f"t-{i}"))
+
+    assert prepared() == 1
+    assert Decision.objects.count() == 6
