@@ -16,7 +16,7 @@ from bench.services import manage
 HISTORY_DAYS = 45
 # The simulated population the history is drawn from; the realistic mix pays as its customers.
 HISTORY_SEED = 7
-HISTORY_CUSTOMERS = 400
+HISTORY_CUSTOMERS = 2000
 
 # The policy the benchmark decides under: ten rules (decline, review and allow), a few list
 # entries and thresholds, saved through the services so every worker loads and evaluates them.
