@@ -3,9 +3,9 @@
 - ``payload``: a small population of its own (60 customers), the shadow bench's and the floors'.
 - ``RealisticMix``: the known customers of the bench's simulated history, on their cards and
   devices, at their merchants, for about their usual amounts, with the history's share of
-  fraud (about 3%): few are challenged (reviewed or declined), about 1-3% by design. How many
-  are depends on the model each run trains: 0-0.5% in two runs (200 trees), 5.5-9% in one
-  with the demo's threefold fraud (50 trees).
+  fraud: few are challenged (reviewed or declined), about 1-3% by design. How many are
+  depends on the model each run trains and on how often a customer comes back within the
+  run (``bench.prepare.HISTORY_CUSTOMERS``): 0-1.7% in the runs of 2026-12-04.
 - ``StressMix``: every payment a new customer on a new card and device, from a new address:
   cold features; ``STRESS_RISKY`` (40%) of them big payments at the history's cash-out
   merchants, which the policy's ``new_device_big_amount`` rule reviews (or the model declines):
