@@ -66,6 +66,7 @@ from bench.servers import (  # noqa: E402
     worker_memory,
 )
 from bench.services import Services, app_env, bench_services, services_from_env  # noqa: E402
+from bench.worker_loop import WorkerLoop, explanations_report  # noqa: E402
 
 BENCH_DB = "fraudops_bench"
 
@@ -87,12 +88,16 @@ def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdic
         # As deployed: every worker's metrics merged through a shared directory.
         server = Server(command, {**env, "PROMETHEUS_MULTIPROC_DIR": tmp}, log_path)
         run_tag = f"b{uuid.uuid4().hex[:8]}"
+        # As the README deploys it: a Celery worker at the lowest priority explains approvals.
+        worker = WorkerLoop(env, Path(tmp) / "worker.log", tasks=["explain"])
         try:
             server.wait_ready(args.port, timeout=60)
             target = Target(args.port, key, server.process.pid)
             results, verdict = _measure(target, server, run_tag, services, args, described)
+            explanations_report(services.database_url, worker)
         finally:
             server.stop()
+            worker.stop()
         print()
         for mix in MIXES:
             stage_report(services.database_url, run_tag, results, mix)

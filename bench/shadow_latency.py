@@ -5,7 +5,8 @@ Same services, server and requests as the main benchmark. It trains a champion (
 a challenger, then measures the decision endpoint in halves, alternating A B B A ...: without
 a shadow (the challenger a mere candidate) and with the challenger in shadow, where a separate
 process runs the fill loop as beat and a worker would in production (``shadow_scores_fill_task``
-every ``SHADOW_SCORE_SECONDS``). That process lives through the whole run, as a worker does
+every ``SHADOW_SCORE_SECONDS``, and the approvals' explanations, ``bench/worker_loop.py``).
+That process lives through the whole run, as a worker does
 (started, and warmed up on an unmeasured shadow period, before the first half): without a
 shadow it finds nothing to score each time it looks. Each half
 sends its requests sequentially and then at ``--concurrency``; it prints p50 and p99 of both
@@ -20,12 +21,8 @@ the pooled percentiles (printed too) one disturbed half sets the whole run's p99
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -36,83 +33,14 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from bench.load import LoadPlan, PhaseResult, run_phase
-from bench.measure import BenchError
 from bench.mixes import requests_build
 from bench.prepare import app_prepare
-from bench.servers import ROOT, SERVERS, Server, server_details
+from bench.servers import SERVERS, Server, server_details
 from bench.services import Services, app_env, bench_services, manage
+from bench.worker_loop import WorkerLoop
 
 TARGET_RATIO = 1.05
 DECISIONS = "/api/v1/decisions"
-
-# The production loop of beat + worker in one process: the task, then a beat period's sleep.
-FILLER = """
-import time
-from django.conf import settings
-from scoring.tasks import shadow_scores_fill_task
-print("ready", flush=True)
-while True:
-    shadow_scores_fill_task()
-    time.sleep(settings.SHADOW_SCORE_SECONDS)
-"""
-
-
-class Filler:
-    """The shadow-scoring loop in a process of its own, stopped by us."""
-
-    def __init__(self, env: dict[str, str], log_path: Path, *, nice: int = 0) -> None:
-        # Its output to a file: a pipe nobody reads would stop it once full.
-        self._log = log_path.open("wb")
-        self.log_path = log_path
-        self.process = subprocess.Popen(
-            [
-                *(["nice", "-n", str(nice)] if nice else []),
-                sys.executable,
-                "manage.py",
-                "shell",
-                "-c",
-                FILLER,
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        if nice:
-            _autogroup_nice(self.process.pid, nice)
-        deadline = time.monotonic() + 60
-        while b"ready" not in log_path.read_bytes():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise BenchError(f"the shadow filler did not start: {log_path.read_text()}")
-            time.sleep(0.1)
-
-    def cpu_seconds(self) -> float:
-        """CPU the filler has used so far (user + system, from /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        self._log.close()
-
-
-def _autogroup_nice(pid: int, nice: int) -> None:
-    """Lower the filler's session group too. With the kernel's autogroups (Linux's default on
-    desktops and many servers) CPU is shared between sessions first, and the filler runs in a
-    session of its own: ``nice`` alone only orders it against its own session's processes, and
-    the servers' session would get no more than half the CPU when both want it all. Writing the
-    nice value to the group's ``/proc/PID/autogroup`` gives the whole session the low weight."""
-    path = Path(f"/proc/{pid}/autogroup")
-    if path.exists():
-        path.write_text(str(nice))
 
 
 @dataclass
@@ -194,8 +122,11 @@ def _alternate(
     wait = float(env.get("SHADOW_SCORE_SECONDS", "5")) + 1
     # One filler for the whole run, as a Celery worker lives through many shadow periods: its
     # start-up (Django, then the challenger's model on its first fill) is not a half's cost.
-    filler = Filler(
-        env, Path(tempfile.gettempdir()) / "fraudops-bench-filler.log", nice=args.filler_nice
+    filler = WorkerLoop(
+        env,
+        Path(tempfile.gettempdir()) / "fraudops-bench-filler.log",
+        tasks=["shadow", "explain"],
+        nice=args.filler_nice,
     )
     try:
         shadow_set(services.database_url, challenger, on=True)

@@ -289,6 +289,15 @@ CELERY_TIMEZONE = "UTC"
 SHADOW_SCORE_SECONDS = envfloat("SHADOW_SCORE_SECONDS", 5.0)
 SHADOW_SCORE_BATCH = envint("SHADOW_SCORE_BATCH", 500)
 SHADOW_SCORE_IN_PROCESS = envbool("SHADOW_SCORE_IN_PROCESS", "1")
+# With a broker (production): approvals are left to the Celery worker, which explains what is
+# pending every APPROVALS_EXPLAIN_SECONDS in batches (scoring.decisions.
+# decisions_explain_pending), so the API's processes spend none of their CPU on an approval's
+# SHAP (a third of it with a 150-tree model). The embedded default (eager Celery, no beat)
+# explains them on the server's thread.
+EXPLAIN_APPROVALS_ON_WORKER = (not CELERY_TASK_ALWAYS_EAGER) and envbool(
+    "EXPLAIN_APPROVALS_ON_WORKER", "1"
+)
+APPROVALS_EXPLAIN_SECONDS = envfloat("APPROVALS_EXPLAIN_SECONDS", 5.0)
 CELERY_BEAT_SCHEDULE = {
     # Publishes a new cold-feature generation once per COLD_FEATURES_PERIOD_SECONDS; checking
     # more often than that only makes a missed period catch up sooner.
@@ -302,9 +311,12 @@ CELERY_BEAT_SCHEDULE = {
     # challenger in shadow on what has been labelled so far.
     "retrain-check": {"task": "scoring.tasks.retrain_check_task", "schedule": 3600.0},
     "shadow-evaluate": {"task": "scoring.tasks.shadow_evaluate_task", "schedule": 3600.0},
+    # With EXPLAIN_APPROVALS_ON_WORKER every approval is explained here; otherwise this sweeps
+    # those a server's thread lost (a worker died), a minute old or more.
     "explain-pending-approvals": {
         "task": "scoring.tasks.decisions_explain_pending_task",
-        "schedule": 60.0,
+        "schedule": APPROVALS_EXPLAIN_SECONDS if EXPLAIN_APPROVALS_ON_WORKER else 60.0,
+        "options": {"expires": APPROVALS_EXPLAIN_SECONDS if EXPLAIN_APPROVALS_ON_WORKER else 60.0},
     },
     # Scores the decisions a challenger in shadow has not scored yet (scoring/shadow.py). A
     # run not started within one period is dropped: the next one drains the same backlog.

@@ -26,7 +26,12 @@ from scoring import metrics, serving
 from scoring.cold_lookup import PointInTimeCold
 from scoring.decision_insert import decision_rows_insert
 from scoring.errors import IdempotencyConflict
-from scoring.explain_later import PendingExplanation, approvals_explain, explain_later
+from scoring.explain_later import (
+    BATCH_LIMIT,
+    PendingExplanation,
+    approvals_explain,
+    explain_later,
+)
 from scoring.features.definitions import FEATURE_SET_VERSION
 from scoring.features.event import Event
 from scoring.features.store import SEEN_TTL_MS, FeatureStore, RefConflict
@@ -117,7 +122,10 @@ def decision_create(
 
 
 def _explain_after_commit(decision: Decision, request: DecisionRequest) -> None:
-    """Queue an approval's explanation once it is committed, from what it decided on."""
+    """Queue an approval's explanation once it is committed, from what it decided on (unless
+    the Celery worker explains approvals: ``EXPLAIN_APPROVALS_ON_WORKER``)."""
+    if settings.EXPLAIN_APPROVALS_ON_WORKER:
+        return
     pending = PendingExplanation(
         decision_id=decision.pk,
         model_version=decision.model_version,
@@ -221,7 +229,9 @@ def decision_explain(*, decision_id: uuid.UUID) -> bool:
 
 
 def decisions_explain_pending(*, older_than_seconds: float = 30.0, limit: int = 1000) -> int:
-    """Explain decisions whose explanation after commit did not happen (a worker died).
+    """Explain approvals still pending, oldest first, up to ``limit``, ``BATCH_LIMIT`` in one
+    read and one write: those whose explanation after commit did not happen (a worker died),
+    or, with ``EXPLAIN_APPROVALS_ON_WORKER``, all of them (``older_than_seconds`` 0).
 
     A decision that cannot be explained at all (a row that no longer reads back) is logged
     and left unexplained, so that it cannot stop the sweep or stay at the head of its queue.
@@ -231,7 +241,36 @@ def decisions_explain_pending(*, older_than_seconds: float = 30.0, limit: int = 
         "created_at"
     )
     ids = list(pending.values_list("pk", flat=True)[:limit])
-    return sum(_explain_or_give_up(decision_id) for decision_id in ids)
+    explained = 0
+    for start in range(0, len(ids), BATCH_LIMIT):
+        batch = ids[start : start + BATCH_LIMIT]
+        try:
+            items = [
+                PendingExplanation.of_stored(decision)
+                for decision in Decision.objects.select_related("transaction").filter(
+                    pk__in=batch, reasons_pending=True
+                )
+            ]
+        except (ValueError, OverflowError, DataError):
+            # One of them does not read back: one at a time, so that the others are explained.
+            explained += sum(_explain_or_give_up(decision_id) for decision_id in batch)
+            continue
+        explained += approvals_explain(items)
+    return explained
+
+
+def approvals_explain_drain(*, seconds: float = 30.0) -> int:
+    """The worker's share with ``EXPLAIN_APPROVALS_ON_WORKER``: explain every pending approval,
+    batch after batch, until none is left or ``seconds`` have passed (the next run goes on
+    from there). Returns how many it explained."""
+    deadline = time.monotonic() + seconds
+    total = 0
+    while time.monotonic() < deadline:
+        explained = decisions_explain_pending(older_than_seconds=0, limit=BATCH_LIMIT)
+        total += explained
+        if explained < BATCH_LIMIT:
+            break
+    return total
 
 
 def _explain_or_give_up(decision_id: uuid.UUID) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from scoring import serving
 from scoring.cold_refresh import cold_features_refresh
-from scoring.decisions import decisions_explain_pending
+from scoring.decisions import approvals_explain_drain, decisions_explain_pending
 from scoring.drift import drift_check
 from scoring.retraining import model_retrain, retrain_due, shadow_evaluate
 from scoring.shadow import shadow_scores_drain
@@ -41,7 +41,10 @@ def drift_check_task() -> list[str]:
 
 @shared_task
 def decisions_explain_pending_task() -> int:
-    """Explain approvals whose after-commit explanation was lost (a worker died)."""
+    """Explain every pending approval (``EXPLAIN_APPROVALS_ON_WORKER``), or else those whose
+    explanation after commit was lost (a server's worker died)."""
+    if settings.EXPLAIN_APPROVALS_ON_WORKER:
+        return approvals_explain_drain()
     return decisions_explain_pending()
 
 

@@ -153,9 +153,10 @@ def _fresh_serving(
             name,
             Outage(tracker.name, consequence=tracker.consequence, probe_every=tracker.probe_every),
         )
-    # Explain approvals inline on commit, and no refresher or shadow-scorer thread: tests
-    # control them.
+    # Explain approvals inline on commit (not on a worker), and no refresher or shadow-scorer
+    # thread: tests control them.
     settings.EXPLAIN_APPROVALS_IN_BACKGROUND = False
+    settings.EXPLAIN_APPROVALS_ON_WORKER = False
     settings.COLD_FEATURES_REFRESH_IN_PROCESS = False
     settings.SHADOW_SCORE_IN_PROCESS = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,13 +1,19 @@
 """Approvals explained after the response, in batches (scoring/explain_later.py)."""
 
+import os
+import subprocess
+import sys
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from scoring import decisions
 from scoring.explain_later import PendingExplanation, approvals_explain
 from scoring.models import Decision
+from scoring.tasks import decisions_explain_pending_task
 from tests import factories
 from tests.scoring.test_cold_refresh import model_active, model_reason_codes
 
@@ -81,3 +87,46 @@ def test_approvals_sent_in_a_burst_are_all_explained_by_the_background_thread(
     assert Decision.objects.count() == 20
     assert not Decision.objects.filter(reasons_pending=True).exists()
     assert all(model_reason_codes(d) for d in Decision.objects.all())
+
+
+@pytest.mark.django_db
+def test_on_a_worker_an_approval_queues_nothing_and_the_beat_task_explains_the_backlog(
+    api, model_active, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPLAIN_APPROVALS_ON_WORKER = True
+    with django_capture_on_commit_callbacks() as callbacks:
+        decisions = _approvals(api, 7)
+    assert callbacks == []  # nothing for the API's process to do after commit
+
+    with CaptureQueriesContext(connection) as queries:
+        explained = decisions_explain_pending_task()
+
+    assert explained == len(decisions)
+    # The ids, the batch read back in one query with its transactions, one UPDATE.
+    assert len(queries.captured_queries) <= 6
+    for decision in Decision.objects.all():
+        assert not decision.reasons_pending
+        assert 1 <= len(model_reason_codes(decision)) <= 3
+    assert decisions_explain_pending_task() == 0
+
+
+@pytest.mark.django_db
+def test_on_a_worker_the_drain_goes_on_batch_after_batch(api, model_active, settings, monkeypatch):
+    settings.EXPLAIN_APPROVALS_ON_WORKER = True
+    monkeypatch.setattr(decisions, "BATCH_LIMIT", 2)
+    _approvals(api, 5)
+
+    assert decisions.approvals_explain_drain() == 5
+    assert not Decision.objects.filter(reasons_pending=True).exists()
+
+
+def test_without_a_broker_approvals_are_never_left_to_a_worker():
+    # The embedded default has no beat to explain them: its server's thread does.
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(DJANGO_SETTINGS_MODULE="fraudops.settings", EXPLAIN_APPROVALS_ON_WORKER="1")
+    out = subprocess.run(
+        [sys.executable, "-c", "from fraudops import settings as s; "
+         "print(s.CELERY_TASK_ALWAYS_EAGER, s.EXPLAIN_APPROVALS_ON_WORKER)"],
+        env=env, capture_output=True, text=True, check=True, cwd=settings.BASE_DIR,
+    ).stdout.split()  # fmt: skip
+    assert out == ["True", "False"]
