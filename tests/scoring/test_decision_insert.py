@@ -113,7 +113,7 @@ def test_on_postgresql_the_insert_becomes_a_prepared_statement_of_its_connection
                 "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
                 ["WITH t AS (INSERT INTO %"],
             )
-            return cursor.fetchone()[0]
+            return int(cursor.fetchone()[0])
 
     for i in range(6):  # psycopg prepares a statement on its fifth run on a connection
         with transaction.atomic():
