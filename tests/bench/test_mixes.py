@@ -6,11 +6,14 @@ import random
 
 from bench.load import PhaseResult, _Tally
 from bench.mixes import RealisticMix, StressMix
+from bench.prepare import HISTORY_CUSTOMERS, HISTORY_SEED
 from scoring.simulation.population import Population
 
 
 def test_the_realistic_mix_pays_as_the_historys_customers() -> None:
-    known = {c.id: c for c in Population.of_seed(7, customers=400).customers}
+    known = {
+        c.id: c for c in Population.of_seed(HISTORY_SEED, customers=HISTORY_CUSTOMERS).customers
+    }
     mix = RealisticMix()
 
     payloads = [mix(random.Random(1), f"t-{i}") for i in range(200)]
