@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.measure import process_cpu_seconds
 from bench.services import (
     bench_services,
     django_setup_in_process,
@@ -69,12 +70,8 @@ def _backend_cpu_seconds() -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         row = cursor.fetchone()
-    try:
-        stat = Path(f"/proc/{row[0]}/stat").read_text()
-    except OSError:
-        return math.nan
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    seconds = process_cpu_seconds(row[0])
+    return math.nan if seconds is None else seconds
 
 
 def measure(outcome: str, n: int, profile: bool) -> tuple[float, float, float, float]:

@@ -36,6 +36,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import process_cpu_seconds  # noqa: E402
 from scoring.features.event import Event  # noqa: E402
 from scoring.features.store import RedisFeatureStore  # noqa: E402
 from scoring.simulation.history import HistorySimulator  # noqa: E402
@@ -43,7 +44,6 @@ from scoring.simulation.history import HistorySimulator  # noqa: E402
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 SCOPE = "bench"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def simulated_events(*, seed: int, customers: int, days: int) -> list[Event]:
@@ -98,14 +98,6 @@ def server_counters(client: redis.Redis) -> tuple[int, int, int]:
     return script_calls, script_usec, total
 
 
-def process_cpu_s(pid: int) -> float | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -119,7 +111,7 @@ def measure(store: RedisFeatureStore, client: redis.Redis, events: Sequence[Even
     build_cpu = trip_cpu = decode_cpu = 0.0
     walls: list[float] = []
     calls0, usec0, total0 = server_counters(client)
-    redis_cpu0 = process_cpu_s(redis_pid)
+    redis_cpu0 = process_cpu_seconds(redis_pid)
     cpu0 = time.process_time()
     for event in events:
         wall = time.perf_counter()
@@ -133,7 +125,7 @@ def measure(store: RedisFeatureStore, client: redis.Redis, events: Sequence[Even
         walls.append((time.perf_counter() - wall) * 1000)
         build_cpu, trip_cpu, decode_cpu = build_cpu + b - a, trip_cpu + c - b, decode_cpu + d - c
     cpu = time.process_time() - cpu0
-    redis_cpu1 = process_cpu_s(redis_pid)
+    redis_cpu1 = process_cpu_seconds(redis_pid)
     calls1, usec1, total1 = server_counters(client)
     n = len(events)
     # Between the two INFO calls: our n scripts, what they ran, and the second INFO itself.

@@ -98,6 +98,18 @@ def _parse_head(head: bytes) -> tuple[int, int | None, bool]:
 
 CLOCK_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 SERVICE_COMMANDS = ("postgres", "redis-server")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU a process of this machine has used so far (user + system), or None if it cannot be
+    read (gone, or not on this machine)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+
+
 DISTURBED_SHARE = 0.10  # of the machine's CPU used by other processes during a phase
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import math
 import os
 import pstats
 import sys
@@ -29,14 +30,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import process_cpu_seconds  # noqa: E402
 from bench.services import app_env, services_from_args, services_from_env, services_parser  # noqa: E402
 
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
-
-def _proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
+def _cpu(pid: int) -> float:
+    seconds = process_cpu_seconds(pid)
+    return math.nan if seconds is None else seconds
 
 
 def prepare(database: str, redis_db: int) -> None:
@@ -164,7 +164,7 @@ def _fill_measured(backend: int, profiler: cProfile.Profile | None) -> Fill:
     from scoring.tasks import shadow_scores_fill_task
 
     connection.close()  # back to the pool: the task takes its own, as a worker would
-    cpu0, wall0, db0 = time.process_time(), time.perf_counter(), _proc_cpu(backend)
+    cpu0, wall0, db0 = time.process_time(), time.perf_counter(), _cpu(backend)
     with CaptureQueriesContext(connection) as queries:
         if profiler is not None:
             profiler.enable()
@@ -172,7 +172,7 @@ def _fill_measured(backend: int, profiler: cProfile.Profile | None) -> Fill:
         if profiler is not None:
             profiler.disable()
     fill = Fill(
-        filled, time.process_time() - cpu0, _proc_cpu(backend) - db0,
+        filled, time.process_time() - cpu0, _cpu(backend) - db0,
         time.perf_counter() - wall0, list(queries.captured_queries),
     )  # fmt: skip
     if _backend_pid() != backend:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from bench.measure import BenchError
+from bench.measure import BenchError, process_cpu_seconds
 from bench.servers import ROOT
 
 # The tasks a loop can run: the beat schedule's, with the setting that gives each its period.
@@ -75,8 +75,7 @@ class WorkerLoop:
 
     def cpu_seconds(self) -> float:
         """CPU the loop has used so far (user + system, from /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid) or 0.0
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -298,6 +298,8 @@ EXPLAIN_APPROVALS_ON_WORKER = (not CELERY_TASK_ALWAYS_EAGER) and envbool(
     "EXPLAIN_APPROVALS_ON_WORKER", "1"
 )
 APPROVALS_EXPLAIN_SECONDS = envfloat("APPROVALS_EXPLAIN_SECONDS", 5.0)
+# Without the worker's share, beat only sweeps what a server's thread lost, once a minute.
+_EXPLAIN_PENDING_EVERY = APPROVALS_EXPLAIN_SECONDS if EXPLAIN_APPROVALS_ON_WORKER else 60.0
 CELERY_BEAT_SCHEDULE = {
     # Publishes a new cold-feature generation once per COLD_FEATURES_PERIOD_SECONDS; checking
     # more often than that only makes a missed period catch up sooner.
@@ -315,8 +317,8 @@ CELERY_BEAT_SCHEDULE = {
     # those a server's thread lost (a worker died), a minute old or more.
     "explain-pending-approvals": {
         "task": "scoring.tasks.decisions_explain_pending_task",
-        "schedule": APPROVALS_EXPLAIN_SECONDS if EXPLAIN_APPROVALS_ON_WORKER else 60.0,
-        "options": {"expires": APPROVALS_EXPLAIN_SECONDS if EXPLAIN_APPROVALS_ON_WORKER else 60.0},
+        "schedule": _EXPLAIN_PENDING_EVERY,
+        "options": {"expires": _EXPLAIN_PENDING_EVERY},
     },
     # Scores the decisions a challenger in shadow has not scored yet (scoring/shadow.py). A
     # run not started within one period is dropped: the next one drains the same backlog.
