@@ -12,7 +12,7 @@ export PII_HASH_KEY ?= fraudops-dev-only-pii-key
 # Options for the demo, e.g. make demo ARGS="--port 8001 --rate 5" (python manage.py demo -h).
 ARGS ?=
 
-.PHONY: venv demo demo-reset test check fmt lint types migrations-check bench bench-quality clean
+.PHONY: upgrade venv demo demo-reset test check fmt lint types migrations-check bench bench-quality clean
 
 # pip is quiet for a minute or more on a first install: this filter turns its log into a line
 # per ten packages resolved, one when installing starts and one at the end, and says "still
@@ -26,16 +26,24 @@ PIP_PROGRESS = n=0; while true; do \
 
 $(STAMP): SHELL := /bin/bash
 $(STAMP): .SHELLFLAGS := -o pipefail -c
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) (log: $(VENV)/install.log)"
 	@$(BIN)/pip install --progress-bar off --upgrade pip 2>&1 | tee $(VENV)/install.log \
 		| { $(PIP_PROGRESS); } || (tail -40 $(VENV)/install.log; exit 1)
-	@$(BIN)/pip install --progress-bar off -e '.[dev]' 2>&1 | tee -a $(VENV)/install.log \
+	@$(BIN)/pip install --progress-bar off -c constraints.txt -e '.[dev]' 2>&1 | tee -a $(VENV)/install.log \
 		| { $(PIP_PROGRESS); } || (tail -40 $(VENV)/install.log; exit 1)
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Re-resolve pyproject.toml's ranges to the newest releases and pin them in constraints.txt;
+# run make check next, and commit constraints.txt only if it passes.
+upgrade: $(STAMP)
+	$(BIN)/pip install --progress-bar off --upgrade -e '.[dev]' >> $(VENV)/install.log
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python manage.py demo $(ARGS)

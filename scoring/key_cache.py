@@ -189,7 +189,7 @@ class LocalKeys:
 
     def _subscribed(self, location: str) -> None:
         client = _client(location)
-        pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+        pubsub = client.pubsub()
         try:
             pubsub.subscribe(REVOKED_CHANNEL)
             # Since when Redis owes an answer (the subscription's, then a ping's): only an
