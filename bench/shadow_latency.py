@@ -9,8 +9,10 @@ every ``SHADOW_SCORE_SECONDS``, and the approvals' explanations, ``bench/worker_
 That process lives through the whole run, as a worker does
 (started, and warmed up on an unmeasured shadow period, before the first half): without a
 shadow it finds nothing to score each time it looks. Each half
-sends its requests sequentially and then at ``--concurrency``; it prints p50 and p99 of both
-settings, their ratio, and how many of the shadow halves' decisions the filler had scored.
+sends its requests sequentially and then at ``--concurrency``, then waits for the worker to
+catch up (every approval explained, in a shadow half every decision scored), so each half
+starts with an idle worker; it prints p50 and p99 of both settings, their ratio, and the
+worker's CPU in each half.
 
 The verdict is on the median, over rounds, of each round's ratio (its shadow half against its
 own half without): a round's two halves run a minute apart, so a stall of the machine (a
@@ -37,7 +39,7 @@ from bench.mixes import requests_build
 from bench.prepare import app_prepare
 from bench.servers import SERVERS, Server, server_details
 from bench.services import Services, app_env, bench_services, manage
-from bench.worker_loop import WorkerLoop
+from bench.worker_loop import WorkerLoop, pending_approvals
 
 TARGET_RATIO = 1.05
 DECISIONS = "/api/v1/decisions"
@@ -153,11 +155,13 @@ def _alternate(
                         f"(all so far n={settings[half].by_mode[mode].n})",
                         flush=True,
                     )
-                if half == "on":
-                    time.sleep(wait)  # the filler catches up with this half's decisions
-                    _scored_report(
-                        services.database_url, challenger, filler.cpu_seconds() - cpu_before
-                    )
+                # Every half starts with an idle worker: what one half left it (explanations
+                # in both, shadow scores in one) is not the next half's load.
+                _idle_wait(services.database_url, challenger if half == "on" else None, wait)
+                _worker_report(
+                    services.database_url, challenger if half == "on" else None,
+                    filler.cpu_seconds() - cpu_before,
+                )  # fmt: skip
     finally:
         filler.stop()
         shadow_set(services.database_url, challenger, on=False)
@@ -184,7 +188,8 @@ def _send(
     )  # fmt: skip
 
 
-def _scored_report(database_url: str, challenger: str, cpu_seconds: float) -> None:
+def _unscored(database_url: str, challenger: str) -> tuple[int, int]:
+    """The decisions of the current shadow window, and how many the challenger scored."""
     rows = _sql(
         database_url,
         """
@@ -197,10 +202,36 @@ def _scored_report(database_url: str, challenger: str, cpu_seconds: float) -> No
         challenger,
     )
     decisions, scored = rows[0] if rows else (0, 0)
-    per = cpu_seconds * 1000 / int(str(decisions)) if decisions else float("nan")
+    return int(str(decisions)), int(str(scored))
+
+
+def _idle_wait(database_url: str, challenger: str | None, wait: float) -> None:
+    """Until the worker has explained every approval and, in a shadow half, scored every
+    decision (at most two minutes; the report says what was left)."""
+    time.sleep(wait)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        busy = pending_approvals(database_url) > 0
+        if challenger is not None:
+            decisions, scored = _unscored(database_url, challenger)
+            busy = busy or scored < decisions
+        if not busy:
+            return
+        time.sleep(0.5)
+
+
+def _worker_report(database_url: str, challenger: str | None, cpu_seconds: float) -> None:
+    left = pending_approvals(database_url)
+    if challenger is None:
+        print(f"  half without: the worker used {cpu_seconds:.2f} CPU s; {left} approvals "
+              "left unexplained", flush=True)  # fmt: skip
+        return
+    decisions, scored = _unscored(database_url, challenger)
+    per = cpu_seconds * 1000 / decisions if decisions else float("nan")
     print(
-        f"  shadow half: the filler scored {scored} of its {decisions} decisions, using "
-        f"{cpu_seconds:.2f} CPU s in the half: {per:.2f} CPU ms per decision",
+        f"  shadow half: the worker scored {scored} of its {decisions} decisions, using "
+        f"{cpu_seconds:.2f} CPU s in the half ({per:.2f} CPU ms per decision, explanations "
+        f"included); {left} approvals left unexplained",
         flush=True,
     )
 

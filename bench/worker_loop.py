@@ -99,7 +99,8 @@ def _autogroup_nice(pid: int, nice: int) -> None:
         path.write_text(str(nice))
 
 
-def _pending_approvals(database_url: str) -> int:
+def pending_approvals(database_url: str) -> int:
+    """Approvals still waiting for the worker's explanation."""
     url = urlunsplit(urlsplit(database_url)._replace(scheme="postgresql"))
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM scoring_decision WHERE reasons_pending").fetchone()
@@ -110,12 +111,12 @@ def explanations_report(database_url: str, worker: WorkerLoop, *, timeout: float
     """How many approvals the worker had still to explain when the load stopped, and how long
     it took to catch up once the servers left it the CPU."""
     started = time.monotonic()
-    backlog = _pending_approvals(database_url)
+    backlog = pending_approvals(database_url)
     cpu_before = worker.cpu_seconds()
     left = backlog
     while left and time.monotonic() - started < timeout:
         time.sleep(1.0)
-        left = _pending_approvals(database_url)
+        left = pending_approvals(database_url)
     seconds = time.monotonic() - started
     print(
         f"approvals explained by the worker (nice 19): {backlog} waiting when the load "
