@@ -189,8 +189,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.shadow and (args.server == "all" or not args.model):
         parser.error("--shadow takes one --server and needs a model")
-    if not 1 <= args.rounds <= 20:
-        parser.error("--rounds must be 1..20")
+    if not (2 <= args.rounds <= 20 and args.rounds % 2 == 0):
+        # Halves alternate A B B A: only a whole number of pairs of rounds cancels a drift
+        # of the machine (an odd count leaves one order in the majority of rounds' ratios).
+        parser.error("--rounds must be even, 2..20")
     if not (0 < args.requests <= 100_000 and 0 <= args.warmup <= 10_000):
         parser.error("--requests must be 1..100000 and --warmup 0..10000")
     if not 0 <= args.rss_decisions <= 1_000_000:

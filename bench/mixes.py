@@ -1,6 +1,6 @@
 """The payments the decision benchmark sends, serialised as HTTP requests.
 
-- ``payload``: a small population of its own (60 customers), the shadow bench's and the floors'.
+- ``payload``: a small population of its own (60 customers), the floors'.
 - ``RealisticMix``: the known customers of the bench's simulated history, on their cards and
   devices, at their merchants, for about their usual amounts, with the history's share of
   fraud: few are challenged (reviewed or declined), about 1-3% by design. How many are
