@@ -92,7 +92,7 @@ def bench_one(name: str, services: Services, args: argparse.Namespace) -> Verdic
         worker = WorkerLoop(env, Path(tmp) / "worker.log", tasks=["explain"])
         try:
             server.wait_ready(args.port, timeout=60)
-            target = Target(args.port, key, server.process.pid)
+            target = Target(args.port, key, server.process.pid, worker.process.pid)
             results, verdict = _measure(target, server, run_tag, services, args, described)
             explanations_report(services.database_url, worker)
         finally:

@@ -169,6 +169,7 @@ def run_phase(
     result: PhaseResult,
     deadline: float,
     server_pgid: int,
+    worker_pgid: int | None = None,
 ) -> PhaseResult:
     """Send every request once, from ``concurrency`` keep-alive connections."""
     cursor = itertools.count()  # next() on a count is atomic under the GIL
@@ -181,7 +182,7 @@ def run_phase(
             tally.merge_into(result)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    cpu_before = CpuSample.take(server_pgid)
+    cpu_before = CpuSample.take(server_pgid, worker_pgid)
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -192,7 +193,7 @@ def run_phase(
     finally:
         stop.set()
     result.seconds = time.perf_counter() - started
-    result.cpu = CpuSample.take(server_pgid).since(cpu_before)
+    result.cpu = CpuSample.take(server_pgid, worker_pgid).since(cpu_before)
     if time.monotonic() > deadline:
         raise BenchError("the benchmark passed its time limit (--max-seconds)")
     return result
@@ -224,6 +225,7 @@ class Target:
     port: int
     key: str
     server_pgid: int
+    worker_pgid: int | None = None  # the bench's Celery worker, counted apart from "other"
 
 
 def load_run(*, target: Target, run_tag: str, plan: LoadPlan, redis_url: str) -> list[PhaseResult]:
@@ -245,6 +247,7 @@ def load_run(*, target: Target, run_tag: str, plan: LoadPlan, redis_url: str) ->
                     result=PhaseResult(name, f"{mode}-warmup"),
                     deadline=plan.deadline,
                     server_pgid=target.server_pgid,
+                    worker_pgid=target.worker_pgid,
                 )
                 if warm.failures:
                     raise BenchError(f"warm-up of {path} failed: {warm.errors[:3] + warm.samples}")
@@ -256,6 +259,7 @@ def load_run(*, target: Target, run_tag: str, plan: LoadPlan, redis_url: str) ->
                     result=PhaseResult(name, mode),
                     deadline=plan.deadline,
                     server_pgid=target.server_pgid,
+                    worker_pgid=target.worker_pgid,
                 )
                 calls_after, usec_after = lua_stats(client)
                 if calls_after > calls:
@@ -303,6 +307,7 @@ def decisions_run(
             result=result,
             deadline=deadline,
             server_pgid=target.server_pgid,
+            worker_pgid=target.worker_pgid,
         )
         seconds += result.seconds
     result.seconds = seconds

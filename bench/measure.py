@@ -115,12 +115,14 @@ DISTURBED_SHARE = 0.10  # of the machine's CPU used by other processes during a 
 
 @dataclass(frozen=True)
 class CpuSample:
-    processes: dict[int, tuple[str, float]]  # pid -> (server|services|client|other, CPU s)
+    processes: dict[int, tuple[str, float]]  # pid -> (server|services|worker|client|other, s)
     machine_busy: float  # CPU seconds of the whole machine, steal excluded
     machine_steal: float
 
     @classmethod
-    def take(cls, server_pgid: int) -> CpuSample:
+    def take(cls, server_pgid: int, worker_pgid: int | None = None) -> CpuSample:
+        """Every process's CPU so far, by kind: the server's and the bench's Celery worker's
+        process groups, the services (PostgreSQL, Redis), this client, and the others."""
         processes: dict[int, tuple[str, float]] = {}
         for entry in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -136,6 +138,8 @@ class CpuSample:
                 kind = "client"
             elif pgrp == server_pgid:
                 kind = "server"
+            elif pgrp == worker_pgid:
+                kind = "worker"
             elif comm.startswith(SERVICE_COMMANDS):
                 kind = "services"
             processes[pid] = (kind, cpu)
@@ -150,7 +154,7 @@ class CpuSample:
 
     def since(self, before: CpuSample) -> dict[str, float]:
         """CPU seconds per kind of process between two samples, and the machine's."""
-        out = {"server": 0.0, "services": 0.0, "client": 0.0, "other": 0.0}
+        out = {"server": 0.0, "services": 0.0, "worker": 0.0, "client": 0.0, "other": 0.0}
         for pid, (kind, cpu) in self.processes.items():
             out[kind] += cpu - before.processes.get(pid, (kind, 0.0))[1]
         out["machine"] = self.machine_busy - before.machine_busy

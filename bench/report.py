@@ -71,15 +71,16 @@ def latency_table(results: list[PhaseResult]) -> None:
 def cpu_table(results: list[PhaseResult]) -> None:
     cpus = os.cpu_count() or 1
     print(
-        f"{'CPU ms per request':<33} {'mode':<5} {'server':>7} {'pg+redis':>8} {'client':>7}"
-        f" {'other':>7} {'machine':>8} {'busy%':>6} {'steal%':>6} {'srv xlean':>9}"
+        f"{'CPU ms per request':<33} {'mode':<5} {'server':>7} {'pg+redis':>8} {'worker':>7}"
+        f" {'client':>7} {'other':>7} {'machine':>8} {'busy%':>6} {'steal%':>6} {'srv xlean':>9}"
     )
     for r in results:
         capacity = r.seconds * cpus / 100
         lean = find(results, "lean", concurrent=r.mode != "seq")
         print(
             f"{r.endpoint:<10} {ENDPOINTS[r.endpoint]:<22} {r.mode:<5} {r.cpu_ms('server'):>7.2f} "
-            f"{r.cpu_ms('services'):>8.2f} {r.cpu_ms('client'):>7.2f} {r.cpu_ms('other'):>7.2f} "
+            f"{r.cpu_ms('services'):>8.2f} {r.cpu_ms('worker'):>7.2f} {r.cpu_ms('client'):>7.2f} "
+            f"{r.cpu_ms('other'):>7.2f} "
             f"{r.cpu_ms('machine'):>8.2f} {r.cpu.get('machine', 0) / capacity:>6.0f} "
             f"{r.cpu.get('steal', 0) / capacity:>6.0f} "
             f"{_ratio(r.cpu_ms('server'), lean.cpu_ms('server')):>9}"

@@ -17,7 +17,10 @@ worker's CPU in each half.
 The verdict is on the median, over rounds, of each round's ratio (its shadow half against its
 own half without): a round's two halves run a minute apart, so a stall of the machine (a
 checkpoint, another process) that lands in one half moves that round's ratio only, where in
-the pooled percentiles (printed too) one disturbed half sets the whole run's p99.
+the pooled percentiles (printed too) one disturbed half sets the whole run's p99. A round in
+which processes foreign to the bench (not the server, the services, the worker or this
+client) took over ``DISTURBED_SHARE`` of the machine's CPU in a phase is run again, at most
+``--rounds`` times in a run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from bench.load import LoadPlan, PhaseResult, run_phase
+from bench.measure import DISTURBED_SHARE
 from bench.mixes import PayloadMaker, RealisticMix, requests_build
 from bench.prepare import app_prepare
 from bench.servers import SERVERS, Server, server_details
@@ -118,15 +122,6 @@ def _alternate(
     server_pgid: int,
 ) -> dict[str, Setting]:
     settings = {"off": Setting("no shadow"), "on": Setting("challenger in shadow")}
-    # The realistic mix, as the main bench: the history's 2000 customers, each paying a few
-    # times in the run. The 60 customers of ``bench.mixes.payload`` paid hundreds of times
-    # each over a run of 20 000 decisions: their velocity features, the challenged share and
-    # the CPU per decision rose round after round (4.5 -> 8.9 server ms), a trend larger
-    # than what is measured.
-    make = RealisticMix(run=f"shadow-{uuid.uuid4().hex[:6]}")
-    plan = LoadPlan(args.requests, args.warmup, args.concurrency, time.monotonic() + 3600)
-    rng = random.Random(20261124)
-    run_tag = f"s{uuid.uuid4().hex[:8]}"
     wait = float(env.get("SHADOW_SCORE_SECONDS", "5")) + 1
     # One filler for the whole run, as a Celery worker lives through many shadow periods: its
     # start-up (Django, then the challenger's model on its first fill) is not a half's cost.
@@ -136,68 +131,117 @@ def _alternate(
         tasks=["shadow", "explain"],
         nice=args.filler_nice,
     )
+    sender = _Sender(
+        args,
+        LoadPlan(args.requests, args.warmup, args.concurrency, time.monotonic() + 3600),
+        key,
+        random.Random(20261124),
+        # The realistic mix, as the main bench: the history's 2000 customers, each paying a
+        # few times in the run. The 60 customers of ``bench.mixes.payload`` paid hundreds of
+        # times each over a run of 20 000 decisions: their velocity features, the challenged
+        # share and the CPU per decision rose round after round (4.5 -> 8.9 server ms), a
+        # trend larger than what is measured.
+        RealisticMix(run=f"shadow-{uuid.uuid4().hex[:6]}"),
+        f"s{uuid.uuid4().hex[:8]}",
+        server_pgid,
+        filler.process.pid,
+    )
     try:
         shadow_set(services.database_url, challenger, on=True)
-        _send(args, plan, key, rng, make, f"{run_tag}-warm", plan.warmup, 1, server_pgid)
+        sender.send("warm", sender.plan.warmup, 1)
         time.sleep(wait)  # the filler has loaded the challenger and scored the warm-up
         shadow_set(services.database_url, challenger, on=False)
-        order = [("off", "on") if r % 2 == 0 else ("on", "off") for r in range(args.rounds)]
-        for round_no, halves in enumerate(order):
-            for half in halves:
-                shadow_set(services.database_url, challenger, on=half == "on")
-                cpu_before = filler.cpu_seconds()
-                for mode, concurrency in (("seq", 1), (f"c{plan.concurrency}", plan.concurrency)):
-                    tag = f"{run_tag}-{round_no}-{half}-{mode}"
-                    _send(
-                        args, plan, key, rng, make, f"{tag}-w", plan.warmup, concurrency,
-                        server_pgid,
-                    )  # fmt: skip
-                    result = _send(
-                        args, plan, key, rng, make, f"{tag}-m", plan.requests, concurrency,
-                        server_pgid,
-                    )  # fmt: skip
-                    settings[half].add(mode, result)
-                    print(
-                        f"  round {round_no + 1} {half:<3} {mode:<4} last: "
-                        f"p50={_p(result, 0.5)} p99={_p(result, 0.99)} ms; CPU ms per decision: "
-                        f"server {result.cpu_ms('server'):.2f}, services "
-                        f"{result.cpu_ms('services'):.2f}, others {result.cpu_ms('other'):.2f}; "
-                        f"{result.challenged_share:.1%} challenged "
-                        f"(all so far n={settings[half].by_mode[mode].n})",
-                        flush=True,
-                    )
-                # Every half starts with an idle worker: what one half left it (explanations
-                # in both, shadow scores in one) is not the next half's load.
-                _idle_wait(services.database_url, challenger if half == "on" else None, wait)
-                _worker_report(
-                    services.database_url, challenger if half == "on" else None,
-                    filler.cpu_seconds() - cpu_before,
-                )  # fmt: skip
+        retries = args.rounds  # a disturbed round is run again, this many times in all
+        round_no = 0
+        while round_no < args.rounds:
+            halves = ("off", "on") if round_no % 2 == 0 else ("on", "off")
+            measured = [
+                (half, mode, result)
+                for half in halves
+                for mode, result in _half(
+                    services, challenger, sender, filler, round_no, half, wait
+                )
+            ]
+            disturbed = [f"{half} {mode}" for half, mode, result in measured if result.disturbed]
+            if disturbed and retries > 0:
+                retries -= 1
+                print(
+                    f"  round {round_no + 1} run again: other processes took over "
+                    f"{DISTURBED_SHARE:.0%} of the CPU in {', '.join(disturbed)}",
+                    flush=True,
+                )
+                continue
+            for half, mode, result in measured:
+                settings[half].add(mode, result)
+            round_no += 1
     finally:
         filler.stop()
         shadow_set(services.database_url, challenger, on=False)
     return settings
 
 
-def _send(
-    args: argparse.Namespace,
-    plan: LoadPlan,
-    key: str,
-    rng: random.Random,
-    make: PayloadMaker,
-    tag: str,
-    count: int,
-    concurrency: int,
-    server_pgid: int,
-) -> PhaseResult:
-    requests = requests_build(
-        path=DECISIONS, key=key, port=args.port, tag=tag, count=count, rng=rng, make=make
-    )
-    return run_phase(
-        requests, port=args.port, concurrency=concurrency,
-        result=PhaseResult("decision", "seq" if concurrency == 1 else f"c{concurrency}"),
-        deadline=plan.deadline, server_pgid=server_pgid,
+@dataclass(frozen=True)
+class _Sender:
+    """What every phase of the run sends with, and where."""
+
+    args: argparse.Namespace
+    plan: LoadPlan
+    key: str
+    rng: random.Random
+    make: PayloadMaker
+    run_tag: str
+    server_pgid: int
+    worker_pgid: int
+
+    def send(self, tag: str, count: int, concurrency: int) -> PhaseResult:
+        requests = requests_build(
+            path=DECISIONS, key=self.key, port=self.args.port, tag=f"{self.run_tag}-{tag}",
+            count=count, rng=self.rng, make=self.make,
+        )  # fmt: skip
+        return run_phase(
+            requests, port=self.args.port, concurrency=concurrency,
+            result=PhaseResult("decision", "seq" if concurrency == 1 else f"c{concurrency}"),
+            deadline=self.plan.deadline, server_pgid=self.server_pgid,
+            worker_pgid=self.worker_pgid,
+        )  # fmt: skip
+
+
+def _half(
+    services: Services,
+    challenger: str,
+    sender: _Sender,
+    filler: WorkerLoop,
+    round_no: int,
+    half: str,
+    wait: float,
+) -> list[tuple[str, PhaseResult]]:
+    """One half: the shadow set on or off, its requests sequentially then concurrently, and
+    the wait for the worker to catch up."""
+    shadow_set(services.database_url, challenger, on=half == "on")
+    cpu_before = filler.cpu_seconds()
+    out = []
+    concurrency = sender.plan.concurrency
+    for mode, clients in (("seq", 1), (f"c{concurrency}", concurrency)):
+        tag = f"{round_no}-{half}-{mode}-{uuid.uuid4().hex[:4]}"
+        sender.send(f"{tag}-w", sender.plan.warmup, clients)
+        result = sender.send(f"{tag}-m", sender.plan.requests, clients)
+        out.append((mode, result))
+        print(
+            f"  round {round_no + 1} {half:<3} {mode:<4} p50={_p(result, 0.5)} "
+            f"p99={_p(result, 0.99)} ms; CPU ms per decision: server "
+            f"{result.cpu_ms('server'):.2f}, services {result.cpu_ms('services'):.2f}, worker "
+            f"{result.cpu_ms('worker'):.2f}, others {result.cpu_ms('other'):.2f}; "
+            f"{result.challenged_share:.1%} challenged",
+            flush=True,
+        )
+    # Every half starts with an idle worker: what one half left it (explanations in both,
+    # shadow scores in one) is not the next half's load.
+    _idle_wait(services.database_url, challenger if half == "on" else None, wait)
+    _worker_report(
+        services.database_url, challenger if half == "on" else None,
+        filler.cpu_seconds() - cpu_before,
     )  # fmt: skip
+    return out
 
 
 def _unscored(database_url: str, challenger: str) -> tuple[int, int]:
