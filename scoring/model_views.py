@@ -2,14 +2,16 @@
 posts to them). Each parses a reason (and a share), calls one ``scoring.lifecycle`` service
 and goes back to the model's page with a message.
 
-Only people with ``scoring.manage_models`` (leads and admins) may: anyone else gets 403 and
-nothing changes. A form without a reason, or a share outside 0..1, is a 400 naming the
-field; a change the lifecycle refuses (say, rolling back with no earlier champion) is a 409
-saying why. Neither writes anything.
+Only people with ``scoring.manage_models`` (leads and admins) may: anyone else gets 403,
+nothing changes and the refusal is logged (a warning naming the account and the change). A
+form without a reason, or a share outside 0..1, is a 400 naming the field; a change the
+lifecycle refuses (say, rolling back with no earlier champion) is a 409 saying why. Neither
+writes anything.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -30,6 +32,8 @@ from scoring.models import ModelVersion
 
 MANAGE_MODELS = "scoring.manage_models"
 
+logger = logging.getLogger(__name__)
+
 View = Callable[..., HttpResponseBase]
 
 
@@ -38,6 +42,10 @@ def models_manager_required(view: View) -> View:
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(MANAGE_MODELS):
+            logger.warning(
+                "model change refused: %s (no %s) tried %s %s",
+                request.user.get_username(), MANAGE_MODELS, request.method, request.path,
+            )  # fmt: skip
             raise PermissionDenied("Changing which model decides needs the lead or admin role.")
         return view(request, *args, **kwargs)
 

@@ -1,6 +1,7 @@
 """The lifecycle's buttons: leads and admins change which model decides, with a reason;
-analysts and managers get 403 and nothing changes or is recorded."""
+analysts and managers get 403, nothing changes and the refusal is logged."""
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -72,6 +73,20 @@ def test_without_the_permission_every_change_is_403_and_nothing_is_changed_or_re
     assert answers == [403] * 6
     assert snapshot() == before
     assert not AuditEntry.objects.exists()
+
+
+def test_every_refused_change_is_logged_with_the_account_and_the_change(models, caplog):
+    client = logged_in("alice", "analyst", staff=True)
+    caplog.set_level(logging.WARNING, logger="scoring.model_views")
+
+    for url, data in every_change(models):
+        client.post(url, data)
+
+    refusals = [r.getMessage() for r in caplog.records if r.name == "scoring.model_views"]
+    assert refusals == [
+        f"model change refused: alice (no scoring.manage_models) tried POST {url}"
+        for url, _ in every_change(models)
+    ]
 
 
 def test_a_visitor_who_is_not_logged_in_changes_nothing(models):
