@@ -210,6 +210,11 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 advice=advice,
                 advice_charts=_advice_figures(advice, version),
                 may_apply=request.user.has_perm(CHANGE_THRESHOLDS),
+                may_change_costs=request.user.has_perm(
+                    "scoring.change_thresholdcosts"
+                    if advice.costs.pk
+                    else "scoring.add_thresholdcosts"
+                ),
             )
         return super().change_view(request, object_id, form_url, context)
 

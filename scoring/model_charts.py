@@ -25,7 +25,7 @@ def _json(figure: go.Figure, *, title: str, height: int = 320, **layout: Any) ->
     figure.update_layout(
         title={"text": title, "x": 0},
         height=height,
-        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        margin=layout.pop("margin", {"l": 50, "r": 10, "t": 40, "b": 40}),
         legend={"orientation": "h", "y": -0.25},
         **layout,
     )
@@ -113,7 +113,8 @@ def score_distributions(
 def _recommended(x: float, y: float, text: str) -> go.Scatter:
     return go.Scatter(
         x=[x], y=[y], mode="markers+text", name="recommended", text=[text],
-        textposition="top right", marker={"size": 12, "color": "#b42318", "symbol": "star"},
+        textposition="top center", cliponaxis=False,
+        marker={"size": 12, "color": "#b42318", "symbol": "star"},
     )  # fmt: skip
 
 
@@ -145,9 +146,12 @@ def review_tradeoff(recommendation: Recommendation, costs: Costs) -> str:
         figure,
         title="Review threshold: cost and workload (validation window)",
         xaxis={"title": "review threshold", "type": "log"},
-        yaxis={"title": "cost per day"},
-        yaxis2={"title": "reviews per day", "overlaying": "y", "side": "right"},
-    )
+        yaxis={"title": "cost per day", "rangemode": "tozero"},
+        yaxis2={
+            "title": "reviews per day", "overlaying": "y", "side": "right", "rangemode": "tozero",
+        },
+        margin={"l": 50, "r": 60, "t": 40, "b": 40},  # room for the right axis's title
+    )  # fmt: skip
 
 
 def decline_tradeoff(recommendation: Recommendation, thresholds: list[float], costs: Costs) -> str:

@@ -116,6 +116,11 @@ class Recommendation:
     missed_fraud_amount_per_day: float
     tradeoff: Tradeoff
 
+    @property
+    def decline_fpr_percent(self) -> float:
+        """The legit payments declined, in percent (as the ceiling is set and shown)."""
+        return self.decline_fpr * 100
+
 
 class CurveHolder(Protocol):
     """What a recommendation reads of a model version."""

@@ -52,3 +52,15 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     page.wait_for_selector(".messagelist .success")
     assert "review ≥ 0.3, decline ≥ 0.7" in page.inner_text(".messagelist")
     assert "Proposed in" in page.inner_text(".messagelist")
+
+    # The shadow's page: the lifecycle's buttons sit below the admin's form, full width, not
+    # squeezed beside it, and nothing on the page is wider than the window.
+    page.goto(f"{live_server_url}/admin/scoring/modelversion/{challenger.pk}/change/")
+    panel = page.locator("#model-lifecycle")
+    box, form = panel.bounding_box(), page.locator("#content-main").bounding_box()
+    assert box is not None and form is not None
+    assert box["width"] >= 0.9 * form["width"]
+    assert box["y"] >= form["y"] + form["height"] - 1
+    assert page.locator("#model-lifecycle input[name=reason]").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "compare-3-lifecycle")

@@ -1,6 +1,7 @@
 """A model's page recommends thresholds from its validation window and the costs an admin
 set, draws the trade-off, and lets an admin apply them as an ordinary threshold change."""
 
+import re
 from datetime import UTC, datetime
 
 import numpy as np
@@ -65,6 +66,23 @@ def test_the_model_page_shows_the_recommendation_its_trade_off_and_the_apply_but
     assert 'id="threshold-figure-2"' in page
     assert 'id="apply-thresholds"' in page
     assert "/models/compare" in page
+
+
+def test_the_link_to_change_the_costs_is_shown_only_to_those_who_may_open_it(version):
+    page = f"/admin/scoring/modelversion/{version.pk}/change/"
+
+    for client in (staff("lena", "lead"), staff("mia", "manager")):
+        shown = client.get(page).content.decode()
+        assert "review ≥ 0.3, decline ≥ 0.7" in shown
+        assert 'id="change-costs"' not in shown
+        assert client.get("/admin/scoring/thresholdcosts/add/").status_code == 403
+    assert 'id="change-costs"' in superuser().get(page).content.decode()
+
+
+def test_the_legit_payments_declined_are_shown_in_percent_as_the_ceiling_is(version):
+    page = superuser().get(f"/admin/scoring/modelversion/{version.pk}/change/").content.decode()
+
+    assert re.search(r"[0-9.]+% of legit payments declined", page)
 
 
 def test_applying_proposes_the_thresholds_in_a_draft_and_records_who(version):
