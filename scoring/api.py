@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from scoring import decisions, labels, metrics
 from scoring.models import Integrator
 from scoring.responses import decision_out
-from scoring.selectors import decision_get, drift_report_latest
+from scoring.selectors import decision_get, drift_alert_standing, drift_report_latest
 from scoring.serializers import (
     DecisionOutSerializer,
     DecisionRecordSerializer,
@@ -180,6 +180,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         )
     report = drift_report_latest()
     if report is not None:
-        metrics.drift_observed(report.psi, report.alerts)
+        metrics.drift_observed(report.psi, alert=drift_alert_standing(report))
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)

@@ -47,15 +47,16 @@ DRIFT_PSI = Gauge(
 )
 DRIFT_ALERT = Gauge(
     "fraudops_drift_alert",
-    "1 when the latest drift check found the score or a top feature shifted, else 0",
+    "1 while the latest drift check's alert stands (the score or a top feature shifted, and "
+    "the model it checked still decides), else 0",
     multiprocess_mode="mostrecent",
 )
 
 
-def drift_observed(psi: dict[str, float], alerts: list[str]) -> None:
+def drift_observed(psi: dict[str, float], *, alert: bool) -> None:
     for name, value in psi.items():
         DRIFT_PSI.labels(feature=name).set(value)
-    DRIFT_ALERT.set(1 if alerts else 0)
+    DRIFT_ALERT.set(1 if alert else 0)
 
 
 def dependency_up_set(name: str, *, up: bool) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from scoring.models import Decision, DriftReport, Integrator
+from scoring.models import Decision, DriftReport, Integrator, ModelStatus, ModelVersion
 
 
 def decision_for_transaction(*, integrator: Integrator, transaction_id: str) -> Decision | None:
@@ -42,5 +42,18 @@ def outcome_counts_since(*, since: datetime) -> dict[str, int]:
 
 
 def drift_report_latest() -> DriftReport | None:
-    """The newest drift check's report (its ``alerts`` say whether drift is flagged now)."""
+    """The newest drift check's report (its ``alerts`` say what it flagged)."""
     return DriftReport.objects.order_by("-created_at", "-pk").first()
+
+
+def drift_alert_standing(report: DriftReport | None) -> bool:
+    """Whether ``report`` flags drift that still stands: it raised an alert, and the model it
+    checked still decides. Once another champion replaced that model (a retrain on the
+    shifted data), the alert is over until a check of the new champion raises one. The one
+    rule for the page banner and the exported ``fraudops_drift_alert``."""
+    if report is None or not report.alerts:
+        return False
+    if not report.model_version:
+        return True
+    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).order_by("-pk").first()
+    return champion is None or champion.name == report.model_version

@@ -58,7 +58,8 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     page.goto(f"{live_server_url}/admin/scoring/modelversion/{challenger.pk}/change/")
     panel = page.locator("#model-lifecycle")
     box, form = panel.bounding_box(), page.locator("#content-main").bounding_box()
-    assert box is not None and form is not None
+    assert box is not None
+    assert form is not None
     assert box["width"] >= 0.9 * form["width"]
     assert box["y"] >= form["y"] + form["height"] - 1
     assert page.locator("#model-lifecycle input[name=reason]").first.is_visible()

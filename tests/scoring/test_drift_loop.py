@@ -82,24 +82,34 @@ def test_a_drift_alert_shows_a_banner_on_every_page_and_is_exported(settings):
 
 
 @pytest.mark.django_db
-def test_the_banner_goes_once_the_flagged_model_is_replaced_but_the_kpis_keep_the_check(settings):
+def test_the_banner_and_the_exported_alert_go_once_the_flagged_model_is_replaced_but_the_kpis_keep_the_check(  # noqa: E501
+    settings,
+):
+    settings.METRICS_TOKEN = ""
     DriftReport.objects.create(
         reference_from=START, reference_until=START + timedelta(days=7),
         current_from=DRIFT - timedelta(days=1), current_until=DRIFT, reference_decisions=10,
         current_decisions=10, psi={"amount": 0.3}, shifted=["amount"], alerts=["amount"],
         model_version="lgbm-old",
     )  # fmt: skip
+    manager = factories.user("mia", "manager")
+    manager.is_staff = True
+    manager.save(update_fields=["is_staff"])
     client = Client()
-    client.force_login(factories.user("mia", "manager"))
+    client.force_login(manager)
     old = model("lgbm-old", ModelStatus.CHAMPION)
     assert 'id="drift-alert"' in client.get("/kpis/").content.decode()
+    assert "fraudops_drift_alert 1.0" in client.get("/metrics").content.decode()
 
     ModelVersion.objects.filter(pk=old.pk).update(status=ModelStatus.RETIRED)
     model("lgbm-new", ModelStatus.CHAMPION)  # the retrain on the shifted data, promoted
     page = client.get("/kpis/").content.decode()
+    metrics = client.get("/metrics").content.decode()
 
     assert 'id="drift-alert"' not in page
     assert 'id="drift-shifted"' in page  # the check itself is still on the KPI page
+    assert "fraudops_drift_alert 0.0" in metrics  # a Prometheus alert stops firing with it
+    assert 'fraudops_drift_psi{feature="amount"} 0.3' in metrics  # the check's figures stay
 
 
 @pytest.mark.django_db(transaction=True)
