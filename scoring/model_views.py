@@ -118,14 +118,14 @@ VERSION_ACTIONS = {
     "promote": VersionAction(
         ReasonForm,
         lifecycle.model_promote,
-        "{name} is the champion: workers switch to it within seconds.",
+        "Model {name} is the champion: workers switch to it within seconds.",
     ),
-    "shadow": VersionAction(ReasonForm, lifecycle.model_shadow_start, "{name} is in shadow."),
-    "reject": VersionAction(ReasonForm, lifecycle.model_reject, "{name} is rejected."),
+    "shadow": VersionAction(ReasonForm, lifecycle.model_shadow_start, "Model {name} is in shadow."),
+    "reject": VersionAction(ReasonForm, lifecycle.model_reject, "Model {name} is rejected."),
     "canary": VersionAction(
         CanaryForm,
         lifecycle.model_canary_set,
-        "{name}'s canary share is set: workers follow within seconds.",
+        "Model {name}'s canary share is set: workers follow within seconds.",
     ),
 }
 
@@ -167,8 +167,12 @@ def models_kill_switch(request: HttpRequest) -> HttpResponse:
         ReasonForm(request.POST),
         lambda data: lifecycle.model_kill_switch(**data),
         back=_list_page(),
-        done=lambda stopped: (
-            f"Kill switch: {stopped} canary share(s) set to 0, all traffic "
-            "goes to the champion within seconds."
-        ),
+        done=_kill_switch_done,
     )
+
+
+def _kill_switch_done(stopped: int) -> str:
+    if not stopped:
+        return "Kill switch: no canary was deciding; all traffic already goes to the champion."
+    shares = "canary share" if stopped == 1 else f"{stopped} canary shares"
+    return f"Kill switch: {shares} set to 0, all traffic goes to the champion within seconds."

@@ -130,6 +130,26 @@ def test_an_admin_rolls_back_sets_a_canary_and_pulls_the_kill_switch(models):
     ]
 
 
+def test_each_change_says_what_it_did_in_words(models):
+    client = logged_in("lena", "lead")
+
+    def said(url: str, data: dict) -> str:
+        page = client.post(url, data, follow=True)
+        return " ".join(str(message) for message in page.context["messages"])
+
+    stopped = said("/models/kill-switch", {"reason": "stop"})
+    again = said("/models/kill-switch", {"reason": "stop again"})
+    promoted = said(f"/models/{models['m-b'].pk}/promote", {"reason": "better"})
+
+    assert stopped == (
+        "Kill switch: canary share set to 0, all traffic goes to the champion within seconds."
+    )
+    assert again == (
+        "Kill switch: no canary was deciding; all traffic already goes to the champion."
+    )
+    assert promoted == "Model m-b is the champion: workers switch to it within seconds."
+
+
 def test_a_shadow_is_started_and_a_candidate_rejected_through_the_buttons(models):
     client = logged_in("lena", "lead")
     candidate, other = version("m-c"), version("m-d")
