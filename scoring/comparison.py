@@ -35,6 +35,10 @@ class Comparison:
     champion: ModelVersion | None
     challenger: ModelVersion | None
     empty: str | None
+    # With no challenger in shadow: the last shadow window instead, the champion of today
+    # (then the challenger) against the one it replaced. ``note`` says so.
+    past: bool = False
+    note: str = ""
     pairs: int = 0
     labelled: int = 0
     fraud: int = 0
@@ -85,10 +89,7 @@ def comparison_build(*, moment: datetime) -> Comparison:
     if champion is None:
         return Comparison(champion, challenger, "No champion: no model decides yet.")
     if challenger is None:
-        return Comparison(
-            champion, None,
-            "No challenger is in shadow: there is nothing to compare with." + _last_decided(),
-        )  # fmt: skip
+        return _last_window(champion, moment)
     pairs = shadow_pairs(champion=champion, challenger=challenger, moment=moment)
     if not pairs:
         return Comparison(
@@ -96,11 +97,35 @@ def comparison_build(*, moment: datetime) -> Comparison:
             f"{challenger.name} has not scored a live decision yet (a worker scores each "
             "decision in shadow after it is stored).",
         )  # fmt: skip
+    return _compared(Comparison(champion, challenger, None), pairs)
+
+
+def _last_window(champion: ModelVersion, moment: datetime) -> Comparison:
+    """With no challenger in shadow: the shadow window the champion was promoted on, if it
+    was, against the champion it replaced, with the labels known by now (how the promotion
+    looks in hindsight)."""
+    nothing = "No challenger is in shadow: there is nothing to compare with." + _last_decided()
+    previous = ModelVersion.objects.previous_champions().exclude(pk=champion.pk).first()
+    pairs = (
+        shadow_pairs(champion=previous, challenger=champion, moment=moment)
+        if previous is not None
+        else []
+    )
+    if previous is None or not pairs:
+        return Comparison(champion, None, nothing)
+    note = (
+        f"No challenger is in shadow now. Shown: the last shadow window, {champion.name} "
+        f"(then the challenger, now the champion) against {previous.name} (then the "
+        f"champion, now retired), with the labels known by now.{_last_decided()}"
+    )
+    return _compared(Comparison(previous, champion, None, past=True, note=note), pairs)
+
+
+def _compared(base: Comparison, pairs: list[ScorePair]) -> Comparison:
     changed = [pair for pair in pairs if pair.changed]
-    base = Comparison(
-        champion, challenger, None, pairs=len(pairs),
-        changed=changed[::-1][:CHANGED_SHOWN], changed_total=len(changed),
-    )  # fmt: skip
+    base = replace(
+        base, pairs=len(pairs), changed=changed[::-1][:CHANGED_SHOWN], changed_total=len(changed)
+    )
     labelled = [pair for pair in pairs if pair.label is not None]
     if not labelled:
         return replace(base, empty=_no_labels_yet(len(pairs)))

@@ -131,12 +131,7 @@ def model_rollback(*, actor: Any, reason: str) -> ModelVersion:
     """Bring back the previous champion (the retired version promoted most recently); the
     current champion is retired. Returns the champion restored."""
     why = _reason(actor, reason)
-    previous = (
-        ModelVersion.objects.select_for_update()
-        .filter(status=ModelStatus.RETIRED, promoted_at__isnull=False)
-        .order_by("-promoted_at", "-pk")
-        .first()
-    )
+    previous = ModelVersion.objects.select_for_update().previous_champions().first()
     if previous is None:
         raise NoPreviousChampion("no earlier champion to roll back to: none was ever retired")
     _require_servable(previous)

@@ -245,6 +245,15 @@ class ModelStatus(models.TextChoices):
     REJECTED = "rejected"
 
 
+class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
+    def previous_champions(self) -> ModelVersionQuerySet:
+        """Retired versions that once decided, the most recently promoted first: the first is
+        the champion a rollback brings back."""
+        return self.filter(status=ModelStatus.RETIRED, promoted_at__isnull=False).order_by(
+            "-promoted_at", "-pk"
+        )
+
+
 class ModelVersion(models.Model):
     """A trained model: its file, the ordered features it expects, and how well it did."""
 
@@ -281,6 +290,8 @@ class ModelVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     promoted_at = models.DateTimeField(null=True, blank=True)  # when it last became champion
+
+    objects = ModelVersionQuerySet.as_manager()
 
     class Meta:
         # Who may change which model decides (scoring/lifecycle.py): leads and admins.

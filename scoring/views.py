@@ -43,6 +43,10 @@ def decisions_live_rows(request: HttpRequest) -> HttpResponse:
     return render(request, "scoring/_decision_rows.html", context)
 
 
+# Below this many labelled frauds the page warns that its figures are a small sample.
+FEW_FRAUD_LABELS = 30
+
+
 @require_GET
 @login_required
 def model_compare(request: HttpRequest) -> HttpResponse:
@@ -53,6 +57,7 @@ def model_compare(request: HttpRequest) -> HttpResponse:
     context = {
         "c": comparison,
         "metric_rows": _metric_rows(comparison),
+        "few_labels": comparison.fraud < FEW_FRAUD_LABELS,
         "charts": [
             {"id": f"compare-figure-{i}", "figure": figure}
             for i, figure in enumerate(_compare_figures(comparison), start=1)

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from scoring.comparison import comparison_build
-from scoring.lifecycle import model_reject
+from scoring.lifecycle import model_promote, model_reject
 from scoring.shadow_reads import shadow_pairs
 from tests import factories
 from tests.scoring.compare_seed import (
@@ -149,3 +149,39 @@ def test_after_a_shadow_ends_the_page_says_how_and_why(models):
     assert empty.startswith("No challenger is in shadow")
     assert f"Last change: lena rejected {challenger.name} on " in empty
     assert empty.endswith("AP 0.61 against the champion's 0.74")
+
+
+def test_after_a_promotion_the_page_shows_the_window_it_was_promoted_on_in_hindsight(models):
+    champion, challenger = models
+    champion.promoted_at = SHADOW_DAY - timedelta(days=30)
+    champion.save()
+    challenger.sha256 = "a" * 64  # a file that loads: promotable
+    challenger.save()
+    labelled_window(champion, challenger)
+    before = comparison_build(moment=MATURE)
+
+    model_promote(version=challenger, actor=factories.user("lena", "lead"), reason="AP up")
+    after = comparison_build(moment=MATURE)
+
+    assert after.past
+    assert after.empty is None
+    # The same window and the same models in the same roles: the retired one as champion then.
+    assert (after.champion.name, after.challenger.name) == (champion.name, challenger.name)
+    assert (after.pairs, after.labelled, after.fraud) == (before.pairs, before.labelled, 6)
+    assert after.challenger_measures == before.challenger_measures
+    assert after.note.startswith("No challenger is in shadow now. Shown: the last shadow window")
+    assert "Last change: lena promoted lgbm-challenger on " in after.note
+    page = browser(factories.user("mia", "manager")).get("/models/compare").content.decode()
+    assert "champion then (retired now)" in page
+    assert 'id="compare-figure-1"' in page
+    assert 'id="compare-few-labels"' in page  # six frauds: a small sample, said so
+
+
+def test_a_first_champion_with_no_predecessor_has_nothing_to_show(models):
+    _, challenger = models
+    model_reject(version=challenger, actor=factories.user("lena", "lead"), reason="worse")
+
+    comparison = comparison_build(moment=MATURE)
+
+    assert not comparison.past
+    assert str(comparison.empty).startswith("No challenger is in shadow")
