@@ -166,7 +166,8 @@ def test_after_a_promotion_the_page_shows_the_window_it_was_promoted_on_in_hinds
     assert after.past
     assert after.empty is None
     # The same window and the same models in the same roles: the retired one as champion then.
-    assert (after.champion.name, after.challenger.name) == (champion.name, challenger.name)
+    assert after.champion == champion
+    assert after.challenger == challenger
     assert (after.pairs, after.labelled, after.fraud) == (before.pairs, before.labelled, 6)
     assert after.challenger_measures == before.challenger_measures
     assert after.note.startswith("No challenger is in shadow now. Shown: the last shadow window")
