@@ -142,21 +142,7 @@ def _alternate(
         tasks=["shadow", "explain"],
         nice=args.filler_nice,
     )
-    sender = _Sender(
-        args,
-        LoadPlan(args.requests, args.warmup, args.concurrency, time.monotonic() + 3600),
-        key,
-        random.Random(20261124),
-        # The realistic mix, as the main bench: the history's 2000 customers, each paying a
-        # few times in the run. The 60 customers of ``bench.mixes.payload`` paid hundreds of
-        # times each over a run of 20 000 decisions: their velocity features, the challenged
-        # share and the CPU per decision rose round after round (4.5 -> 8.9 server ms), a
-        # trend larger than what is measured.
-        RealisticMix(run=f"shadow-{uuid.uuid4().hex[:6]}"),
-        f"s{uuid.uuid4().hex[:8]}",
-        server_pgid,
-        filler.process.pid,
-    )
+    sender = _sender_for(args, key, server_pgid, filler.process.pid)
     try:
         shadow_set(services.database_url, challenger, on=True)
         sender.send("warm", sender.plan.warmup, 1)
@@ -215,6 +201,24 @@ class _Sender:
             deadline=self.plan.deadline, server_pgid=self.server_pgid,
             worker_pgid=self.worker_pgid,
         )  # fmt: skip
+
+
+def _sender_for(args: argparse.Namespace, key: str, server_pgid: int, worker_pgid: int) -> _Sender:
+    return _Sender(
+        args,
+        LoadPlan(args.requests, args.warmup, args.concurrency, time.monotonic() + 3600),
+        key,
+        random.Random(20261124),
+        # The realistic mix, as the main bench: the history's 2000 customers, each paying a
+        # few times in the run. The 60 customers of ``bench.mixes.payload`` paid hundreds of
+        # times each over a run of 20 000 decisions: their velocity features, the challenged
+        # share and the CPU per decision rose round after round (4.5 -> 8.9 server ms), a
+        # trend larger than what is measured.
+        RealisticMix(run=f"shadow-{uuid.uuid4().hex[:6]}"),
+        f"s{uuid.uuid4().hex[:8]}",
+        server_pgid,
+        worker_pgid,
+    )
 
 
 def _half(
