@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from fraudops.audit.selectors import audit_entries_of
 from scoring import integrators, model_charts
 from scoring.lifecycle import model_actions_allowed
 from scoring.model_views import MANAGE_MODELS
@@ -203,6 +204,12 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 }
                 for name in model_actions_allowed(version)
             ]
+            # Who changed its status, when and why: leads read it here (the audit log's
+            # own page is the admins').
+            context["model_history"] = [
+                (entry, _HISTORY_WORDS.get(entry.action, entry.action))
+                for entry in audit_entries_of(version)
+            ]
             # The thresholds its validation window recommends (trade-off figures, an
             # "apply" button for those who may change thresholds).
             advice = threshold_advice(version=version)
@@ -303,6 +310,18 @@ def _advice_figures(advice: ThresholdAdvice, version: ModelVersion) -> list[dict
     return [
         {"id": f"threshold-figure-{i}", "figure": figure} for i, figure in enumerate(figures, 1)
     ]
+
+
+# The lifecycle's audit actions (scoring/lifecycle.py) as the model's history says them.
+_HISTORY_WORDS = {
+    "model.shadow_start": "put in shadow",
+    "model.canary": "canary share set",
+    "model.kill_switch": "canary share set to 0 (kill switch)",
+    "model.promote": "promoted to champion",
+    "model.rollback": "champion again (rollback)",
+    "model.retire": "retired",
+    "model.reject": "rejected",
+}
 
 
 @admin.register(ThresholdCosts)

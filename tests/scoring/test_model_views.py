@@ -247,3 +247,20 @@ def test_a_staff_lead_sees_the_buttons(models):
 
     assert page.status_code == 200
     assert 'data-action="promote"' in page.content.decode()
+
+
+def test_a_lead_reads_the_models_history_on_its_page_who_what_and_why(models):
+    lead = logged_in("lena", "lead", staff=True)
+    shadow = models["m-b"]
+    lead.post(f"/models/{shadow.pk}/canary", {"reason": "try 10%", "share": "0.1"})
+    lead.post(f"/models/{shadow.pk}/promote", {"reason": "AP 0.61 vs 0.52"})
+
+    page = lead.get(f"/admin/scoring/modelversion/{shadow.pk}/change/").content.decode()
+    history = page[page.index('id="model-history"') :]
+
+    assert history.index("promoted to champion") < history.index("canary share set")
+    assert "<td>lena</td>" in history
+    assert "AP 0.61 vs 0.52" in history
+    assert "try 10%" in history
+    untouched = lead.get(f"/admin/scoring/modelversion/{models['m-old'].pk}/change/")
+    assert "Nothing yet" in untouched.content.decode()
