@@ -16,7 +16,7 @@ from django.db import transaction
 from fraudops.audit.services import audit_record
 from rules.drafts import draft_thresholds_propose
 from rules.models import PolicyDraft, ScoreThresholds
-from rules.selectors import thresholds_stored
+from rules.selectors import drafts_proposing_thresholds, thresholds_stored
 from scoring.models import ModelVersion, ThresholdCosts
 from scoring.threshold_choice import NoRecommendation, Recommendation, thresholds_recommend
 
@@ -34,6 +34,7 @@ class ThresholdAdvice:
     in_force: ScoreThresholds
     recommendation: Recommendation | None
     why_not: str | None
+    proposed_in: list[PolicyDraft]  # open drafts that propose the recommendation already
 
     @property
     def differs(self) -> bool:
@@ -50,8 +51,11 @@ def threshold_advice(*, version: ModelVersion) -> ThresholdAdvice:
     try:
         recommendation = thresholds_recommend(version=version, costs=costs.as_costs())
     except NoRecommendation as exc:
-        return ThresholdAdvice(costs, thresholds_stored(), None, str(exc))
-    return ThresholdAdvice(costs, thresholds_stored(), recommendation, None)
+        return ThresholdAdvice(costs, thresholds_stored(), None, str(exc), [])
+    proposed_in = drafts_proposing_thresholds(
+        review_at=recommendation.review_at, decline_at=recommendation.decline_at
+    )
+    return ThresholdAdvice(costs, thresholds_stored(), recommendation, None, proposed_in)
 
 
 @dataclass(frozen=True)

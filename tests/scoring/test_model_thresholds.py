@@ -106,6 +106,21 @@ def test_applying_proposes_the_thresholds_in_a_draft_and_records_who(version):
     assert entry.changes["review_at"] == [0.5, 0.3]
 
 
+def test_once_proposed_the_page_says_where_and_does_not_offer_to_propose_again(version):
+    admin = staff("ada", "admin")
+    page = f"/admin/scoring/modelversion/{version.pk}/change/"
+    admin.post(f"/admin/scoring/modelversion/{version.pk}/apply-thresholds/")
+
+    shown = admin.get(page).content.decode()
+
+    draft = PolicyDraft.objects.get()
+    assert 'disabled title="Proposed already"' in shown
+    assert f"/admin/rules/policydraft/{draft.pk}/change/" in shown
+    draft.status = "discarded"
+    draft.save()
+    assert 'disabled title="Proposed already"' not in admin.get(page).content.decode()
+
+
 def test_only_those_who_may_change_thresholds_may_apply_them(version):
     url = f"/admin/scoring/modelversion/{version.pk}/apply-thresholds/"
 
