@@ -121,6 +121,22 @@ def test_once_proposed_the_page_says_where_and_does_not_offer_to_propose_again(v
     assert 'disabled title="Proposed already"' not in admin.get(page).content.decode()
 
 
+def test_a_decline_at_one_is_explained_as_the_top_of_the_calibration(version):
+    curve = threshold_curve(
+        scores=np.array([1.0, 0.6, 0.2]), y=np.array([1, 0, 0], dtype=np.int8),
+        amounts=np.array([100.0, 10.0, 10.0]), days=1.0, grid=(0.5, 1.0),
+    )  # fmt: skip
+    top = model("lgbm-top", ModelStatus.RETIRED, threshold_curve=curve)
+
+    page = superuser().get(f"/admin/scoring/modelversion/{top.pk}/change/").content.decode()
+
+    assert "decline ≥ 1.0</strong> (it declines only what the model scores 1.0" in page
+    assert (
+        "(it declines only"
+        not in superuser().get(f"/admin/scoring/modelversion/{version.pk}/change/").content.decode()
+    )
+
+
 def test_only_those_who_may_change_thresholds_may_apply_them(version):
     url = f"/admin/scoring/modelversion/{version.pk}/apply-thresholds/"
 
