@@ -84,7 +84,7 @@ def _last_decided() -> str:
 
 def comparison_build(*, moment: datetime) -> Comparison:
     """The champion against the challenger in shadow, on labels as of ``moment``."""
-    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
+    champion = ModelVersion.objects.champion()
     challenger = ModelVersion.objects.filter(status=ModelStatus.SHADOW).first()
     if champion is None:
         return Comparison(champion, challenger, "No champion: no model decides yet.")

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from scoring.features.definitions import FEATURE_NAMES
 from scoring.lgbm import ModelLoadError
-from scoring.models import Decision, DriftReport, ModelStatus, ModelVersion
+from scoring.models import Decision, DriftReport, ModelVersion
 from scoring.psi import SCORE_SHIFTED, SHIFTED, plateau_edges, psi
 from scoring.serving import version_scorer
 
@@ -50,7 +50,7 @@ def drift_check(*, now: datetime | None = None) -> DriftReport:
     """
     now = now or timezone.now()
     current_from = now - DRIFT_CURRENT
-    active = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
+    active = ModelVersion.objects.champion()
     reference_until = current_from if active is None else min(active.trained_until, current_from)
     reference_from = reference_until - DRIFT_REFERENCE
     reference = _recorded(reference_from, reference_until)

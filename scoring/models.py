@@ -246,6 +246,10 @@ class ModelStatus(models.TextChoices):
 
 
 class ModelVersionQuerySet(models.QuerySet["ModelVersion"]):
+    def champion(self) -> ModelVersion | None:
+        """The version that decides (the lifecycle keeps one; the newest, should two be)."""
+        return self.filter(status=ModelStatus.CHAMPION).order_by("-pk").first()
+
     def previous_champions(self) -> ModelVersionQuerySet:
         """Retired versions that once decided, the most recently promoted first: the first is
         the champion a rollback brings back."""

@@ -107,7 +107,7 @@ def model_retrain(
     trained = model_train(seed=seed, progress=progress, now=now, since=since)
     challenger, holdout = trained.version, trained.holdout
     assert holdout is not None  # model_train always measures on a holdout
-    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
+    champion = ModelVersion.objects.champion()
     challenger.metrics = {
         **challenger.metrics,
         "retrain": {"reason": reason, "window_days": days, "since": since.isoformat()},
@@ -180,7 +180,7 @@ def shadow_evaluate(*, now: datetime) -> ShadowEvaluation | None:
     with AUTO_PROMOTE, the challenger is promoted if it clears the bar. None: no challenger
     in shadow, or no champion to compare it with."""
     challenger = ModelVersion.objects.filter(status=ModelStatus.SHADOW).first()
-    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first()
+    champion = ModelVersion.objects.champion()
     if challenger is None or champion is None:
         return None
     champion_scores, challenger_scores, y = shadow_window(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from scoring.models import Decision, DriftReport, Integrator, ModelStatus, ModelVersion
+from scoring.models import Decision, DriftReport, Integrator, ModelVersion
 
 
 def decision_for_transaction(*, integrator: Integrator, transaction_id: str) -> Decision | None:
@@ -55,5 +55,5 @@ def drift_alert_standing(report: DriftReport | None) -> bool:
         return False
     if not report.model_version:
         return True
-    champion = ModelVersion.objects.filter(status=ModelStatus.CHAMPION).order_by("-pk").first()
+    champion = ModelVersion.objects.champion()
     return champion is None or champion.name == report.model_version

@@ -45,7 +45,7 @@ from scoring.label_reads import LabelCoverage
 from scoring.lgbm import Calibration, LightGBMScorer
 from scoring.lightgbm_lean import lightgbm
 from scoring.model_files import sha256_hex, write_atomic
-from scoring.models import ModelStatus, ModelVersion
+from scoring.models import ModelVersion
 from scoring.threshold_choice import ThresholdCurve, threshold_curve
 from scoring.training.dataset import (
     Dataset,
@@ -354,7 +354,7 @@ def _register(
             feature_set_version=FEATURE_SET_VERSION,
             label_coverage=data.coverage.as_json() if data.coverage else {},
             threshold_curve=curve or {},
-            parent=ModelVersion.objects.filter(status=ModelStatus.CHAMPION).first(),
+            parent=ModelVersion.objects.champion(),
         )
 
     return model_file_register(booster.model_to_string().encode("utf-8"), path, register)
