@@ -42,7 +42,8 @@ class Comparison:
     pairs: int = 0
     labelled: int = 0
     fraud: int = 0
-    review_rate: float | None = None  # the champion's share of reviews and declines
+    review_rate: float | None = None  # the champion's share of reviews and declines, labelled
+    champion_challenged: float | None = None  # the same share over every pair, labelled or not
     champion_measures: ModelMeasures | None = None
     challenger_measures: ModelMeasures | None = None
     changed: list[ScorePair] = field(default_factory=list)  # newest first, CHANGED_SHOWN
@@ -123,9 +124,11 @@ def _last_window(champion: ModelVersion, moment: datetime) -> Comparison:
 
 def _compared(base: Comparison, pairs: list[ScorePair]) -> Comparison:
     changed = [pair for pair in pairs if pair.changed]
+    challenged = sum(pair.champion_outcome != Outcome.APPROVE for pair in pairs) / len(pairs)
     base = replace(
-        base, pairs=len(pairs), changed=changed[::-1][:CHANGED_SHOWN], changed_total=len(changed)
-    )
+        base, pairs=len(pairs), changed=changed[::-1][:CHANGED_SHOWN], changed_total=len(changed),
+        champion_challenged=challenged,
+    )  # fmt: skip
     labelled = [pair for pair in pairs if pair.label is not None]
     if not labelled:
         return replace(base, empty=_no_labels_yet(len(pairs)))

@@ -169,13 +169,17 @@ def decline_tradeoff(recommendation: Recommendation, thresholds: list[float], co
             ),
         ]
     )  # fmt: skip
-    figure.add_hline(
-        y=costs.decline_fpr_ceiling, line_dash="dot", line_color="#b42318",
-        annotation_text="ceiling", annotation_position="top right",
+    # The ceiling as a trace, not add_hline: on a log axis Plotly puts an hline's label at
+    # the wrong height.
+    figure.add_trace(
+        go.Scatter(
+            x=[min(thresholds), max(thresholds)], y=[costs.decline_fpr_ceiling] * 2,
+            mode="lines", name="ceiling", line={"dash": "dot", "color": "#b42318"},
+        )
     )  # fmt: skip
     return _json(
         figure,
         title="Decline threshold: legit payments declined (validation window)",
         xaxis={"title": "decline threshold"},
-        yaxis={"title": "false-positive rate", "type": "log"},
+        yaxis={"title": "legit payments declined", "type": "log", "tickformat": ".2~%"},
     )

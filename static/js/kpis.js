@@ -7,5 +7,10 @@
     if (!data) return;
     var figure = JSON.parse(JSON.parse(data.textContent));
     window.Plotly.newPlot(target, figure.data, figure.layout, { displayModeBar: false, responsive: true });
+    // A page's layout can settle after the figure is drawn (the admin's sidebar, a float
+    // cleared): follow the box's own width, not only the window's.
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { window.Plotly.Plots.resize(target); }).observe(target);
+    }
   });
 })();

@@ -47,6 +47,14 @@ def test_a_manager_sees_the_comparison_figures_drawn_and_an_admin_the_threshold_
     page.wait_for_selector("#threshold-figure-1-plot .main-svg", timeout=10_000)
     page.wait_for_selector("#threshold-figure-2-plot .main-svg", timeout=10_000)
     assert "review ≥ 0.3, decline ≥ 0.7" in page.inner_text("#threshold-recommendation")
+    # Each trade-off fits its box once the page has settled (it was drawn for a wider one).
+    page.wait_for_function(
+        """[...document.querySelectorAll('#threshold-advice .chart')].every(
+            c => c.querySelector('.main-svg').getBoundingClientRect().width
+                 <= c.getBoundingClientRect().width + 1)""",
+        timeout=10_000,
+    )
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "compare-2-model-page")
     page.click("#apply-thresholds input[type=submit]")
     page.wait_for_selector(".messagelist .success")

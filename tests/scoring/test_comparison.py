@@ -97,6 +97,7 @@ def test_with_nothing_to_compare_the_comparison_says_why(models):
     unlabelled = comparison_build(moment=WEEK_LATER)
     assert "None of the 1 decisions scored in shadow has a label yet" in str(unlabelled.empty)
     assert unlabelled.changed_total == 1  # listed even before labels come
+    assert unlabelled.champion_challenged == 0.0  # the champion approved it (score 0.3)
 
     challenger.status = "rejected"
     challenger.save()
