@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 
 from fraudops.audit.services import audit_record
-from rules.drafts import draft_thresholds_propose
+from rules.drafts import draft_reason_set, draft_thresholds_propose
 from rules.models import PolicyDraft, ScoreThresholds
 from rules.selectors import drafts_proposing_thresholds, thresholds_stored
 from scoring.models import ModelVersion, ThresholdCosts
@@ -75,6 +75,9 @@ def thresholds_propose_recommended(*, version: ModelVersion, user: Any) -> Propo
     draft = draft_thresholds_propose(
         user=user, review_at=recommendation.review_at, decline_at=recommendation.decline_at
     )
+    why = f"Thresholds recommended for {version.name} ({costs})"
+    if why not in draft.reason:  # the draft's "Why", kept with its publish
+        draft = draft_reason_set(draft=draft, reason=f"{draft.reason}\n{why}".strip())
     audit_record(
         actor=user,
         action="thresholds.propose_recommended",

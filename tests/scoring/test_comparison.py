@@ -173,8 +173,12 @@ def test_after_a_promotion_the_page_shows_the_window_it_was_promoted_on_in_hinds
     assert after.challenger_measures == before.challenger_measures
     assert after.note.startswith("No challenger is in shadow now. Shown: the last shadow window")
     assert "Last change: lena promoted lgbm-challenger on " in after.note
-    page = browser(factories.user("mia", "manager")).get("/models/compare").content.decode()
+    manager = factories.user("mia", "manager")
+    manager.is_staff = True
+    manager.save()
+    page = browser(manager).get("/models/compare").content.decode()
     assert "champion then (retired now)" in page
+    assert f"/admin/scoring/modelversion/{challenger.pk}/change/" in page  # staff: to its page
     assert 'id="compare-figure-1"' in page
     assert 'id="compare-few-labels"' in page  # six frauds: a small sample, said so
 

@@ -99,6 +99,7 @@ def test_applying_proposes_the_thresholds_in_a_draft_and_records_who(version):
         == revision  # fmt: skip
     draft = PolicyDraft.objects.get()
     assert draft.author.username == "ada"
+    assert draft.reason.startswith("Thresholds recommended for lgbm-curve (")  # its "Why"
     assert draft.changes["thresholds"] == {"review_at": 0.3, "decline_at": 0.7}
     entry = AuditEntry.objects.get(action="thresholds.propose_recommended")
     assert entry.actor == "ada"
