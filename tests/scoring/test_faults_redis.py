@@ -174,6 +174,14 @@ def test_a_hung_redis_gives_degraded_decisions_fast_and_its_outage_is_logged_onc
                 sequential = [client.decide(reviewed=i % 2 == 1) for i in range(20)]
                 # As many clients as workers: each waits on Redis, not on another request.
                 concurrent = client.decide_concurrently(2, 10)
+                # A worker trusts the keys it holds until Redis has not answered its pings
+                # for 1.5 s (scoring/key_cache.py); only then does a request read the cache
+                # and find it hung. Go on until both workers have (a fast run of the
+                # requests above can end before).
+                hung_until = time.monotonic() + 10
+                while len(outage_lines(log.read_text(), "API-key cache")[0]) < 2:
+                    assert time.monotonic() < hung_until, log.read_text()
+                    concurrent += client.decide_concurrently(2, 2)
             after: list[tuple[float, int, Any]] = []
             # Until each worker's next probe finds Redis back, decisions still skip it.
             recovering: list[tuple[float, int, Any]] = []
