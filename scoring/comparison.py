@@ -105,7 +105,7 @@ def _last_window(champion: ModelVersion, moment: datetime) -> Comparison:
     """With no challenger in shadow: the shadow window the champion was promoted on, if it
     was, against the champion it replaced, with the labels known by now (how the promotion
     looks in hindsight)."""
-    nothing = "No challenger is in shadow: there is nothing to compare with." + _last_decided()
+    last = _last_decided()
     previous = ModelVersion.objects.previous_champions().exclude(pk=champion.pk).first()
     pairs = (
         shadow_pairs(champion=previous, challenger=champion, moment=moment)
@@ -113,11 +113,13 @@ def _last_window(champion: ModelVersion, moment: datetime) -> Comparison:
         else []
     )
     if previous is None or not pairs:
-        return Comparison(champion, None, nothing)
+        return Comparison(
+            champion, None, "No challenger is in shadow: there is nothing to compare with." + last
+        )
     note = (
         f"No challenger is in shadow now. Shown: the last shadow window, {champion.name} "
         f"(then the challenger, now the champion) against {previous.name} (then the "
-        f"champion, now retired), with the labels known by now.{_last_decided()}"
+        f"champion, now retired), with the labels known by now.{last}"
     )
     return _compared(Comparison(previous, champion, None, past=True, note=note), pairs)
 
